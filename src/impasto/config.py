@@ -1,0 +1,167 @@
+"""Configuration dataclasses: the one place where defaults live.
+
+The CLI builds its flags from these fields (help text in ``metadata["help"]``),
+and the API accepts the same names as keyword overrides. Validation happens in
+``GatysConfig.validate()`` before any compute, and raises ``InputError``.
+
+Defaults start from neural-style (Johnson, 2015): 512 px, content weight 5 on
+relu4_2, style weight 100 on relu1_1..relu5_1 with Gram/(C*H*W) and a mean
+squared error, L-BFGS. Where impasto departs from them the field's help says
+why (see README, "Defaults").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import InputError
+
+VGG_BLOCKS = (2, 2, 4, 4, 4)
+
+
+def vgg19_layer_names() -> tuple[str, ...]:
+    """Every named layer of VGG-19 features, in forward order (conv1_1, relu1_1, ..., pool5)."""
+    names: list[str] = []
+    for block, n_convs in enumerate(VGG_BLOCKS, start=1):
+        for i in range(1, n_convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return tuple(names)
+
+
+LAYER_NAMES = vgg19_layer_names()
+OPTIMIZERS = ("lbfgs", "adam")
+INITS = ("noise", "content", "style", "image")
+POOLINGS = ("max", "avg")
+TV_KINDS = ("l2", "l1", "power")
+GRAM_NORMS = ("chw", "hw", "paper")
+CONTENT_REDUCTIONS = ("mean", "sum", "paper")
+LR_SCHEDULES = ("constant", "cosine", "step")
+DEVICES_HELP = "auto, cpu, cuda, cuda:N or mps"
+
+
+def _opt(default: Any, help: str, **extra: Any) -> Any:
+    kw: dict[str, Any] = {"metadata": {"help": help, **extra}}
+    if isinstance(default, (list, dict)):
+        kw["default_factory"] = lambda: type(default)(default)
+    else:
+        kw["default"] = default
+    return field(**kw)
+
+
+@dataclass(frozen=True)
+class GatysConfig:
+    """Everything that defines one Gatys et al. optimisation run."""
+
+    image_size: int = _opt(512, "longest side of the output, in pixels")
+    style_scale: float = _opt(1.0, "size of the style image relative to the output")
+    content_weight: float = _opt(5.0, "alpha: weight of the content loss")
+    style_weight: float = _opt(100.0, "beta: weight of the style loss")
+    tv_weight: float = _opt(1e-3, "weight of the total-variation smoothness term (on the 0-255 image, as neural-style)")
+    tv_kind: str = _opt("l2", "total variation: l2, l1 or power (beta-TV of Mahendran & Vedaldi)", choices=TV_KINDS)
+    tv_beta: float = _opt(2.0, "exponent of the power TV variant")
+    content_layers: tuple[str, ...] = _opt(("relu4_2",), "VGG layers for the content loss", nargs="+")
+    content_layer_weights: tuple[float, ...] | None = _opt(None, "per-layer content weights (default: 1 each)", nargs="+")
+    style_layers: tuple[str, ...] = _opt(
+        ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), "VGG layers for the style (Gram) loss", nargs="+"
+    )
+    style_layer_weights: tuple[float, ...] | None = _opt(None, "per-layer style weights (default: 1 each)", nargs="+")
+    gram_norm: str = _opt("chw", "Gram normalisation: chw (neural-style), hw (pastiche) or paper (1/(4N^2M^2))", choices=GRAM_NORMS)
+    content_reduction: str = _opt("mean", "content error: mean (neural-style), sum, or paper (1/2 sum)", choices=CONTENT_REDUCTIONS)
+    pooling: str = _opt("max", "VGG pooling: max or avg (the paper prefers avg)", choices=POOLINGS)
+    init: str = _opt("noise", "starting image: noise, content, style or image (with --init-image)", choices=INITS)
+    init_image: str | None = _opt(None, "starting image file when --init image")
+    init_noise_std: float = _opt(0.25, "std of the Gaussian noise start, on the 0-1 scale around the content's mean colour")
+    optimizer: str = _opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
+    learning_rate: float | None = _opt(None, "step size (default 1 for lbfgs, 0.02 for adam, on the 0-1 image scale)")
+    lr_schedule: str = _opt("constant", "adam learning-rate schedule: constant, cosine or step", choices=LR_SCHEDULES)
+    lbfgs_history: int = _opt(100, "L-BFGS history size (neural-style's lbfgs_num_correction)")
+    num_iterations: int = _opt(500, "optimisation steps")
+    seed: int | None = _opt(0, "random seed; the same seed gives the same image on the same machine")
+    weights: str = _opt("embedded", "VGG-19 weights: embedded (original Caffe, via pastiche), torchvision (hub cache), or a .pth path")
+    device: str = _opt("auto", f"compute device: {DEVICES_HELP}")
+
+    def replace(self, **changes: Any) -> "GatysConfig":
+        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI flags)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise InputError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        for key in ("content_layers", "style_layers", "content_layer_weights", "style_layer_weights"):
+            if key in changes:
+                changes[key] = _as_tuple(changes[key])
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "GatysConfig":
+        return cls().replace(**dict(data))
+
+    @property
+    def lr(self) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 1.0 if self.optimizer == "lbfgs" else 0.02
+
+    def validate(self) -> "GatysConfig":
+        """Raise InputError on the first nonsense value; return self."""
+        _positive_int("image_size", self.image_size, minimum=16)
+        _positive_int("num_iterations", self.num_iterations, minimum=1)
+        _positive_int("lbfgs_history", self.lbfgs_history, minimum=1)
+        _finite("style_scale", self.style_scale, positive=True)
+        for name in ("content_weight", "style_weight", "tv_weight", "init_noise_std"):
+            _finite(name, getattr(self, name), positive=False)
+        _finite("tv_beta", self.tv_beta, positive=True)
+        if self.learning_rate is not None:
+            _finite("learning_rate", self.learning_rate, positive=True)
+        for name, choices in (("tv_kind", TV_KINDS), ("gram_norm", GRAM_NORMS), ("pooling", POOLINGS),
+                              ("init", INITS), ("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES),
+                              ("content_reduction", CONTENT_REDUCTIONS)):
+            if getattr(self, name) not in choices:
+                raise InputError(f"{name} must be one of {', '.join(choices)}; got {getattr(self, name)!r}")
+        if self.content_weight == 0 and self.style_weight == 0:
+            raise InputError("content_weight and style_weight are both 0: nothing to optimise")
+        for kind in ("content", "style"):
+            layers = getattr(self, f"{kind}_layers")
+            weights = getattr(self, f"{kind}_layer_weights")
+            if not layers:
+                raise InputError(f"{kind}_layers is empty")
+            for layer in layers:
+                if layer not in LAYER_NAMES:
+                    raise InputError(f"unknown VGG-19 layer {layer!r}; names look like conv4_2, relu1_1, pool3")
+            if weights is not None:
+                if len(weights) != len(layers):
+                    raise InputError(f"{kind}_layer_weights has {len(weights)} values for {len(layers)} {kind} layers")
+                for w in weights:
+                    _finite(f"{kind}_layer_weights", w, positive=False)
+        if self.init == "image" and not self.init_image:
+            raise InputError("init 'image' needs init_image (--init-image FILE)")
+        if self.seed is not None and not isinstance(self.seed, int):
+            raise InputError(f"seed must be an integer; got {self.seed!r}")
+        return self
+
+
+def _as_tuple(value: Any) -> tuple:
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(value)
+
+
+def _positive_int(name: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}; got {value!r}")
+
+
+def _finite(name: str, value: Any, *, positive: bool) -> None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number; got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise InputError(f"{name} must be a finite number {bound}; got {value!r}")

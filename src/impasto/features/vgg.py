@@ -1,0 +1,92 @@
+"""VGG-19 (Simonyan & Zisserman 2014) in plain torch, with named layers.
+
+Layer names follow the papers: conv1_1, relu1_1, conv1_2, relu1_2, pool1, ...,
+relu5_4, pool5 (the same order as torchvision's ``vgg19().features``). The net
+is built only up to the deepest layer a run needs, is frozen, and
+:class:`FeatureExtractor` collects every requested layer in one forward pass.
+Pooling is max (as trained) or average (Gatys et al. 2016: "improves the
+gradient flow and one obtains slightly more appealing results").
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from torch import Tensor, nn
+
+from ..config import LAYER_NAMES
+from ..errors import InputError
+from .preprocessing import Normalize
+from .weights import VGGWeights, load_weights
+
+
+def make_layer(name: str, in_channels: int, pooling: str) -> tuple[nn.Module, int]:
+    """One named VGG layer and the channel count after it."""
+    if name.startswith("conv"):
+        block = int(name[4])
+        out_channels = min(64 * 2 ** (block - 1), 512)
+        return nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), out_channels
+    if name.startswith("relu"):
+        return nn.ReLU(inplace=False), in_channels
+    if pooling == "max":
+        return nn.MaxPool2d(2, 2), in_channels
+    if pooling == "avg":
+        return nn.AvgPool2d(2, 2), in_channels
+    raise InputError(f"pooling must be 'max' or 'avg'; got {pooling!r}")
+
+
+class VGG19(nn.Module):
+    """VGG-19 ``features`` truncated after ``last_layer``; modules are attributes named like the layers."""
+
+    def __init__(self, last_layer: str = "pool5", pooling: str = "max") -> None:
+        super().__init__()
+        if last_layer not in LAYER_NAMES:
+            raise InputError(f"unknown VGG-19 layer {last_layer!r}")
+        self.layer_names = LAYER_NAMES[: LAYER_NAMES.index(last_layer) + 1]
+        channels = 3
+        for name in self.layer_names:
+            module, channels = make_layer(name, channels, pooling)
+            self.add_module(name, module)
+
+    def load_vgg_weights(self, weights: VGGWeights) -> "VGG19":
+        present = {k: v for k, v in weights.state_dict.items() if k.split(".")[0] in self.layer_names}
+        self.load_state_dict(present, strict=True)
+        return self
+
+    def forward(self, x: Tensor, layers: Iterable[str]) -> dict[str, Tensor]:
+        wanted = set(layers)
+        out: dict[str, Tensor] = {}
+        for name in self.layer_names:
+            x = getattr(self, name)(x)
+            if name in wanted:
+                out[name] = x
+                if len(out) == len(wanted):
+                    break
+        return out
+
+
+class FeatureExtractor(nn.Module):
+    """[0, 1] RGB images -> {layer: features} for the requested layers, in one pass.
+
+    Example:
+        >>> fx = FeatureExtractor(["relu1_1", "relu4_2"])          # doctest: +SKIP
+        >>> feats = fx(torch.rand(1, 3, 64, 64))                   # doctest: +SKIP
+    """
+
+    def __init__(self, layers: Iterable[str], *, pooling: str = "max", weights: str | VGGWeights = "embedded") -> None:
+        super().__init__()
+        self.layers = tuple(dict.fromkeys(layers))
+        if not self.layers:
+            raise InputError("no VGG layers requested")
+        for name in self.layers:
+            if name not in LAYER_NAMES:
+                raise InputError(f"unknown VGG-19 layer {name!r}; names look like conv4_2, relu1_1, pool3")
+        loaded = weights if isinstance(weights, VGGWeights) else load_weights(weights)
+        deepest = max(self.layers, key=LAYER_NAMES.index)
+        self.normalize = Normalize(loaded.preprocessing)
+        self.net = VGG19(deepest, pooling).load_vgg_weights(loaded)
+        self.requires_grad_(False)
+        self.eval()
+
+    def forward(self, image: Tensor) -> dict[str, Tensor]:
+        return self.net(self.normalize(image), self.layers)

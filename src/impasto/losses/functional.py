@@ -1,0 +1,223 @@
+"""Pure-function losses for style transfer: Gram matrix, style, content, total variation.
+
+Maths: Gatys, Ecker & Bethge 2016, "Image Style Transfer Using Convolutional
+Neural Networks" (content ``L = 1/2 sum (F - P)^2``, Gram ``G_ij = sum_k F_ik F_jk``,
+style ``E_l = 1/(4 N_l^2 M_l^2) sum (G - A)^2``, ``N`` channels, ``M = H*W``);
+jcjohnson/neural-style (Gram / ``C*H*W``, mean squared error); pastiche
+(Gram / ``H*W``, mean squared error); Mahendran & Vedaldi 2015, "Understanding
+deep image representations by inverting them" (the ``beta`` total variation).
+Feature maps are ``(B, C, H, W)``; images are float RGB in ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Literal, get_args
+
+import torch
+from torch import Tensor
+
+GramNorm = Literal["paper", "chw", "hw"]
+ContentReduction = Literal["mean", "sum", "paper"]
+TVKind = Literal["l2", "l1", "power"]
+TVReduction = Literal["sum", "mean"]
+GramMatrixNorm = Literal["none", "hw", "chw"]
+
+# How the Gram is normalised before `style_loss` compares it with its target.
+_STYLE_TO_GRAM: dict[str, Literal["hw", "chw"]] = {"paper": "hw", "chw": "chw", "hw": "hw"}
+_TV_EPS = 1e-8
+
+
+def check_choice(name: str, value: str, alias: object) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of the ``Literal`` ``alias``."""
+    allowed = get_args(alias)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+
+
+def check_tv_options(kind: str, beta: float, reduction: str) -> None:
+    """Raise ``ValueError`` unless these are valid :func:`tv_loss` options."""
+    check_choice("kind", kind, TVKind)
+    check_choice("reduction", reduction, TVReduction)
+    if kind == "power" and not beta > 0:
+        raise ValueError(f"beta must be > 0 for the 'power' total variation, got {beta}")
+
+
+def _check_4d(name: str, t: Tensor) -> None:
+    if t.ndim != 4:
+        raise ValueError(f"{name} must have shape (B, C, H, W), got {tuple(t.shape)}")
+
+
+def _upcast(t: Tensor) -> Tensor:
+    """Half-precision tensors go to float32; float32/float64 stay as they are."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
+def _no_autocast(t: Tensor) -> contextlib.AbstractContextManager[object]:
+    if torch.amp.is_autocast_available(t.device.type):
+        return torch.autocast(t.device.type, enabled=False)
+    return contextlib.nullcontext()
+
+
+def gram_matrix(feats: Tensor, norm: GramMatrixNorm = "chw") -> Tensor:
+    """Gram matrix ``G_ij = sum_k F_ik F_jk`` of each feature map in a batch.
+
+    Computed in float32 (float64 input stays float64) with autocast switched
+    off, so it is safe to call on bf16/fp16 activations or inside autocast.
+
+    Args:
+        feats: feature maps.
+        norm: ``"none"`` for the raw Gram, ``"hw"`` to divide by ``H*W``,
+            ``"chw"`` to divide by ``C*H*W``.
+
+    Returns:
+        The Gram matrices.
+
+    Shape:
+        feats ``(B, C, H, W)`` -> ``(B, C, C)``.
+    """
+    _check_4d("feats", feats)
+    check_choice("norm", norm, GramMatrixNorm)
+    b, c, h, w = feats.shape
+    with _no_autocast(feats):
+        f = _upcast(feats).reshape(b, c, h * w)
+        gram = torch.bmm(f, f.transpose(1, 2))
+    if norm == "hw":
+        gram = gram / (h * w)
+    elif norm == "chw":
+        gram = gram / (c * h * w)
+    return gram
+
+
+def gram_target(feats: Tensor, norm: GramNorm) -> Tensor:
+    """Gram of the style features, normalised as :func:`style_loss` expects.
+
+    ``"paper"`` and ``"hw"`` give ``G/(H*W)``, ``"chw"`` gives ``G/(C*H*W)``.
+    Not detached: detach ``feats`` first if no gradient should flow.
+
+    Args:
+        feats: feature maps of the style image at one layer.
+        norm: the ``norm`` that will be passed to :func:`style_loss`.
+
+    Returns:
+        The target Gram matrices.
+
+    Shape:
+        feats ``(B, C, H, W)`` -> ``(B, C, C)``.
+    """
+    check_choice("norm", norm, GramNorm)
+    return gram_matrix(feats, _STYLE_TO_GRAM[norm])
+
+
+def style_loss(feats: Tensor, target: Tensor, norm: GramNorm = "chw") -> Tensor:
+    """Style loss of one layer: distance between Gram matrices.
+
+    With ``G`` the raw Gram of ``feats``, ``N = C`` and ``M = H*W``:
+
+    * ``"paper"``: ``sum((G/M - A)^2) / (4 N^2)``, equal to Gatys et al.'s
+      ``1/(4 N^2 M^2) sum (G - A)^2`` when the style image has the same size,
+      and still defined when it does not.
+    * ``"chw"``: ``mean((G/(N*M) - A)^2)`` (neural-style).
+    * ``"hw"``: ``mean((G/M - A)^2)`` (pastiche); so ``paper == hw / 4``.
+
+    Args:
+        feats: feature maps of the image being optimised.
+        target: ``gram_target(style_feats, norm)``; a batch of 1 is broadcast.
+        norm: which normalisation to use.
+
+    Returns:
+        Scalar loss, averaged over the batch.
+
+    Shape:
+        feats ``(B, C, H, W)``, target ``(B, C, C)`` or ``(1, C, C)`` -> ``()``.
+    """
+    check_choice("norm", norm, GramNorm)
+    _check_4d("feats", feats)
+    b, c = feats.shape[:2]
+    if target.ndim != 3 or target.shape[1:] != (c, c) or target.shape[0] not in (1, b):
+        raise ValueError(
+            f"style target must have shape ({b} or 1, {c}, {c}) to match feats "
+            f"{tuple(feats.shape)}, got {tuple(target.shape)}"
+        )
+    gram = gram_matrix(feats, _STYLE_TO_GRAM[norm])
+    sq = (gram - target.to(gram.dtype)).pow(2)
+    if norm == "paper":
+        return (sq.sum(dim=(1, 2)) / (4 * c * c)).mean()
+    return sq.mean()
+
+
+def content_loss(feats: Tensor, target: Tensor, reduction: ContentReduction = "mean") -> Tensor:
+    """Content loss of one layer between features ``F`` and target ``P``.
+
+    Args:
+        feats: feature maps ``F`` of the image being optimised.
+        target: feature maps ``P`` of the content image; a batch of 1 is broadcast.
+        reduction: ``"mean"`` for the mean squared error (neural-style,
+            pastiche), ``"sum"`` for ``sum (F - P)^2``, ``"paper"`` for
+            Gatys et al.'s ``1/2 sum (F - P)^2``.
+
+    Returns:
+        Scalar loss (half precision inputs are reduced in float32).
+
+    Shape:
+        feats ``(B, C, H, W)``, target ``(B, C, H, W)`` or ``(1, C, H, W)`` -> ``()``.
+    """
+    check_choice("reduction", reduction, ContentReduction)
+    _check_4d("feats", feats)
+    b = feats.shape[0]
+    if target.ndim != 4 or target.shape[1:] != feats.shape[1:] or target.shape[0] not in (1, b):
+        raise ValueError(
+            f"content target shape {tuple(target.shape)} does not match feats {tuple(feats.shape)}"
+        )
+    f = _upcast(feats)
+    sq = (f - target.to(f.dtype)).pow(2)
+    if reduction == "mean":
+        return sq.mean()
+    total = sq.sum()
+    return total if reduction == "sum" else 0.5 * total
+
+
+def tv_loss(
+    image: Tensor, kind: TVKind = "l2", beta: float = 2.0, reduction: TVReduction = "mean"
+) -> Tensor:
+    """Total variation of an image, a smoothness regulariser.
+
+    With ``dx`` the differences between horizontal neighbours (an
+    ``H x (W-1)`` grid) and ``dy`` between vertical ones (``(H-1) x W``):
+
+    * ``"l2"``: ``sum dx^2 + sum dy^2``.
+    * ``"l1"``: ``sum |dx| + sum |dy|``.
+    * ``"power"`` (Mahendran & Vedaldi 2015): over the common
+      ``(H-1) x (W-1)`` grid, ``sum ((dx^2 + dy^2 + eps)^(beta/2) - eps^(beta/2))``
+      with ``eps = 1e-8``; ``eps`` keeps the gradient finite at 0 when
+      ``beta < 2`` and subtracting ``eps^(beta/2)`` keeps a flat image at 0.
+
+    Args:
+        image: images (or any ``(B, C, H, W)`` maps).
+        kind: which variation to measure.
+        beta: exponent of the ``"power"`` kind; must be > 0.
+        reduction: ``"sum"``, or ``"mean"`` to divide that sum by ``B*C*H*W``
+            so that the value does not grow with the image size.
+
+    Returns:
+        Scalar loss (half precision inputs are reduced in float32).
+
+    Shape:
+        image ``(B, C, H, W)`` -> ``()``.
+    """
+    check_tv_options(kind, beta, reduction)
+    _check_4d("image", image)
+    x = _upcast(image)
+    if kind == "power":
+        dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+        dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+        floor = x.new_full((), _TV_EPS).pow(beta / 2)  # same dtype: a flat patch gives exactly 0
+        total = ((dx.pow(2) + dy.pow(2) + _TV_EPS).pow(beta / 2) - floor).sum()
+    else:
+        dx = x[..., :, 1:] - x[..., :, :-1]
+        dy = x[..., 1:, :] - x[..., :-1, :]
+        if kind == "l2":
+            total = dx.pow(2).sum() + dy.pow(2).sum()
+        else:
+            total = dx.abs().sum() + dy.abs().sum()
+    return total / image.numel() if reduction == "mean" else total
