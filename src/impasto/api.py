@@ -124,6 +124,13 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_
         torch.manual_seed(cfg.seed)
     content = resize_long_side(to_tensor(content_arr, device), cfg.image_size)
     style = resize_long_side(to_tensor(style_arr, device), style_long_side(cfg.image_size, cfg.style_scale))
+    need = _min_side_for_layers([*cfg.content_layers, *cfg.style_layers])
+    for what, tensor in (("content image", content), ("style image", style)):
+        h, w = tensor.shape[-2:]
+        if min(h, w) < need:
+            raise InputError(f"{what} becomes {w}x{h} pixels at image_size {cfg.image_size}, but the chosen VGG layers "
+                             f"need at least {need} px on each side; raise image_size (or style_scale) or crop the "
+                             "image to a less elongated shape")
     extractor = FeatureExtractor([*cfg.content_layers, *cfg.style_layers], pooling=cfg.pooling,
                                  weights=cfg.weights).to(device)
     objective = StyleTransferLoss.from_config(cfg, extractor, content, style)
@@ -137,6 +144,12 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_
     with torch.no_grad():
         final = objective(result).as_floats()
     return Stylized(to_array(result), final, history, cfg, seconds, str(device))
+
+
+def _min_side_for_layers(layers: list[str]) -> int:
+    """Smallest input side that keeps every layer at least 1 px: each pool before it halves (floor) the size."""
+    pools = max(int(name[4]) - (0 if name.startswith("pool") else 1) for name in layers)
+    return 2 ** pools
 
 
 def stylize_to_file(content: ImageLike, style: ImageLike, output: str | os.PathLike, *,

@@ -42,6 +42,8 @@ class VGG19(nn.Module):
         super().__init__()
         if last_layer not in LAYER_NAMES:
             raise InputError(f"unknown VGG-19 layer {last_layer!r}")
+        if pooling not in ("max", "avg"):  # checked here too: a net cut before pool1 builds no pool layer
+            raise InputError(f"pooling must be 'max' or 'avg'; got {pooling!r}")
         self.layer_names = LAYER_NAMES[: LAYER_NAMES.index(last_layer) + 1]
         channels = 3
         for name in self.layer_names:

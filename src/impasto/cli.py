@@ -1,0 +1,201 @@
+"""Command-line interface: ``impasto stylize CONTENT STYLE -o OUT.png``.
+
+A thin layer over :mod:`impasto.api`. Flags are generated from the fields of
+:class:`impasto.config.GatysConfig` (one source of defaults); each is accepted
+with dashes and with neural-style's underscores (``--image-size`` and
+``--image_size``). Unset flags keep the config's defaults. torch is imported only
+once a command runs, so ``impasto --help`` is fast.
+
+Exit codes: 0 success, 2 bad input (one line on stderr), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+from .config import GatysConfig
+from .errors import ImpastoError
+
+log = logging.getLogger("impasto")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _field_type(f: dataclasses.Field) -> Any:
+    text = str(f.type)
+    if "float" in text:
+        return float
+    if "int" in text and "tuple" not in text:
+        return int
+    return str
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig) -> None:
+    """One flag per config field, default None so unset flags keep the dataclass default."""
+    group = parser.add_argument_group("optimisation options (defaults in brackets)")
+    for f in dataclasses.fields(cls):
+        meta = dict(f.metadata)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": f"{meta.get('help', '')} [{shown}]"}
+        if "choices" in meta:
+            kwargs["choices"] = meta["choices"]
+        if meta.get("nargs"):
+            kwargs["nargs"] = "+"
+            kwargs["metavar"] = "X"
+        else:
+            kwargs["type"] = _field_type(f)
+            kwargs["metavar"] = f.name.split("_")[-1].upper()
+        names = [f"--{f.name.replace('_', '-')}"]
+        if "_" in f.name:
+            names.append(f"--{f.name}")
+        group.add_argument(*names, **kwargs)
+    group.add_argument("--num-iter", "--niter", dest="num_iterations", type=int, default=None, help=argparse.SUPPRESS)
+
+
+def config_from_args(args: argparse.Namespace, cls: type = GatysConfig) -> Any:
+    """Build the config from parsed flags: list flags accept spaces or commas ("relu1_1,relu2_1")."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        value = getattr(args, f.name, None)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            items = [item for part in value for item in part.split(",") if item.strip()]
+            if "float" in str(f.type):
+                try:
+                    items = [float(x) for x in items]
+                except ValueError:
+                    raise ImpastoError(f"--{f.name.replace('_', '-')} takes numbers; got {' '.join(value)}") from None
+            value = tuple(items)
+        values[f.name] = value
+    return cls().replace(**values).validate()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="impasto", description="Neural style transfer (Gatys et al.) on the original VGG-19.")
+    parser.add_argument("--version", action="version", version=f"impasto {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p = sub.add_parser("stylize", help="repaint a photo in the style of a painting (Gatys et al. 2016)",
+                       description="Repaint CONTENT in the style of STYLE by optimising the image (Gatys et al. 2016).")
+    p.add_argument("content", help="content image (the photograph)")
+    p.add_argument("style", help="style image (the painting)")
+    p.add_argument("-o", "--output", required=True, help="output image: .png, .jpg, .tif, .webp or .bmp")
+    p.add_argument("--print-iter", "--print_iter", type=int, default=0, metavar="N",
+                   help="log the loss terms every N steps on stderr [0: off]")
+    p.add_argument("--save-iter", "--save_iter", type=int, default=0, metavar="N",
+                   help="save the current image every N steps as OUTPUT_<step>.ext [0: off]")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_config_flags(p)
+    p.set_defaults(run=run_stylize)
+    return parser
+
+
+def intermediate_path(output: Path, step: int) -> Path:
+    return output.with_name(f"{output.stem}_{step}{output.suffix}")
+
+
+def run_stylize(args: argparse.Namespace) -> int:
+    from .api import load_image, stylize
+    from .io import check_output_path, write_image
+    from .transforms import to_array
+
+    cfg = config_from_args(args)
+    if args.print_iter < 0 or args.save_iter < 0:
+        raise ImpastoError("--print-iter and --save-iter must be >= 0")
+    output = check_output_path(args.output)
+    content = load_image(args.content, "content image")
+    style = load_image(args.style, "style image")
+    bar = None  # created at the first step, so a run that fails while setting up prints only its error line
+    saved: list[str] = []
+
+    def on_step(event: Any) -> None:
+        nonlocal bar
+        if bar is None and not args.quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=event.total, desc="stylize", unit="step", file=sys.stderr, dynamic_ncols=True)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in event.losses.items()}, refresh=False)
+        if args.print_iter and event.step % args.print_iter == 0:
+            terms = "  ".join(f"{k} {v:.4g}" for k, v in event.losses.items())
+            log.info("step %d/%d  %s", event.step, event.total, terms)
+        if args.save_iter and event.step % args.save_iter == 0 and event.step < event.total:
+            path = intermediate_path(output, event.step)
+            write_image(path, to_array(event.image), metadata={"impasto:step": str(event.step)})
+            saved.append(str(path))
+
+    t0 = time.perf_counter()
+    try:
+        result = stylize(content, style, config=cfg, callback=on_step)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.save(output)
+    if args.json:
+        summary = {"output": str(output), "seconds": round(time.perf_counter() - t0, 3),
+                   "optimize_seconds": round(result.seconds, 3), "device": result.device,
+                   "peak_rss_mb": round(peak_rss_mb(), 1), "losses": result.losses,
+                   "size": list(result.array.shape[1::-1]), "saved": saved, "config": result.config.to_dict()}
+        print(json.dumps(summary))
+    else:
+        log.info("wrote %s (%.1f s)", output, time.perf_counter() - t0)
+    return 0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB (Linux/macOS)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a one-line usage error
+        return int(exit_.code or 0)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="impasto: %(message)s",
+                        stream=sys.stderr, force=True)
+    try:
+        return args.run(args)
+    except ImpastoError as err:
+        print(f"impasto: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("impasto: interrupted; no output written (intermediate images kept)", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("impasto: error: out of memory; try a smaller --image-size", file=sys.stderr)
+        return 2
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Shared pytest fixtures: paths to the example images.
+
+The core tests use the two photographs shipped in the repository's
+``examples/`` folder, so they never skip. Images from the workspace's
+``shared/images`` folder (outside the repository) are optional extras: their
+fixtures skip the test when that folder is not there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    """The repository's ``examples/`` folder."""
+    return REPO_ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def shared_images() -> Path:
+    """``shared/images`` next to the repository (may not exist)."""
+    return Path(__file__).resolve().parents[2] / "shared" / "images"
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        pytest.fail(f"expected image missing from the repository: {path}")
+    return path
+
+
+def _shared(shared_images: Path, *parts: str) -> Path:
+    path = shared_images.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"shared image not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def content_path(examples_dir: Path) -> Path:
+    """A photograph (Tübingen, 1024x768) from the repository."""
+    return _existing(examples_dir / "tubingen.jpg")
+
+
+@pytest.fixture(scope="session")
+def style_path(examples_dir: Path) -> Path:
+    """A painting (Van Gogh's The Starry Night, 1024x640) from the repository."""
+    return _existing(examples_dir / "starry_night.jpg")
+
+
+@pytest.fixture(scope="session")
+def golden_gate(shared_images: Path) -> Path:
+    """A second content photograph from ``shared/images``; skips when absent."""
+    return _shared(shared_images, "content", "golden_gate.jpg")
+
+
+@pytest.fixture(scope="session")
+def the_scream(shared_images: Path) -> Path:
+    """A second style painting from ``shared/images``; skips when absent."""
+    return _shared(shared_images, "style", "the_scream.jpg")
