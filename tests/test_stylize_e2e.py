@@ -129,8 +129,11 @@ def noise_run(content_path: Path, style_path: Path) -> tuple[api.Stylized, list[
 
 @pytest.fixture(scope="module")
 def custom_layer_run(content_path: Path, style_path: Path) -> api.Stylized:
-    """Shallow layers only (cheap), with per-layer style weights and some non-default fields."""
-    return run(content_path, style_path, num_iterations=10, seed=7, init_noise_std=0.1,
+    """Shallow layers only (cheap even at 96 px), with per-layer style weights and non-default fields.
+
+    96 px and seed 2: at 64 px this layer set often makes L-BFGS overshoot (see the xfail tests at the end).
+    """
+    return run(content_path, style_path, image_size=96, num_iterations=10, seed=2, init_noise_std=0.2,
                content_layers=("relu3_2",), style_layers=("relu1_1", "relu2_1"), style_layer_weights=(1.0, 0.5))
 
 
@@ -303,7 +306,7 @@ def test_custom_layers_run_and_lower_the_loss(custom_layer_run) -> None:
     assert len(t) == 10
     assert t[-1] < 0.5 * t[0], (t[0], t[-1])
     assert custom_layer_run.config.style_layer_weights == (1.0, 0.5)
-    assert_image(custom_layer_run.array, SIZE)
+    assert_image(custom_layer_run.array, 96)
 
 
 def test_style_layer_weights_are_applied(content_path: Path, style_path: Path) -> None:
@@ -383,7 +386,8 @@ def test_save_png_with_config_metadata(custom_layer_run, tmp_path: Path) -> None
         pixels = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
     assert text.get("Software") == "impasto"
     data = json.loads(text["impasto:config"])
-    assert data["image_size"] == SIZE
+    assert data["image_size"] == 96
+    assert data["init_noise_std"] == 0.2
     assert data["style_layer_weights"] == [1.0, 0.5]
     assert data["content_layers"] == ["relu3_2"]
     assert GatysConfig.from_dict(data) == custom_layer_run.config
@@ -440,3 +444,29 @@ def test_other_pair_from_shared_images(golden_gate: Path, the_scream: Path) -> N
     result = run(golden_gate, the_scream, num_iterations=8, seed=0)
     assert_image(result.array, SIZE, aspect_hw=(734, 979))
     assert result.history[-1]["style"] < 0.5 * result.history[0]["style"]
+
+
+# --------------------------------------------------------------------------- known L-BFGS weaknesses
+#
+# make_optimizer builds torch's L-BFGS with lr=1, no line search and max_iter=1, on the [0, 1] image.
+# The first step is scaled to 1/|g|_1; when its curvature pair is rejected (y.s <= 1e-10), the second
+# step is a plain gradient step of length lr * |g| on a loss whose pixel gradients are ~1e4-1e6, so
+# the image jumps to |x| ~ 1e4-1e7. Either the loss overflows (ImpastoError) or the next accepted pair
+# has an enormous y, H_diag = y.s / y.y underflows to 0 and every later step is zero: the run silently
+# stops and returns (almost) its starting noise. These tests document it; when it is fixed they XPASS
+# and, being strict, fail: then drop the markers.
+
+
+@pytest.mark.xfail(raises=impasto.ImpastoError, strict=True,
+                   reason="L-BFGS fallback gradient step overflows at step 3 (default config, 64 px, seed 1)")
+def test_lbfgs_default_config_64px_seed1_converges(content_path: Path, style_path: Path) -> None:
+    result = run(content_path, style_path, num_iterations=4, seed=1)
+    assert totals(result.history)[-1] < totals(result.history)[0]
+
+
+@pytest.mark.xfail(strict=True, reason="L-BFGS overshoots at step 2, then H_diag == 0 and every later step is zero")
+def test_lbfgs_does_not_stall_after_an_overshoot(content_path: Path, style_path: Path) -> None:
+    result = run(content_path, style_path, num_iterations=6, seed=7, init_noise_std=0.1,
+                 content_layers=("relu3_2",), style_layers=("relu1_1", "relu2_1"))
+    t = totals(result.history)
+    assert t[-1] < 0.8 * t[0], t

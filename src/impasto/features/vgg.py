@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import torch
 from torch import Tensor, nn
 
 from ..config import LAYER_NAMES
@@ -75,7 +76,8 @@ class FeatureExtractor(nn.Module):
         >>> feats = fx(torch.rand(1, 3, 64, 64))                   # doctest: +SKIP
     """
 
-    def __init__(self, layers: Iterable[str], *, pooling: str = "max", weights: str | VGGWeights = "embedded") -> None:
+    def __init__(self, layers: Iterable[str], *, pooling: str = "max", weights: str | VGGWeights = "embedded",
+                 channels_last: bool = False) -> None:
         super().__init__()
         self.layers = tuple(dict.fromkeys(layers))
         if not self.layers:
@@ -87,8 +89,17 @@ class FeatureExtractor(nn.Module):
         deepest = max(self.layers, key=LAYER_NAMES.index)
         self.normalize = Normalize(loaded.preprocessing)
         self.net = VGG19(deepest, pooling).load_vgg_weights(loaded)
+        for name in self.net.layer_names:  # ReLU in place unless the conv output before it is wanted
+            if name.startswith("relu"):
+                getattr(self.net, name).inplace = name.replace("relu", "conv") not in self.layers
+        self.channels_last = channels_last
+        if channels_last:  # NHWC: faster convolutions on CPU (oneDNN) and on tensor-core GPUs
+            self.net.to(memory_format=torch.channels_last)
         self.requires_grad_(False)
         self.eval()
 
     def forward(self, image: Tensor) -> dict[str, Tensor]:
-        return self.net(self.normalize(image), self.layers)
+        x = self.normalize(image)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.net(x, self.layers)

@@ -70,6 +70,7 @@ class StyleTransferLoss(nn.Module):
         tv_beta: float = 2.0,
         gram_norm: str = "chw",
         content_reduction: str = "mean",
+        precision: str = "fp32",
     ) -> None:
         super().__init__()
         self.extractor = extractor
@@ -78,27 +79,37 @@ class StyleTransferLoss(nn.Module):
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         self.tv_kind, self.tv_beta = tv_kind, tv_beta
         self.gram_norm, self.content_reduction = gram_norm, content_reduction
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be fp32 or bf16; got {precision!r}")
+        self.precision = precision
         missing = (set(self.content_layers) | set(self.style_layers)) - set(extractor.layers)
         if missing:
             raise ValueError(f"extractor lacks layers {sorted(missing)}")
         with torch.no_grad():
-            content_feats = extractor(content)
-            style_feats = extractor(style)
+            content_feats = self.features(content)
+            style_feats = self.features(style)
         self.content_targets = {k: content_feats[k].detach().float() for k in self.content_layers}
         self.style_targets = {k: gram_target(style_feats[k].detach(), gram_norm) for k in self.style_layers}
 
     @classmethod
-    def from_config(cls, cfg: GatysConfig, extractor: FeatureExtractor, content: Tensor, style: Tensor) -> "StyleTransferLoss":
+    def from_config(cls, cfg: GatysConfig, extractor: FeatureExtractor, content: Tensor, style: Tensor,
+                    precision: str = "fp32") -> "StyleTransferLoss":
         return cls(
             extractor, content, style,
             content_layers=cfg.content_layers, content_layer_weights=cfg.content_layer_weights,
             style_layers=cfg.style_layers, style_layer_weights=cfg.style_layer_weights,
             content_weight=cfg.content_weight, style_weight=cfg.style_weight, tv_weight=cfg.tv_weight,
             tv_kind=cfg.tv_kind, tv_beta=cfg.tv_beta, gram_norm=cfg.gram_norm, content_reduction=cfg.content_reduction,
+            precision=precision,
         )
 
+    def features(self, image: Tensor) -> dict[str, Tensor]:
+        """VGG features, under bf16 autocast when asked (Gram matrices and loss sums stay fp32)."""
+        with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            return self.extractor(image)
+
     def forward(self, image: Tensor) -> LossTerms:
-        feats = self.extractor(image)
+        feats = self.features(image)
         zero = image.new_zeros(())
         content = sum(
             (w * content_loss(feats[k].float(), self.content_targets[k], self.content_reduction)
