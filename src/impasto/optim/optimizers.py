@@ -9,13 +9,14 @@ import torch
 from torch import Tensor
 
 
-def make_optimizer(name: str, params: Sequence[Tensor], *, lr: float, history: int = 100) -> torch.optim.Optimizer:
-    """``lbfgs``: one iteration (one function evaluation) per ``step()``, so progress is
-    reported every iteration; torch keeps the curvature history across calls.
-    ``adam``: standard Adam."""
+def make_optimizer(name: str, params: Sequence[Tensor], *, lr: float, history: int = 100, max_iter: int = 1,
+                   line_search: bool = False) -> torch.optim.Optimizer:
+    """``lbfgs``: up to ``max_iter`` iterations per ``step()`` call, no early stopping,
+    optionally with a strong-Wolfe line search. ``adam``: standard Adam."""
     if name == "lbfgs":
-        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=history,
-                                 tolerance_grad=0.0, tolerance_change=0.0)
+        return torch.optim.LBFGS(params, lr=lr, max_iter=max_iter, max_eval=max_iter * 2, history_size=history,
+                                 tolerance_grad=0.0, tolerance_change=0.0,
+                                 line_search_fn="strong_wolfe" if line_search else None)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
     raise ValueError(f"unknown optimizer {name!r}; use lbfgs or adam")
