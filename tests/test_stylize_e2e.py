@@ -160,12 +160,12 @@ def test_style_loss_falls_by_most_of_its_start(noise_run) -> None:
 
 
 def test_low_style_weight_keeps_the_content_structure(content_path: Path, style_path: Path) -> None:
-    outs = {sw: run(content_path, style_path, num_iterations=12, init="content", seed=0, style_weight=sw)
+    outs = {sw: run(content_path, style_path, num_iterations=20, init="content", seed=0, style_weight=sw)
             for sw in (1.0, 1e4)}
     ref = reference(content_path, outs[1.0].array.shape)
     s = {sw: ssim(out.array, ref) for sw, out in outs.items()}
     r = {sw: pearson(out.array, ref) for sw, out in outs.items()}
-    # measured (64 px, 12 steps): SSIM ~0.86 vs ~0.62, Pearson ~0.98 vs ~0.92
+    # measured (64 px, 20 steps): SSIM ~0.84 vs ~0.60, Pearson ~0.97 vs ~0.91
     assert s[1.0] > 0.7, s
     assert s[1.0] > s[1e4] + 0.1, s
     assert r[1.0] > r[1e4] + 0.02, r
@@ -277,7 +277,7 @@ def test_progress_events(noise_run) -> None:
     n = 40
     assert [e["step"] for e in events] == list(range(1, n + 1))
     assert all(e["total"] == n for e in events)
-    assert all(e["stage"] == "optimize" for e in events)
+    assert all(e["stage"].startswith("scale 1/1 (") for e in events)  # one level at 96 px
     assert all(set(e["losses"]) == LOSS_KEYS for e in events)
     h, w = result.array.shape[:2]
     assert all(e["shape"] == (1, 3, h, w) for e in events)

@@ -113,38 +113,58 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_
          callback: Callback | None) -> Stylized:
     import torch
 
-    from .device import make_generator, resolve_device
+    from .device import make_generator, resolve_device, resolve_precision
     from .features.vgg import FeatureExtractor
     from .losses.perceptual import StyleTransferLoss
-    from .optim import initial_image, optimize_image
+    from .optim import initial_image
+    from .optim.pyramid import optimize_pyramid, steps_per_level
     from .transforms import resize_long_side, style_long_side, to_array, to_tensor
 
     device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     if cfg.seed is not None:
         torch.manual_seed(cfg.seed)
-    content = resize_long_side(to_tensor(content_arr, device), cfg.image_size)
-    style = resize_long_side(to_tensor(style_arr, device), style_long_side(cfg.image_size, cfg.style_scale))
+    content_full = to_tensor(content_arr, device)
+    style_full = to_tensor(style_arr, device)
+    sizes = cfg.scale_sizes()
+    steps = steps_per_level(cfg.num_iterations, len(sizes), cfg.fine_steps_ratio)
+    if len(sizes) > cfg.num_iterations:
+        sizes, steps = sizes[-1:], [cfg.num_iterations]
+
+    def level_images(long_side: int) -> tuple[torch.Tensor, torch.Tensor]:
+        content = resize_long_side(content_full, long_side)
+        style = resize_long_side(style_full, style_long_side(long_side, cfg.style_scale))
+        return content, style
+
     need = _min_side_for_layers([*cfg.content_layers, *cfg.style_layers])
-    for what, tensor in (("content image", content), ("style image", style)):
+    for what, tensor in zip(("content image", "style image"), level_images(sizes[0])):
         h, w = tensor.shape[-2:]
         if min(h, w) < need:
-            raise InputError(f"{what} becomes {w}x{h} pixels at image_size {cfg.image_size}, but the chosen VGG layers "
-                             f"need at least {need} px on each side; raise image_size (or style_scale) or crop the "
-                             "image to a less elongated shape")
-    extractor = FeatureExtractor([*cfg.content_layers, *cfg.style_layers], pooling=cfg.pooling,
-                                 weights=cfg.weights).to(device)
-    objective = StyleTransferLoss.from_config(cfg, extractor, content, style)
-    start = initial_image(cfg.init, content, style, noise_std=cfg.init_noise_std,
+            raise InputError(f"{what} becomes {w}x{h} pixels at size {sizes[0]}, but the chosen VGG layers "
+                             f"need at least {need} px on each side; raise image_size (or style_scale, min_scale) "
+                             "or crop the image to a less elongated shape")
+    extractor = FeatureExtractor([*cfg.content_layers, *cfg.style_layers], pooling=cfg.pooling, weights=cfg.weights,
+                                 channels_last=device.type in ("cpu", "cuda")).to(device)
+
+    def make_objective(long_side: int) -> tuple[StyleTransferLoss, tuple[int, int]]:
+        content, style = level_images(long_side)
+        objective = StyleTransferLoss.from_config(cfg, extractor, content, style, precision=precision)
+        return objective, (content.shape[-2], content.shape[-1])
+
+    coarse_content, coarse_style = level_images(sizes[0])
+    start = initial_image(cfg.init, coarse_content, coarse_style, noise_std=cfg.init_noise_std,
                           generator=make_generator(cfg.seed, device),
                           image=to_tensor(init_arr, device) if init_arr is not None else None)
     t0 = time.perf_counter()
-    result, history = optimize_image(start, objective, optimizer=cfg.optimizer, lr=cfg.lr, steps=cfg.num_iterations,
-                                     lr_schedule=cfg.lr_schedule, lbfgs_history=cfg.lbfgs_history,
-                                     line_search=cfg.line_search, callback=callback)
+    result, history = optimize_pyramid(
+        start, make_objective, sizes, steps, callback=callback, optimizer=cfg.optimizer, lr=cfg.lr,
+        lr_schedule=cfg.lr_schedule, lbfgs_history=cfg.lbfgs_history, line_search=cfg.line_search)
     seconds = time.perf_counter() - t0
+    final_objective, _ = make_objective(sizes[-1])
     with torch.no_grad():
-        final = objective(result).as_floats()
-    return Stylized(to_array(result), final, history, cfg, seconds, str(device))
+        final = final_objective(result).as_floats()
+    return Stylized(to_array(result), final, history, cfg, seconds, str(device),
+                    extra={"precision": precision, "scales": ",".join(map(str, sizes))})
 
 
 def _min_side_for_layers(layers: list[str]) -> int:

