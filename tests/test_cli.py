@@ -382,7 +382,8 @@ def test_keyboard_interrupt_in_process(tmp_path, monkeypatch, capsys, cli_conten
     assert not cli.intermediate_path(output, 6).exists()
 
 
-def test_sigint_in_subprocess(tmp_path, cli_content, cli_style):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_in_subprocess(signum, tmp_path, cli_content, cli_style):
     output = tmp_path / "out.png"
     third = tmp_path / "out_3.png"
     cmd = [sys.executable, "-m", "impasto", "stylize", str(cli_content), str(cli_style), "-o", str(output),
@@ -397,7 +398,7 @@ def test_sigint_in_subprocess(tmp_path, cli_content, cli_style):
             if time.monotonic() > deadline:
                 pytest.fail("no intermediate image after 60 s")
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

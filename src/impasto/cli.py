@@ -185,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="impasto: %(message)s",
                         stream=sys.stderr, force=True)
+    from .runtime import tune_allocator
+
+    tune_allocator()
+    previous = _sigterm_as_interrupt()
     try:
         return args.run(args)
     except ImpastoError as err:
@@ -196,6 +200,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print("impasto: error: out of memory; try a smaller --image-size", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _sigterm_as_interrupt() -> Any:
+    """A polite kill (SIGTERM) ends a run the way Ctrl-C does: no partial output, exit 130."""
+    import signal
+    import threading
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _one_line(err: BaseException) -> str:
