@@ -80,7 +80,7 @@ class GatysConfig:
     lr_schedule: str = _opt("constant", "adam learning-rate schedule: constant, cosine or step", choices=LR_SCHEDULES)
     lbfgs_history: int = _opt(100, "L-BFGS history size (neural-style's lbfgs_num_correction)")
     line_search: bool = _opt(False, "L-BFGS with a strong-Wolfe line search (robust, more evaluations per step)")
-    num_iterations: int = _opt(500, "optimisation steps (evaluations), over all scales together")
+    num_iterations: int = _opt(300, "optimisation steps (evaluations), over all scales together")
     multiscale: str = _opt("auto", "coarse-to-fine: auto (on when image_size >= 2*min_scale), on or off",
                            choices=("auto", "on", "off"))
     min_scale: int = _opt(256, "long side of the coarsest scale")
