@@ -85,7 +85,7 @@ class GatysConfig:
                            choices=("auto", "on", "off"))
     min_scale: int = _opt(256, "long side of the coarsest scale")
     scale_factor: float = _opt(2.0, "size ratio between successive scales")
-    fine_steps_ratio: float = _opt(1 / 3, "steps at each finer scale relative to the previous scale")
+    fine_steps_ratio: float = _opt(1 / 3, "steps at each finer scale relative to the coarsest scale")
     precision: str = _opt("auto", "fp32, bf16 (autocast; Gram matrices and sums stay fp32) or auto "
                           "(bf16 where the CPU/GPU has native bf16)", choices=("auto", "fp32", "bf16"))
     seed: int | None = _opt(0, "random seed; the same seed gives the same image on the same machine")

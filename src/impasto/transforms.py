@@ -34,6 +34,10 @@ def resize(image: Tensor, size: tuple[int, int]) -> Tensor:
     if tuple(image.shape[-2:]) == tuple(size):
         return image
     shrinking = size[0] < image.shape[-2] or size[1] < image.shape[-1]
+    if shrinking and image.device.type != "cpu":
+        # CUDA's antialiased kernel fails on large reductions (shared memory); the CPU one does not
+        out = F.interpolate(image.cpu(), size=size, mode="bicubic", align_corners=False, antialias=True)
+        return out.clamp(0, 1).to(image.device)
     return F.interpolate(image, size=size, mode="bicubic", align_corners=False, antialias=shrinking).clamp(0, 1)
 
 

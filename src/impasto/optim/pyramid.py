@@ -28,7 +28,11 @@ def pyramid_sizes(image_size: int, *, min_size: int, factor: float) -> list[int]
     >>> pyramid_sizes(512, min_size=256, factor=2.0)
     [256, 512]
     >>> pyramid_sizes(1000, min_size=256, factor=2.0)
-    [250, 500, 1000]
+    [500, 1000]
+    >>> pyramid_sizes(2048, min_size=256, factor=2.0)
+    [256, 512, 1024, 2048]
+    >>> pyramid_sizes(400, min_size=256, factor=2.0)
+    [400]
     """
     if image_size < 2 * min_size or factor <= 1:
         return [image_size]
@@ -37,15 +41,20 @@ def pyramid_sizes(image_size: int, *, min_size: int, factor: float) -> list[int]
 
 
 def steps_per_level(total: int, levels: int, ratio: float) -> list[int]:
-    """Split ``total`` steps over ``levels`` so each finer level gets ``ratio`` times the previous one.
+    """Split ``total`` steps: each finer level gets ``ratio`` times the coarsest level's steps.
+
+    The finer levels get equal shares: each adds one octave of detail on top of a
+    converged coarser result, which takes about the same number of steps at any size.
 
     >>> steps_per_level(300, 2, 1 / 3)
     [225, 75]
+    >>> steps_per_level(300, 4, 1 / 3)
+    [150, 50, 50, 50]
     """
-    weights = [ratio ** i for i in range(levels)]
+    weights = [1.0] + [ratio] * (levels - 1)
     steps = [max(1, round(total * w / sum(weights))) for w in weights]
-    steps[0] += total - sum(steps)
-    return [max(1, s) for s in steps]
+    steps[0] = max(1, steps[0] + total - sum(steps))
+    return steps
 
 
 def optimize_pyramid(
