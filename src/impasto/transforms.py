@@ -15,7 +15,8 @@ from torch import Tensor
 
 def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> Tensor:
     """(H, W, 3) float array in [0, 1] -> (1, 3, H, W) float32 tensor."""
-    return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None].to(device)
+    tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
+    return tensor.contiguous().to(device)
 
 
 def to_array(image: Tensor) -> np.ndarray:

@@ -61,13 +61,19 @@ def optimize_image(
     history: list[dict[str, float]] = []
     best = {"loss": float("inf"), "y": y.detach().clone()}
 
+    cache: dict = {}
+
     def closure() -> Tensor:
+        if cache.get("version") == y._version:  # torch's L-BFGS re-evaluates the point it starts from
+            y.grad = cache["grad"].clone()
+            return cache["total"]
         if len(history) >= steps:  # a line search may ask for more evaluations than the budget
             raise _Stop
         opt.zero_grad(set_to_none=True)
         terms = objective(y / PIXEL_SCALE)
         total = terms.total
         total.backward()
+        cache.update(version=y._version, grad=y.grad.detach().clone(), total=total.detach())
         losses = terms.as_floats()
         if not all(map(_finite, losses.values())):
             raise ImpastoError(f"loss became {losses['total']} at step {len(history) + 1}; lower the learning rate")
@@ -118,12 +124,16 @@ def _run_lbfgs(opt: torch.optim.Optimizer, closure: Callable[[], Tensor], histor
                 closure()  # the gradient at the start sets the first step's length
                 grad = param.grad.detach()
                 g1, ginf = float(grad.abs().sum()), float(grad.abs().max())
-                if ginf > 0:
-                    group.update(lr=first_step / ginf / min(1.0, 1.0 / g1), max_iter=1, line_search_fn=None)
-                    opt.step(closure)  # the step only; the next call evaluates its result
+                if ginf == 0:
+                    return  # a stationary point: nothing to do
+                group.update(lr=first_step / ginf / min(1.0, 1.0 / g1), max_iter=1, line_search_fn=None)
+                opt.step(closure)  # the step only; the next call evaluates its result
             group.update(lr=lr, max_iter=steps, max_eval=steps * 2,
                          line_search_fn="strong_wolfe" if line_search else None)
+            evaluated = len(history)
             opt.step(closure)
+            if len(history) == evaluated:
+                return  # torch stopped at once: zero gradient, nothing left to improve
         except _Stop:
             return
         except _Overshoot:
