@@ -50,7 +50,7 @@ def test_a_size_that_does_not_fit_is_refused_before_compute(monkeypatch, content
     import torch
 
     # (5 steps over the 5 levels 256..4096: one step, one L-BFGS pair at the finest level)
-    check_memory((suggested * 3 // 4, suggested), torch.device("cpu"), "bf16", "lbfgs", 1)
+    assert check_memory((suggested * 3 // 4, suggested), torch.device("cpu"), "bf16", "lbfgs", 1, "auto") is True
 
 
 def test_cli_reports_it_on_one_line(monkeypatch, capsys, tmp_path, content_path, style_path) -> None:
@@ -60,3 +60,21 @@ def test_cli_reports_it_on_one_line(monkeypatch, capsys, tmp_path, content_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "needs about" in err[0]
     assert not out.exists()
+
+
+def test_checkpointing_is_switched_on_only_when_needed(monkeypatch, content_path, style_path) -> None:
+    kw = dict(device_type="cpu", precision="fp32", optimizer="lbfgs", lbfgs_pairs=4)
+    plain = memory.estimate_peak_bytes(48, 64, **kw)
+    saving = memory.estimate_peak_bytes(48, 64, checkpoint=True, **kw)
+    assert saving < plain
+    run = dict(image_size=64, num_iterations=4, precision="fp32", seed=0)
+    monkeypatch.setattr(memory, "available_bytes", lambda device: int((plain + saving) / 2 / 0.9))
+    tight = impasto.stylize(content_path, style_path, **run)
+    monkeypatch.setattr(memory, "available_bytes", lambda device: 10 * plain)
+    roomy = impasto.stylize(content_path, style_path, **run)
+    assert tight.extra["checkpoint"] == "on" and roomy.extra["checkpoint"] == "off"
+    # checkpointing recomputes, it does not change the maths
+    assert [h["total"] for h in tight.history] == pytest.approx([h["total"] for h in roomy.history], rel=1e-5)
+    monkeypatch.setattr(memory, "available_bytes", lambda device: int((plain + saving) / 2 / 0.9))
+    with pytest.raises(impasto.InputError, match="--checkpoint on"):
+        impasto.stylize(content_path, style_path, checkpoint="off", **run)

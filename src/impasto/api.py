@@ -144,9 +144,10 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_
                              f"need at least {need} px on each side; raise image_size (or style_scale, min_scale) "
                              "or crop the image to a less elongated shape")
     final_hw = tuple(level_images(sizes[-1])[0].shape[-2:])
-    check_memory(final_hw, device, precision, cfg.optimizer, min(cfg.lbfgs_history, steps[-1]))
+    checkpoint = check_memory(final_hw, device, precision, cfg.optimizer, min(cfg.lbfgs_history, steps[-1]),
+                              cfg.checkpoint)
     extractor = FeatureExtractor([*cfg.content_layers, *cfg.style_layers], pooling=cfg.pooling, weights=cfg.weights,
-                                 channels_last=device.type in ("cpu", "cuda")).to(device)
+                                 channels_last=device.type in ("cpu", "cuda"), checkpoint=checkpoint).to(device)
 
     def make_objective(long_side: int) -> tuple[StyleTransferLoss, tuple[int, int]]:
         content, style = level_images(long_side)
@@ -166,24 +167,32 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_
     with torch.no_grad():
         final = final_objective(result).as_floats()
     return Stylized(to_array(result), final, history, cfg, seconds, str(device),
-                    extra={"precision": precision, "scales": ",".join(map(str, sizes))})
+                    extra={"precision": precision, "scales": ",".join(map(str, sizes)),
+                           "checkpoint": "on" if checkpoint else "off"})
 
 
-def check_memory(hw: tuple[int, int], device: Any, precision: str, optimizer: str, lbfgs_pairs: int) -> None:
-    """Refuse, before any compute, a size whose estimated peak memory exceeds what is free."""
+def check_memory(hw: tuple[int, int], device: Any, precision: str, optimizer: str, lbfgs_pairs: int,
+                 checkpoint: str = "off") -> bool:
+    """Decide gradient checkpointing and refuse, before any compute, a size whose estimated peak
+    memory exceeds what is free. Returns whether to checkpoint."""
     from .memory import available_bytes, estimate_peak_bytes, largest_fitting_side
 
     budget = available_bytes(device)
     if budget is None:
-        return
+        return checkpoint == "on"
+    budget = int(0.9 * budget)
     kwargs = dict(device_type=device.type, precision=precision, optimizer=optimizer, lbfgs_pairs=lbfgs_pairs)
-    need = estimate_peak_bytes(*hw, **kwargs)
-    if need > 0.9 * budget:
-        fits = largest_fitting_side(*hw, int(0.9 * budget), **kwargs)
+    use = checkpoint == "on" or (checkpoint == "auto" and estimate_peak_bytes(*hw, **kwargs) > budget)
+    need = estimate_peak_bytes(*hw, checkpoint=use, **kwargs)
+    if need > budget:
+        can = checkpoint != "off"
+        fits = largest_fitting_side(*hw, budget, checkpoint=can, **kwargs)
         raise InputError(
-            f"a {hw[1]}x{hw[0]} result needs about {need / 2**30:.1f} GiB but {budget / 2**30:.1f} GiB is free on "
-            f"{device.type}; the largest size that fits is about --image-size {fits} (a smaller --lbfgs-history"
-            + (" or --precision bf16" if precision == "fp32" else "") + " also lowers the need)")
+            f"a {hw[1]}x{hw[0]} result needs about {need / 2**30:.1f} GiB but {budget / 0.9 / 2**30:.1f} GiB is free "
+            f"on {device.type}; the largest size that fits is about --image-size {fits} (a smaller --lbfgs-history"
+            + (" or --precision bf16" if precision == "fp32" else "")
+            + ("" if can else " or --checkpoint on") + " also lowers the need)")
+    return use
 
 
 def _min_side_for_layers(layers: list[str]) -> int:
