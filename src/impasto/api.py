@@ -161,7 +161,8 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_
     t0 = time.perf_counter()
     result, history = optimize_pyramid(
         start, make_objective, sizes, steps, callback=callback, optimizer=cfg.optimizer, lr=cfg.lr,
-        lr_schedule=cfg.lr_schedule, lbfgs_history=cfg.lbfgs_history, line_search=cfg.line_search)
+        lr_schedule=cfg.lr_schedule, lbfgs_history=cfg.lbfgs_history, line_search=cfg.line_search,
+        clamp=cfg.clamp)
     seconds = time.perf_counter() - t0
     final_objective, _ = make_objective(sizes[-1])
     with torch.no_grad():

@@ -50,7 +50,8 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig) -
         meta = dict(f.metadata)
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": f"{meta.get('help', '')} [{shown}]"}
+        help_text = f"{meta.get('help', '')} [{shown}]".replace("%", "%%")  # argparse formats help with %
+        kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": help_text}
         if f.type in (bool, "bool"):
             group.add_argument(*_flag_names(f.name), dest=f.name, default=None, help=kwargs["help"],
                                action=argparse.BooleanOptionalAction)

@@ -79,6 +79,8 @@ class GatysConfig:
     learning_rate: float | None = _opt(None, "step size (default 1 for lbfgs, 0.02 for adam, on the 0-1 image scale)")
     lr_schedule: str = _opt("constant", "adam learning-rate schedule: constant, cosine or step", choices=LR_SCHEDULES)
     lbfgs_history: int = _opt(100, "L-BFGS history size (neural-style's lbfgs_num_correction)")
+    clamp: bool = _opt(True, "keep the image in [0, 1] while optimising (as the PyTorch tutorial); --no-clamp "
+                       "optimises unclamped as neural-style and clamps only the result")
     line_search: bool = _opt(False, "L-BFGS with a strong-Wolfe line search (robust, more evaluations per step)")
     num_iterations: int = _opt(300, "optimisation steps (evaluations), over all scales together")
     multiscale: str = _opt("auto", "coarse-to-fine: auto (on when image_size >= 2*min_scale), on or off",
