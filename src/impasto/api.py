@@ -156,7 +156,7 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_
 
     coarse_content, coarse_style = level_images(sizes[0])
     start = initial_image(cfg.init, coarse_content, coarse_style, noise_std=cfg.init_noise_std,
-                          generator=make_generator(cfg.seed, device),
+                          generator=make_generator(cfg.seed),
                           image=to_tensor(init_arr, device) if init_arr is not None else None)
     t0 = time.perf_counter()
     result, history = optimize_pyramid(
@@ -200,12 +200,3 @@ def _min_side_for_layers(layers: list[str]) -> int:
     """Smallest input side that keeps every layer at least 1 px: each pool before it halves (floor) the size."""
     pools = max(int(name[4]) - (0 if name.startswith("pool") else 1) for name in layers)
     return 2 ** pools
-
-
-def stylize_to_file(content: ImageLike, style: ImageLike, output: str | os.PathLike, *,
-                    config: GatysConfig | None = None, callback: Callback | None = None, **overrides: Any) -> Stylized:
-    """``stylize`` and write the result atomically; the output path is checked before any compute."""
-    check_output_path(output)
-    result = stylize(content, style, config=config, callback=callback, **overrides)
-    result.save(output)
-    return result

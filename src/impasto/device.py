@@ -30,8 +30,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def make_generator(seed: int | None, device: torch.device) -> torch.Generator:
-    """A generator for the given device, seeded (or from fresh entropy when seed is None)."""
+def make_generator(seed: int | None) -> torch.Generator:
+    """A CPU generator, seeded (or from fresh entropy when seed is None): noise drawn on the CPU
+    is the same on every device."""
     gen = torch.Generator(device="cpu")
     if seed is None:
         gen.seed()
