@@ -1,12 +1,9 @@
-"""Command-line interface: ``impasto stylize CONTENT STYLE -o OUT.png``.
+"""``impasto stylize CONTENT STYLE -o OUT.png``: Gatys et al. optimisation.
 
-A thin layer over :mod:`impasto.api`. Flags are generated from the fields of
-:class:`impasto.config.GatysConfig` (one source of defaults); each is accepted
-with dashes and with neural-style's underscores (``--image-size`` and
-``--image_size``). Unset flags keep the config's defaults. torch is imported only
-once a command runs, so ``impasto --help`` is fast.
-
-Exit codes: 0 success, 2 bad input (one line on stderr), 130 interrupted.
+Flags are generated from the fields of :class:`impasto.config.GatysConfig` (one
+source of defaults); each is accepted with dashes and with neural-style's
+underscores (``--image-size`` and ``--image_size``). Unset flags keep the
+config's defaults.
 """
 
 from __future__ import annotations
@@ -15,23 +12,15 @@ import argparse
 import dataclasses
 import json
 import logging
-import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from . import __version__
-from .config import GatysConfig
-from .errors import ImpastoError
+from ..config import GatysConfig
+from ..errors import ImpastoError
+from .common import ProgressBar, add_common_flags, peak_rss_mb
 
 log = logging.getLogger("impasto")
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error on one line."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _field_type(f: dataclasses.Field) -> Any:
@@ -91,10 +80,7 @@ def config_from_args(args: argparse.Namespace, cls: type = GatysConfig) -> Any:
     return cls().replace(**values).validate()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="impasto", description="Neural style transfer (Gatys et al.) on the original VGG-19.")
-    parser.add_argument("--version", action="version", version=f"impasto {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+def register(sub: Any) -> None:
     p = sub.add_parser("stylize", help="repaint a photo in the style of a painting (Gatys et al. 2016)",
                        description="Repaint CONTENT in the style of STYLE by optimising the image (Gatys et al. 2016).")
     p.add_argument("content", help="content image (the photograph)")
@@ -105,11 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-iter", "--save_iter", type=int, default=0, metavar="N",
                    help="save the current image every N steps as OUTPUT_<step>.ext [0: off]")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_common_flags(p)
     add_config_flags(p)
     p.set_defaults(run=run_stylize)
-    return parser
 
 
 def intermediate_path(output: Path, step: int) -> Path:
@@ -117,9 +101,9 @@ def intermediate_path(output: Path, step: int) -> Path:
 
 
 def run_stylize(args: argparse.Namespace) -> int:
-    from .api import load_image, stylize
-    from .io import check_output_path, write_image
-    from .transforms import to_array
+    from ..api import load_image, stylize
+    from ..io import check_output_path, write_image
+    from ..transforms import to_array
 
     cfg = config_from_args(args)
     if args.print_iter < 0 or args.save_iter < 0:
@@ -127,18 +111,11 @@ def run_stylize(args: argparse.Namespace) -> int:
     output = check_output_path(args.output)
     content = load_image(args.content, "content image")
     style = load_image(args.style, "style image")
-    bar = None  # created at the first step, so a run that fails while setting up prints only its error line
+    bar = ProgressBar("stylize", quiet=args.quiet)
     saved: list[str] = []
 
     def on_step(event: Any) -> None:
-        nonlocal bar
-        if bar is None and not args.quiet:
-            from tqdm import tqdm
-
-            bar = tqdm(total=event.total, desc="stylize", unit="step", file=sys.stderr, dynamic_ncols=True)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({k: f"{v:.4g}" for k, v in event.losses.items()}, refresh=False)
+        bar.update(event.total, event.losses)
         if args.print_iter and event.step % args.print_iter == 0:
             terms = "  ".join(f"{k} {v:.4g}" for k, v in event.losses.items())
             log.info("step %d/%d  %s", event.step, event.total, terms)
@@ -151,8 +128,7 @@ def run_stylize(args: argparse.Namespace) -> int:
     try:
         result = stylize(content, style, config=cfg, callback=on_step)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     result.save(output)
     if args.json:
         summary = {"output": str(output), "seconds": round(time.perf_counter() - t0, 3),
@@ -163,67 +139,3 @@ def run_stylize(args: argparse.Namespace) -> int:
     else:
         log.info("wrote %s (%.1f s)", output, time.perf_counter() - t0)
     return 0
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (Linux/macOS)."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return float("nan")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # --help, --version, or a one-line usage error
-        return int(exit_.code or 0)
-    if not getattr(args, "command", None):
-        parser.print_help(sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="impasto: %(message)s",
-                        stream=sys.stderr, force=True)
-    from .runtime import tune_allocator
-
-    tune_allocator()
-    previous = _sigterm_as_interrupt()
-    try:
-        return args.run(args)
-    except ImpastoError as err:
-        print(f"impasto: error: {_one_line(err)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("impasto: interrupted; no output written (intermediate images kept)", file=sys.stderr)
-        return 130
-    except MemoryError:
-        print("impasto: error: out of memory; try a smaller --image-size", file=sys.stderr)
-        return 2
-    finally:
-        if previous is not None:
-            import signal
-
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _sigterm_as_interrupt() -> Any:
-    """A polite kill (SIGTERM) ends a run the way Ctrl-C does: no partial output, exit 130."""
-    import signal
-    import threading
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, handler)
-
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
-
-
-if __name__ == "__main__":
-    sys.exit(main())

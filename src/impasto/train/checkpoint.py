@@ -1,0 +1,90 @@
+"""Self-describing, atomic checkpoints.
+
+A checkpoint is a ``torch.save`` dict::
+
+    {"format": "impasto-checkpoint", "version": 1, "kind": "fast" | "cyclegan" | ...,
+     "nets": {name: {"arch": registry name, "kwargs": {...}, "state": state_dict}},
+     "optimizers": {name: state_dict}, "schedulers": {name: state_dict},
+     "step": int, "config": {...}, "history": [{"step": n, loss: value, ...}, ...],
+     "rng": {...}, "extra": {...}}
+
+so a network is rebuilt from the file alone (:func:`load_net`) and training
+resumes where it stopped. Files are written to a temporary name beside the
+target, fsynced and renamed: an interrupted save never leaves a half-written
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import InputError, ResumeError
+
+FORMAT = "impasto-checkpoint"
+VERSION = 1
+
+
+def net_entry(arch: str, kwargs: dict[str, Any], net: nn.Module) -> dict[str, Any]:
+    """The stored form of one network: its registry name, constructor arguments and weights."""
+    net = getattr(net, "module", net)  # unwrap DistributedDataParallel
+    return {"arch": arch, "kwargs": dict(kwargs), "state": {k: v.detach().cpu() for k, v in net.state_dict().items()}}
+
+
+def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
+    """Write ``payload`` (plus the format tag) atomically to ``path``."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write checkpoint {path}: folder {path.parent} does not exist")
+    data = {"format": FORMAT, "version": VERSION, **payload}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike[str], kind: str | None = None) -> dict[str, Any]:
+    """Read an impasto checkpoint; one-line errors for missing, corrupt or foreign files."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and torch errors all mean "not readable"
+        raise InputError(f"cannot read checkpoint {path}: {' '.join(str(err).split())[:200]}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{path} is not an impasto checkpoint")
+    if data.get("version", 0) > VERSION:
+        raise InputError(f"{path} was written by a newer impasto (checkpoint version {data['version']})")
+    if kind is not None and data.get("kind") != kind:
+        raise InputError(f"{path} is a {data.get('kind')!r} checkpoint, not {kind!r}")
+    return data
+
+
+def load_net(entry: dict[str, Any]) -> nn.Module:
+    """Rebuild a network from a checkpoint's ``nets[name]`` entry (architecture, kwargs, weights)."""
+    from ..nets import create_net
+
+    net = create_net(entry["arch"], **entry.get("kwargs", {}))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in entry["state"].items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        raise InputError(f"checkpoint weights do not fit network {entry['arch']!r}: {str(err).splitlines()[0]}") from None
+    return net
+
+
+def check_resumable(data: dict[str, Any], names: set[str]) -> None:
+    missing = names - set(data.get("nets", {}))
+    if missing:
+        raise ResumeError(f"checkpoint lacks network(s) {', '.join(sorted(missing))}; cannot resume")
