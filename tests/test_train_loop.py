@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -105,3 +106,24 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path):
     with pytest.raises(InputError, match="unknown network"):
         create_net("no-such-net")
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_image_folder_crops_are_deterministic_per_step_and_rank(tmp_path):
+    from impasto.io import write_image
+    from impasto.train.data import ImageFolder
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_image(tmp_path / f"im{i}.png", rng.random((40 + 10 * i, 50, 3)).astype(np.float32))
+    (tmp_path / "notes.txt").write_text("ignored")
+    data = ImageFolder.from_folder(tmp_path, crop=32)
+    assert len(data) == 3
+    a = data.batch(4, step=7)
+    assert a.shape == (4, 3, 32, 32) and 0 <= a.min() and a.max() <= 1
+    assert torch.equal(a, data.batch(4, step=7))
+    assert not torch.equal(a, data.batch(4, step=8))
+    assert not torch.equal(a, data.batch(4, step=7, rank=1))
+    small = ImageFolder.from_folder(tmp_path, crop=64)  # images smaller than the crop are enlarged
+    assert small.batch(2, step=1).shape == (2, 3, 64, 64)
+    with pytest.raises(InputError, match="no images"):
+        ImageFolder.from_folder(tmp_path / "empty" if (tmp_path / "empty").mkdir() is None else tmp_path, crop=32)

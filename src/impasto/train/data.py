@@ -1,0 +1,90 @@
+"""Training images: a folder of photographs, decoded once, and random crops drawn per step.
+
+:class:`ImageFolder` reads every image of a folder (through :func:`impasto.io.read_image`,
+so the same modes and errors as everywhere else), optionally shrinks each so its
+short side is at most ``max_side``, and keeps them in memory as uint8 tensors.
+:meth:`ImageFolder.batch` draws ``n`` random crops with random horizontal flips
+from a generator seeded by ``(seed, step, rank)``: the batch of a step is the
+same whether or not the run was interrupted and resumed, and each process of a
+distributed run gets different crops.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import InputError
+from ..io import read_image
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+
+
+def list_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """Image files of ``folder`` (not recursive), sorted by name; one-line error if none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"image folder not found: {folder}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return files
+
+
+class ImageFolder:
+    """Images held in memory as uint8 (3, H, W) tensors, for drawing random training crops."""
+
+    def __init__(self, files: Sequence[str | os.PathLike[str]], crop: int, max_side: int | None = None) -> None:
+        if crop < 8:
+            raise InputError(f"crop size must be >= 8 px; got {crop}")
+        self.files = [Path(f) for f in files]
+        if not self.files:
+            raise InputError("no training images given")
+        self.crop = crop
+        self.images = [self._load(f, crop, max_side) for f in self.files]
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike[str], crop: int, max_side: int | None = None,
+                    exclude: Sequence[str] = ()) -> "ImageFolder":
+        files = [f for f in list_images(folder) if f.name not in set(exclude)]
+        return cls(files, crop, max_side)
+
+    @staticmethod
+    def _load(path: Path, crop: int, max_side: int | None) -> Tensor:
+        from PIL import Image
+
+        arr = read_image(path)
+        h, w = arr.shape[:2]
+        scale = 1.0
+        if max_side is not None and min(h, w) > max_side:
+            scale = max_side / min(h, w)
+        if min(h, w) * scale < crop:  # too small for a crop: enlarge so the short side equals the crop
+            scale = crop / min(h, w)
+        u8 = (arr * 255.0 + 0.5).astype(np.uint8)
+        if scale != 1.0:
+            size = (max(crop, round(w * scale)), max(crop, round(h * scale)))
+            u8 = np.asarray(Image.fromarray(u8).resize(size, Image.Resampling.LANCZOS))
+        return torch.from_numpy(np.ascontiguousarray(u8)).permute(2, 0, 1).contiguous()
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def batch(self, n: int, step: int, seed: int = 0, rank: int = 0) -> Tensor:
+        """``n`` random crops (with random flips) as float (n, 3, crop, crop) in [0, 1]."""
+        gen = torch.Generator().manual_seed(hash((seed, step, rank)) & 0x7FFF_FFFF_FFFF)
+        out = torch.empty(n, 3, self.crop, self.crop)
+        for i in range(n):
+            img = self.images[int(torch.randint(len(self.images), (1,), generator=gen))]
+            _, h, w = img.shape
+            top = int(torch.randint(h - self.crop + 1, (1,), generator=gen))
+            left = int(torch.randint(w - self.crop + 1, (1,), generator=gen))
+            patch = img[:, top:top + self.crop, left:left + self.crop]
+            if bool(torch.randint(2, (1,), generator=gen)):
+                patch = patch.flip(-1)
+            out[i] = patch.float() / 255.0
+        return out
