@@ -68,7 +68,7 @@ class ImageFolder:
         u8 = (arr * 255.0 + 0.5).astype(np.uint8)
         if scale != 1.0:
             size = (max(crop, round(w * scale)), max(crop, round(h * scale)))
-            u8 = np.asarray(Image.fromarray(u8).resize(size, Image.Resampling.LANCZOS))
+            u8 = np.array(Image.fromarray(u8).resize(size, Image.Resampling.LANCZOS))
         return torch.from_numpy(np.ascontiguousarray(u8)).permute(2, 0, 1).contiguous()
 
     def __len__(self) -> int:
