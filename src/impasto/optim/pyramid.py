@@ -18,6 +18,7 @@ from torch import Tensor
 
 from ..losses.perceptual import LossTerms
 from ..progress import Callback, Progress
+from ..runtime import release_freed_memory
 from ..transforms import resize
 from .loop import optimize_image
 
@@ -86,4 +87,7 @@ def optimize_pyramid(
         image, level_history = optimize_image(image, objective, steps=n_steps, callback=relay, stage=stage,
                                               **optim_kwargs)
         history += level_history
+        del objective
+        if image.device.type == "cpu":
+            release_freed_memory()  # the next, larger level cannot reuse this level's holes
     return image, history
