@@ -117,7 +117,8 @@ class UpsampleConv(nn.Module):
 
     def forward(self, x: Tensor, size: Sequence[int] | None = None) -> Tensor:
         if size is not None:
-            x = F.interpolate(x, size=(int(size[0]), int(size[1])), mode="nearest")
+            # no int(): under ONNX tracing the size stays symbolic, so exports keep dynamic sizes
+            x = F.interpolate(x, size=tuple(size[-2:]), mode="nearest")
         elif self.scale != 1:
             x = F.interpolate(x, scale_factor=self.scale, mode="nearest")
         return self.conv(x)

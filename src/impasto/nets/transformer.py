@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..errors import InputError
 from .blocks import ConvNormAct, ResidualBlock, UpsampleConv
 from .registry import register_net
 
@@ -33,7 +34,7 @@ class TransformerNet(nn.Module):
     def __init__(self, width: int = 32, blocks: int = 5, kernel: int = 9) -> None:
         super().__init__()
         if width < 1 or blocks < 0 or kernel < 1 or kernel % 2 == 0:
-            raise ValueError(f"need width >= 1, blocks >= 0 and an odd kernel; got {width}, {blocks}, {kernel}")
+            raise InputError(f"need width >= 1, blocks >= 0 and an odd kernel; got {width}, {blocks}, {kernel}")
         w = width
         self.head = ConvNormAct(3, w, kernel)
         self.down1 = ConvNormAct(w, 2 * w, 3, stride=2)

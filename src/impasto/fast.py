@@ -1,0 +1,303 @@
+"""Applying trained feed-forward stylisation networks: load, stylise, export.
+
+* :func:`load_model` takes a training checkpoint (``checkpoint.pt`` of
+  ``impasto fast train``), an exported model file, or the name of a model
+  shipped inside the package (``"starry-night"``; see :func:`shipped_models`).
+* :func:`stylize_arrays` stylises images of any size (same-sized images are
+  batched), optionally keeping the photo's colours (luminance transfer:
+  the network's luminance with the photo's I and Q, :mod:`impasto.color`).
+* :func:`stylize_files` does the same for files and folders, writing one output
+  per input; every input and output path is checked before any compute.
+* :func:`export_model` writes a small inference-only model (fp16 weights,
+  architecture and training config; the format of the shipped models), and
+  :func:`export_onnx` an ONNX graph with dynamic batch and image size that
+  clamps its output to [0, 1].
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .errors import InputError
+
+log = logging.getLogger(__name__)
+
+MODEL_KIND = "fast-model"  # an exported inference-only model
+TRAIN_KIND = "fast"  # a training checkpoint
+MIN_SIDE = 8  # the smallest image the network's padding accepts after two halvings
+_SHIPPED_SUFFIX = ".pt"
+
+
+@dataclass
+class FastModel:
+    """A loaded feed-forward network plus what is known about how it was trained."""
+
+    net: nn.Module
+    name: str
+    arch: str
+    arch_kwargs: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+    step: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, batch: Tensor) -> Tensor:
+        return self.net(batch)
+
+
+def _models_dir() -> Path:
+    return Path(str(resources.files("impasto") / "models"))
+
+
+def shipped_models() -> list[str]:
+    """Names of the models inside the package (``impasto/models/<name>.pt``)."""
+    folder = _models_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(_SHIPPED_SUFFIX)] for p in folder.iterdir() if p.name.endswith(_SHIPPED_SUFFIX))
+
+
+def resolve_model_path(model: str | os.PathLike[str]) -> Path:
+    """A path as given if it is a file, else the shipped model of that name; one-line error otherwise."""
+    path = Path(model)
+    if path.is_file():
+        return path
+    shipped = _models_dir() / f"{model}{_SHIPPED_SUFFIX}"
+    if isinstance(model, str) and shipped.is_file():
+        return shipped
+    names = ", ".join(shipped_models()) or "none"
+    raise InputError(f"model {str(model)!r} is neither a file nor a shipped model (shipped: {names})")
+
+
+def load_model(model: str | os.PathLike[str] | FastModel, device: str | torch.device = "cpu") -> FastModel:
+    """Load a training checkpoint, an exported model or a shipped model by name; eval mode, on ``device``."""
+    from .train.checkpoint import load_checkpoint, load_net
+
+    if isinstance(model, FastModel):
+        model.net.to(device)
+        return model
+    path = resolve_model_path(model)
+    data = load_checkpoint(path)
+    if data.get("kind") not in (TRAIN_KIND, MODEL_KIND) or "net" not in data.get("nets", {}):
+        raise InputError(f"{path} holds a {data.get('kind')!r} model, not a feed-forward stylisation network")
+    entry = data["nets"]["net"]
+    net = load_net(entry).to(device).eval().requires_grad_(False)
+    name = path.name[: -len(_SHIPPED_SUFFIX)] if path.parent == _models_dir() else str(path)
+    return FastModel(net, name, entry["arch"], dict(entry.get("kwargs", {})), dict(data.get("config", {})),
+                     int(data.get("step", 0)), dict(data.get("extra", {}).get("info", {})))
+
+
+def _autocast(device: torch.device, precision: str) -> Any:
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def stylize_tensor(model: FastModel, batch: Tensor, *, precision: str = "fp32") -> Tensor:
+    """(B, 3, H, W) in [0, 1] -> stylised (B, 3, H, W) float32 in [0, 1]; no gradients."""
+    if batch.ndim != 4 or batch.shape[1] != 3:
+        raise InputError(f"expected images of shape (B, 3, H, W), got {tuple(batch.shape)}")
+    if min(batch.shape[-2:]) < MIN_SIDE:
+        raise InputError(f"images must be at least {MIN_SIDE} px on each side; got {tuple(batch.shape[-2:])}")
+    with torch.inference_mode(), _autocast(batch.device, precision):
+        x = batch.contiguous(memory_format=torch.channels_last) if precision == "bf16" else batch
+        return model.net(x).float().clamp_(0, 1).contiguous()
+
+
+def _prepare(model: FastModel, precision: str, device: torch.device) -> str:
+    from .device import resolve_precision
+
+    precision = resolve_precision(precision, device)
+    if precision == "bf16":  # NHWC: what oneDNN's bf16 kernels want on the CPU
+        model.net.to(memory_format=torch.channels_last)
+    return precision
+
+
+def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] | FastModel = "starry-night", *,
+                   preserve_color: bool = False, max_size: int | None = None, batch_size: int = 4,
+                   device: str = "auto", precision: str = "fp32",
+                   callback: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+    """Stylise float (H, W, 3) [0, 1] arrays of any size; returns arrays of the same sizes.
+
+    Images of equal size go through the network together, ``batch_size`` at a time.
+    ``max_size`` shrinks images whose long side is larger first (the result then has the
+    shrunk size). ``preserve_color`` keeps each photo's colours (YIQ luminance transfer).
+    ``precision`` ``"bf16"`` (or ``"auto"`` where the hardware has native bf16) runs the
+    network under bf16 autocast with channels-last tensors. ``callback(done, total)`` is
+    called after each batch.
+    """
+    from .device import resolve_device
+    from .transforms import resize_long_side, to_array, to_tensor
+
+    if batch_size < 1:
+        raise InputError(f"batch_size must be >= 1; got {batch_size}")
+    if max_size is not None and max_size < MIN_SIDE:
+        raise InputError(f"max_size must be >= {MIN_SIDE}; got {max_size}")
+    dev = resolve_device(device)
+    fast = load_model(model, dev)
+    precision = _prepare(fast, precision, dev)
+    inputs = []
+    for i, arr in enumerate(images):
+        arr = np.asarray(arr, dtype=np.float32)
+        if arr.ndim != 3 or arr.shape[2] != 3:
+            raise InputError(f"image {i}: expected shape (H, W, 3), got {arr.shape}")
+        if min(arr.shape[:2]) < MIN_SIDE:
+            raise InputError(f"image {i} is {arr.shape[1]}x{arr.shape[0]}; needs at least {MIN_SIDE} px a side")
+        if max_size is not None and max(arr.shape[:2]) > max_size:
+            arr = to_array(resize_long_side(to_tensor(arr), max_size))
+        inputs.append(arr)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, arr in enumerate(inputs):
+        groups.setdefault(arr.shape[:2], []).append(i)
+    results: list[np.ndarray | None] = [None] * len(inputs)
+    done = 0
+    for indices in groups.values():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            batch = torch.cat([to_tensor(inputs[i], dev) for i in chunk])
+            out = stylize_tensor(fast, batch, precision=precision).permute(0, 2, 3, 1).cpu().numpy()
+            for j, i in enumerate(chunk):
+                results[i] = keep_colors(out[j], inputs[i]) if preserve_color else out[j]
+            done += len(chunk)
+            if callback is not None:
+                callback(done, len(inputs))
+    return [r for r in results if r is not None]
+
+
+def keep_colors(stylized: np.ndarray, photo: np.ndarray) -> np.ndarray:
+    """The stylised image's luminance with the photo's colour (YIQ I and Q); same shapes."""
+    from .color import recombine_luminance
+
+    return recombine_luminance(stylized, photo)
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given and the images inside folders (sorted, not recursive); one-line error if none."""
+    from .train.data import list_images
+
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files += list_images(path)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"input not found: {path}")
+    if not files:
+        raise InputError("no input images given")
+    return files
+
+
+def output_paths(files: Sequence[Path], output: str | os.PathLike[str], suffix: str | None = None) -> list[Path]:
+    """Where each input's result goes: ``output`` itself for one input and an image-file name,
+    else ``output/<stem><suffix>`` (the folder is created; ``suffix`` defaults to the input's)."""
+    from .io import OUTPUT_FORMATS, check_output_path
+
+    out = Path(output)
+    if len(files) == 1 and out.suffix.lower() in OUTPUT_FORMATS and not out.is_dir():
+        return [check_output_path(out)]
+    if out.suffix.lower() in OUTPUT_FORMATS and not out.is_dir():
+        raise InputError(f"{len(files)} inputs need an output folder, not the file name {out}")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for f in files:
+        ext = suffix or (f.suffix.lower() if f.suffix.lower() in OUTPUT_FORMATS else ".png")
+        paths.append(check_output_path(out / f"{f.stem}{ext}"))
+    if len(set(paths)) != len(paths):
+        raise InputError("two inputs would write the same output file (same name in different folders)")
+    return paths
+
+
+def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str],
+                  model: str | os.PathLike[str] | FastModel = "starry-night", *, preserve_color: bool = False,
+                  max_size: int | None = None, batch_size: int = 4, device: str = "auto", precision: str = "fp32",
+                  suffix: str | None = None, callback: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Stylise image files and folders into ``output`` (a file for one input, else a folder); returns the paths.
+
+    The model, every input and every output path are checked before any image is stylised;
+    images are read and written one batch at a time, so folders of any length fit in memory.
+    """
+    from .api import load_image
+    from .io import write_image
+
+    files = expand_inputs(inputs)
+    targets = output_paths(files, output, suffix)
+    from .device import resolve_device
+
+    fast = load_model(model, resolve_device(device))
+    total = len(files)
+    written: list[Path] = []
+    for start in range(0, total, batch_size):
+        chunk = list(range(start, min(start + batch_size, total)))
+        arrays = [load_image(files[i], f"input {files[i]}") for i in chunk]
+        outs = stylize_arrays(arrays, fast, preserve_color=preserve_color, max_size=max_size,
+                              batch_size=batch_size, device=device, precision=precision)
+        for i, out in zip(chunk, outs):
+            written.append(write_image(targets[i], out, metadata={"Software": "impasto",
+                                                                   "impasto:model": fast.name}))
+        if callback is not None:
+            callback(len(written), total)
+    return written
+
+
+def export_model(model: str | os.PathLike[str] | FastModel, path: str | os.PathLike[str], *,
+                 half: bool = True, info: dict[str, Any] | None = None) -> Path:
+    """Write an inference-only model file (weights in fp16 when ``half``), loadable by :func:`load_model`."""
+    from .train.checkpoint import net_entry, save_checkpoint
+
+    fast = load_model(model)
+    entry = net_entry(fast.arch, fast.arch_kwargs, fast.net)
+    if half:
+        entry["state"] = {k: v.half() if v.is_floating_point() else v for k, v in entry["state"].items()}
+    payload = {"kind": MODEL_KIND, "nets": {"net": entry}, "step": fast.step, "config": fast.config,
+               "extra": {"info": dict(info or fast.info)}}
+    return save_checkpoint(path, payload)
+
+
+class _Clamped(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).clamp(0, 1)
+
+
+def export_onnx(model: str | os.PathLike[str] | FastModel, path: str | os.PathLike[str], *,
+                opset: int = 17) -> Path:
+    """Export to ONNX: input ``image`` (B, 3, H, W) float32 RGB in [0, 1], output ``stylized`` the same,
+    with batch, height and width dynamic. Needs the ``onnx`` package (``pip install impasto[onnx]``)."""
+    import warnings
+
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        raise InputError(f"ONNX export needs a .onnx file name; got {path}")
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {path.parent} does not exist")
+    try:
+        import onnx  # noqa: F401  (the exporter needs it)
+    except ImportError:
+        raise InputError("ONNX export needs the onnx package: pip install 'impasto[onnx]'") from None
+    fast = load_model(model)
+    wrapped = _Clamped(fast.net).eval()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer chatter about instance norm and shapes
+            torch.onnx.export(wrapped, (torch.rand(1, 3, 64, 64),), str(tmp), dynamo=False,
+                              input_names=["image"], output_names=["stylized"], opset_version=opset,
+                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                            "stylized": {0: "batch", 2: "height", 3: "width"}})
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
