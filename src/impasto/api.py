@@ -10,7 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 from PIL import Image
@@ -85,15 +85,21 @@ def load_image(image: ImageLike, what: str = "image") -> np.ndarray:
     return array
 
 
-def stylize(content: ImageLike, style: ImageLike, *, config: GatysConfig | None = None,
-            callback: Callback | None = None, **overrides: Any) -> Stylized:
-    """Repaint ``content`` in the style of ``style`` (Gatys et al. 2016).
+def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *, config: GatysConfig | None = None,
+            callback: Callback | None = None, masks: Sequence[ImageLike | None] | None = None,
+            **overrides: Any) -> Stylized:
+    """Repaint ``content`` in the style of ``style`` (Gatys et al. 2016), with the perceptual
+    controls of Gatys et al. 2017: colour preservation, several styles, spatial masks.
 
     Args:
         content: the photograph (path, PIL image, array or tensor).
-        style: the painting.
+        style: the painting, or a list of paintings blended by ``style_blend_weights``
+            (each at its own size with ``style_scales``).
         config: a :class:`GatysConfig`; keyword ``overrides`` replace its fields.
         callback: receives a :class:`~impasto.progress.Progress` after every step.
+        masks: one mask per style (path, PIL image or (H, W) / (H, W, 3) array in [0, 1] with the
+            content's aspect ratio; white = the style applies) or ``None`` for a style over the whole
+            image; replaces ``config.style_masks`` (mask files).
 
     Returns:
         :class:`Stylized` with ``.image`` (PIL), ``.array``, ``.losses`` and ``.history``.
@@ -101,61 +107,136 @@ def stylize(content: ImageLike, style: ImageLike, *, config: GatysConfig | None 
     Example:
         >>> out = stylize("photo.jpg", "starry.jpg", image_size=256, num_iterations=200)  # doctest: +SKIP
         >>> out.save("photo_starry.png")                                                  # doctest: +SKIP
+        >>> stylize("photo.jpg", ["starry.jpg", "scream.jpg"], style_blend_weights=[0.7, 0.3],
+        ...         preserve_color="luminance")                                           # doctest: +SKIP
     """
     cfg = (config or GatysConfig()).replace(**overrides).validate()
     content_arr = load_image(content, "content image")
-    style_arr = load_image(style, "style image")
+    many = isinstance(style, (list, tuple))
+    styles = list(style) if many else [style]
+    if not styles:
+        raise InputError("no style image given")
+    style_arrs = [load_image(s, f"style image {i + 1}" if many else "style image") for i, s in enumerate(styles)]
+    if masks is None and cfg.style_masks is not None:
+        masks = [None if m.lower() == "none" else m for m in cfg.style_masks]
+    mask_arrs = load_masks(masks, content_arr.shape[:2], len(style_arrs))
     init_arr = load_image(cfg.init_image, "init image") if cfg.init == "image" else None
-    return _run(cfg, content_arr, style_arr, init_arr, callback)
+    return _run(cfg, content_arr, style_arrs if many else style_arrs[0], init_arr, callback, masks=mask_arrs)
 
 
-def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_arr: np.ndarray | None,
-         callback: Callback | None) -> Stylized:
+def load_masks(masks: Sequence[ImageLike | None] | None, content_hw: tuple[int, int],
+               n_styles: int) -> list[np.ndarray | None] | None:
+    """Masks -> (H, W) float32 arrays in [0, 1] (luminance of RGB masks), checked against the content.
+
+    A mask must have the content's aspect ratio (within 2%) and must not be all black.
+    """
+    if masks is None:
+        return None
+    masks = list(masks)
+    if len(masks) != n_styles:
+        raise InputError(f"{len(masks)} style mask(s) for {n_styles} style(s): give one mask per style "
+                         "('none' for a style that covers the whole image)")
+    from .color import luminance
+
+    out: list[np.ndarray | None] = []
+    for i, mask in enumerate(masks, start=1):
+        if mask is None:
+            out.append(None)
+            continue
+        if isinstance(mask, np.ndarray) and mask.ndim == 2:
+            mask = np.repeat(mask[..., None], 3, axis=2)
+        arr = np.clip(luminance(load_image(mask, f"style mask {i}")), 0.0, 1.0)
+        (mh, mw), (ch, cw) = arr.shape, content_hw
+        if abs(mw / mh - cw / ch) > 0.02 * (cw / ch):
+            raise InputError(f"style mask {i} is {mw}x{mh} pixels but the content is {cw}x{ch}; "
+                             "a mask must have the content's aspect ratio")
+        if float(arr.max()) <= 0:
+            raise InputError(f"style mask {i} is all black: that style would apply nowhere")
+        out.append(arr)
+    return out
+
+
+def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequence[np.ndarray],
+         init_arr: np.ndarray | None, callback: Callback | None,
+         masks: Sequence[np.ndarray | None] | None = None) -> Stylized:
     import torch
 
     from .device import make_generator, resolve_device, resolve_precision
     from .features.vgg import FeatureExtractor
-    from .losses.perceptual import StyleTransferLoss
+    from .losses.perceptual import StyleTransferLoss, blend_weights
     from .optim import initial_image
     from .optim.pyramid import optimize_pyramid, steps_per_level
-    from .transforms import resize_long_side, style_long_side, to_array, to_tensor
+    from .transforms import resize, resize_long_side, style_long_side, to_array, to_tensor
+
+    many = not isinstance(style_arr, np.ndarray)
+    style_arrs = list(style_arr) if many else [style_arr]
+    n_styles = len(style_arrs)
+    for name in ("style_blend_weights", "style_scales"):
+        values = getattr(cfg, name)
+        if values is not None and len(values) != n_styles:
+            raise InputError(f"{name} has {len(values)} value(s) for {n_styles} style(s)")
+    if masks is not None and len(masks) != n_styles:
+        raise InputError(f"{len(masks)} style mask(s) for {n_styles} style(s)")
+    blend_weights(n_styles, cfg.style_blend_weights)
+    style_scales = list(cfg.style_scales) if cfg.style_scales is not None else [cfg.style_scale] * n_styles
+
+    colour_source = content_arr
+    if cfg.preserve_color == "histogram":
+        from .color import match_color_histogram
+
+        style_arrs = [match_color_histogram(s, content_arr) for s in style_arrs]
+    elif cfg.preserve_color == "luminance":
+        from .color import grey_rgb, luminance, luminance_only_inputs
+
+        content_arr, style_arrs = luminance_only_inputs(content_arr, style_arrs)
+        if init_arr is not None:
+            init_arr = grey_rgb(luminance(init_arr))
 
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
     if cfg.seed is not None:
         torch.manual_seed(cfg.seed)
     content_full = to_tensor(content_arr, device)
-    style_full = to_tensor(style_arr, device)
+    styles_full = [to_tensor(s, device) for s in style_arrs]
+    masks_full = None if masks is None else [
+        None if m is None else torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None].to(device)
+        for m in masks]
     sizes = cfg.scale_sizes()
     steps = steps_per_level(cfg.num_iterations, len(sizes), cfg.fine_steps_ratio)
     if len(sizes) > cfg.num_iterations:
         sizes, steps = sizes[-1:], [cfg.num_iterations]
 
-    def level_images(long_side: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def level_images(long_side: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         content = resize_long_side(content_full, long_side)
-        style = resize_long_side(style_full, style_long_side(long_side, cfg.style_scale))
-        return content, style
+        styles = [resize_long_side(s, style_long_side(long_side, scale)) for s, scale in zip(styles_full, style_scales)]
+        return content, styles
 
     need = _min_side_for_layers([*cfg.content_layers, *cfg.style_layers])
-    for what, tensor in zip(("content image", "style image"), level_images(sizes[0])):
+    coarse_content, coarse_styles = level_images(sizes[0])
+    names = ["content image"] + [f"style image {i}" if many else "style image" for i in range(1, n_styles + 1)]
+    for what, tensor in zip(names, [coarse_content, *coarse_styles]):
         h, w = tensor.shape[-2:]
         if min(h, w) < need:
             raise InputError(f"{what} becomes {w}x{h} pixels at size {sizes[0]}, but the chosen VGG layers "
                              f"need at least {need} px on each side; raise image_size (or style_scale, min_scale) "
                              "or crop the image to a less elongated shape")
-    final_hw = tuple(level_images(sizes[-1])[0].shape[-2:])
+    final_hw = tuple(resize_long_side(content_full, sizes[-1]).shape[-2:])
     checkpoint = check_memory(final_hw, device, precision, cfg.optimizer, min(cfg.lbfgs_history, steps[-1]),
                               cfg.checkpoint)
     extractor = FeatureExtractor([*cfg.content_layers, *cfg.style_layers], pooling=cfg.pooling, weights=cfg.weights,
                                  channels_last=device.type in ("cpu", "cuda"), checkpoint=checkpoint).to(device)
 
     def make_objective(long_side: int) -> tuple[StyleTransferLoss, tuple[int, int]]:
-        content, style = level_images(long_side)
-        objective = StyleTransferLoss.from_config(cfg, extractor, content, style, precision=precision)
-        return objective, (content.shape[-2], content.shape[-1])
+        content, styles = level_images(long_side)
+        hw = (content.shape[-2], content.shape[-1])
+        level_masks = None if masks_full is None else [
+            None if m is None else torch.nn.functional.interpolate(m, size=hw, mode="area")
+            if hw[0] <= m.shape[-2] and hw[1] <= m.shape[-1] else resize(m, hw) for m in masks_full]
+        objective = StyleTransferLoss.from_config(cfg, extractor, content, styles if many else styles[0],
+                                                  precision=precision, style_masks=level_masks)
+        return objective, hw
 
-    coarse_content, coarse_style = level_images(sizes[0])
-    start = initial_image(cfg.init, coarse_content, coarse_style, noise_std=cfg.init_noise_std,
+    start = initial_image(cfg.init, coarse_content, coarse_styles[0], noise_std=cfg.init_noise_std,
                           generator=make_generator(cfg.seed),
                           image=to_tensor(init_arr, device) if init_arr is not None else None)
     t0 = time.perf_counter()
@@ -167,9 +248,16 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray, init_
     final_objective, _ = make_objective(sizes[-1])
     with torch.no_grad():
         final = final_objective(result).as_floats()
-    return Stylized(to_array(result), final, history, cfg, seconds, str(device),
-                    extra={"precision": precision, "scales": ",".join(map(str, sizes)),
-                           "checkpoint": "on" if checkpoint else "off"})
+    array = to_array(result)
+    extra = {"precision": precision, "scales": ",".join(map(str, sizes)), "checkpoint": "on" if checkpoint else "off"}
+    if cfg.preserve_color == "luminance":
+        from .color import recombine_luminance
+
+        colours = to_array(resize(to_tensor(colour_source, device), tuple(result.shape[-2:])))
+        array = recombine_luminance(array, colours)
+    if many:
+        extra["styles"] = str(n_styles)
+    return Stylized(array, final, history, cfg, seconds, str(device), extra=extra)
 
 
 def check_memory(hw: tuple[int, int], device: Any, precision: str, optimizer: str, lbfgs_pairs: int,
@@ -200,3 +288,73 @@ def _min_side_for_layers(layers: list[str]) -> int:
     """Smallest input side that keeps every layer at least 1 px: each pool before it halves (floor) the size."""
     pools = max(int(name[4]) - (0 if name.startswith("pool") else 1) for name in layers)
     return 2 ** pools
+
+
+@dataclass
+class Evaluation:
+    """Scores of several results against one content and style image.
+
+    Attributes:
+        rows: one :class:`~impasto.eval.metrics.Scores` per image: first the content and the style
+            themselves (reference points), then each result.
+        size: (height, width) at which everything was compared.
+        images: the compared images (float32 (H, W, 3)), in the order of ``rows``.
+    """
+
+    rows: list[Any]
+    size: tuple[int, int]
+    images: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"size": list(self.size[::-1]), "images": [row.as_dict() for row in self.rows]}
+
+
+def evaluate(content: ImageLike, style: ImageLike, results: Sequence[ImageLike], *,
+             names: Sequence[str] | None = None, image_size: int | None = None, device: str = "auto",
+             weights: str = "embedded", pooling: str = "max") -> Evaluation:
+    """Score stylised images: SSIM and PSNR against the content, and the VGG content and style
+    distances (impasto's content and style loss terms without alpha and beta, see
+    :mod:`impasto.eval.metrics`); the content and style images are scored too, as reference points.
+
+    Every image is compared at the content's shape with its long side ``image_size`` (default: the
+    first result's long side): results are resized to it; the style's Gram target uses the style
+    resized to that long side with its own aspect ratio, and for SSIM/PSNR the style is resized to
+    the content's shape.
+
+    Example:
+        >>> ev = evaluate("photo.jpg", "starry.jpg", ["out_a.png", "out_b.png"])   # doctest: +SKIP
+        >>> [(r.name, round(r.ssim, 3)) for r in ev.rows]                           # doctest: +SKIP
+    """
+    from .device import resolve_device
+    from .eval.metrics import FeatureDistances, Scores, psnr, ssim
+    from .transforms import resize, resize_long_side, to_array, to_tensor
+
+    if isinstance(results, (str, os.PathLike)) or not isinstance(results, Sequence):
+        results = [results]
+    names = list(names) if names is not None else [
+        Path(r).name if isinstance(r, (str, os.PathLike)) else f"result {i}" for i, r in enumerate(results, 1)]
+    if len(names) != len(results):
+        raise InputError(f"{len(names)} names for {len(results)} results")
+    content_arr = load_image(content, "content image")
+    style_arr = load_image(style, "style image")
+    result_arrs = [load_image(r, f"result {name}") for r, name in zip(results, names)]
+    if image_size is None:
+        image_size = max(result_arrs[0].shape[:2]) if result_arrs else max(content_arr.shape[:2])
+    if image_size < 32:
+        raise InputError(f"image_size must be at least 32 to compare on VGG features; got {image_size}")
+    dev = resolve_device(device)
+    content_t = resize_long_side(to_tensor(content_arr, dev), image_size)
+    hw = tuple(content_t.shape[-2:])
+    style_t = resize_long_side(to_tensor(style_arr, dev), image_size)
+    distances = FeatureDistances(content_t, style_t, weights=weights, pooling=pooling)
+    reference = to_array(content_t)
+    images = [("content", reference), ("style", to_array(resize(style_t, hw)))]
+    images += [(name, to_array(resize(to_tensor(arr, dev), hw))) for name, arr in zip(names, result_arrs)]
+    rows = []
+    for name, arr in images:
+        if name == "style":  # its Gram target is the style at its own aspect ratio: distance 0
+            c_dist, s_dist = distances(to_tensor(arr, dev))[0], distances.style_only(style_t)
+        else:
+            c_dist, s_dist = distances(to_tensor(arr, dev))
+        rows.append(Scores(name, ssim(arr, reference), psnr(arr, reference), c_dist, s_dist))
+    return Evaluation(rows, hw, [arr for _, arr in images])

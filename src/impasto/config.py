@@ -40,6 +40,7 @@ TV_KINDS = ("l2", "l1", "power")
 GRAM_NORMS = ("chw", "hw", "paper")
 CONTENT_REDUCTIONS = ("mean", "sum", "paper")
 LR_SCHEDULES = ("constant", "cosine", "step")
+PRESERVE_COLOR = ("none", "luminance", "histogram")
 DEVICES_HELP = "auto, cpu, cuda, cuda:N or mps"
 
 
@@ -69,6 +70,18 @@ class GatysConfig:
         ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), "VGG layers for the style (Gram) loss", nargs="+"
     )
     style_layer_weights: tuple[float, ...] | None = _opt(None, "per-layer style weights (default: 1 each)", nargs="+")
+    style_blend_weights: tuple[float, ...] | None = _opt(
+        None, "with several styles: their blend weights, normalised to sum 1 (default: equal)", nargs="+")
+    style_scales: tuple[float, ...] | None = _opt(
+        None, "with several styles: each style's size relative to the output (default: style_scale for each)",
+        nargs="+")
+    style_masks: tuple[str, ...] | None = _opt(
+        None, "one mask image per style (white: the style applies, black: it does not; grey blends); "
+        "'none' for a style that covers the whole image. Where every mask is black the content stays unstyled",
+        nargs="+")
+    preserve_color: str = _opt("none", "keep the content's colours: none, luminance (style transfer on the "
+                               "luminance only) or histogram (match the style's colours to the content first)",
+                               choices=PRESERVE_COLOR)
     gram_norm: str = _opt("chw", "Gram normalisation: chw (neural-style), hw (pastiche) or paper (1/(4N^2M^2))", choices=GRAM_NORMS)
     content_reduction: str = _opt("mean", "content error: mean (neural-style), sum, or paper (1/2 sum)", choices=CONTENT_REDUCTIONS)
     pooling: str = _opt("max", "VGG pooling: max or avg (the paper prefers avg)", choices=POOLINGS)
@@ -103,7 +116,8 @@ class GatysConfig:
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise InputError(f"unknown option(s): {', '.join(sorted(unknown))}")
-        for key in ("content_layers", "style_layers", "content_layer_weights", "style_layer_weights"):
+        for key in ("content_layers", "style_layers", "content_layer_weights", "style_layer_weights",
+                    "style_blend_weights", "style_scales", "style_masks"):
             if key in changes:
                 changes[key] = _as_tuple(changes[key])
         return dataclasses.replace(self, **changes)
@@ -148,7 +162,7 @@ class GatysConfig:
         for name, choices in (("tv_kind", TV_KINDS), ("gram_norm", GRAM_NORMS), ("pooling", POOLINGS),
                               ("init", INITS), ("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES),
                               ("content_reduction", CONTENT_REDUCTIONS), ("multiscale", ("auto", "on", "off")),
-                              ("checkpoint", ("auto", "on", "off")),
+                              ("checkpoint", ("auto", "on", "off")), ("preserve_color", PRESERVE_COLOR),
                               ("precision", ("auto", "fp32", "bf16"))):
             if getattr(self, name) not in choices:
                 raise InputError(f"{name} must be one of {', '.join(choices)}; got {getattr(self, name)!r}")
@@ -167,6 +181,16 @@ class GatysConfig:
                     raise InputError(f"{kind}_layer_weights has {len(weights)} values for {len(layers)} {kind} layers")
                 for w in weights:
                     _finite(f"{kind}_layer_weights", w, positive=False)
+        if self.style_blend_weights is not None:
+            for w in self.style_blend_weights:
+                _finite("style_blend_weights", w, positive=False)
+            if not sum(float(w) for w in self.style_blend_weights) > 0:
+                raise InputError("style_blend_weights must not all be 0")
+        for scale in self.style_scales or ():
+            _finite("style_scales", scale, positive=True)
+        for name in ("style_blend_weights", "style_scales", "style_masks"):
+            if getattr(self, name) is not None and not getattr(self, name):
+                raise InputError(f"{name} is empty")
         if self.init == "image" and not self.init_image:
             raise InputError("init 'image' needs init_image (--init-image FILE)")
         if self.seed is not None and not isinstance(self.seed, int):

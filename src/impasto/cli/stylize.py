@@ -1,4 +1,10 @@
-"""``impasto stylize CONTENT STYLE -o OUT.png``: Gatys et al. optimisation.
+"""``impasto stylize CONTENT STYLE [STYLE...] -o OUT.png``: Gatys et al. optimisation.
+
+Several STYLE images are blended (``--style-blend 0.7 0.3``, normalised to sum 1), each at its
+own size (``--style-scales``) and optionally confined to a region by a mask image
+(``--style-mask sky.png none``: one per style, white = that style applies, black = it does not,
+``none`` = the whole image; where every mask is black the photo stays unstyled).
+``--preserve-color luminance|histogram`` keeps the photo's colours (Gatys et al. 2017).
 
 Flags are generated from the fields of :class:`impasto.config.GatysConfig` (one
 source of defaults); each is accepted with dashes and with neural-style's
@@ -84,7 +90,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("stylize", help="repaint a photo in the style of a painting (Gatys et al. 2016)",
                        description="Repaint CONTENT in the style of STYLE by optimising the image (Gatys et al. 2016).")
     p.add_argument("content", help="content image (the photograph)")
-    p.add_argument("style", help="style image (the painting)")
+    p.add_argument("style", nargs="+", help="style image (the painting); several are blended, see --style-blend")
     p.add_argument("-o", "--output", required=True, help="output image: .png, .jpg, .tif, .webp or .bmp")
     p.add_argument("--print-iter", "--print_iter", type=int, default=0, metavar="N",
                    help="log the loss terms every N steps on stderr [0: off]")
@@ -93,6 +99,12 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     add_common_flags(p)
     add_config_flags(p)
+    control = p.add_argument_group("perceptual control (short names)")
+    control.add_argument("--style-blend", dest="style_blend_weights", nargs="+", default=None, metavar="W",
+                         help="same as --style-blend-weights: one weight per style, e.g. 0.7 0.3")
+    control.add_argument("--style-mask", dest="style_masks", nargs="+", default=None, metavar="MASK",
+                         help="same as --style-masks: one mask image per style (white: the style applies, "
+                              "black: it does not; 'none': the whole image), with the content's aspect ratio")
     p.set_defaults(run=run_stylize)
 
 
@@ -110,7 +122,9 @@ def run_stylize(args: argparse.Namespace) -> int:
         raise ImpastoError("--print-iter and --save-iter must be >= 0")
     output = check_output_path(args.output)
     content = load_image(args.content, "content image")
-    style = load_image(args.style, "style image")
+    styles = [load_image(path, f"style image {i}" if len(args.style) > 1 else "style image")
+              for i, path in enumerate(args.style, start=1)]
+    style = styles if len(styles) > 1 else styles[0]
     bar = ProgressBar("stylize", quiet=args.quiet)
     saved: list[str] = []
 

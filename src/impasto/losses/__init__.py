@@ -16,6 +16,8 @@ from .functional import (
     content_loss,
     gram_matrix,
     gram_target,
+    masked_gram_matrix,
+    resize_mask,
     style_loss,
     tv_loss,
 )
@@ -33,6 +35,8 @@ __all__ = [
     "content_loss",
     "gram_matrix",
     "gram_target",
+    "masked_gram_matrix",
+    "resize_mask",
     "style_loss",
     "tv_loss",
 ]

@@ -6,6 +6,8 @@ style ``E_l = 1/(4 N_l^2 M_l^2) sum (G - A)^2``, ``N`` channels, ``M = H*W``);
 jcjohnson/neural-style (Gram / ``C*H*W``, mean squared error); pastiche
 (Gram / ``H*W``, mean squared error); Mahendran & Vedaldi 2015, "Understanding
 deep image representations by inverting them" (the ``beta`` total variation).
+Masked Gram matrices for spatial control: Gatys et al. 2017, "Controlling
+Perceptual Factors in Neural Style Transfer".
 Feature maps are ``(B, C, H, W)``; images are float RGB in ``[0, 1]``.
 """
 
@@ -109,7 +111,7 @@ def gram_target(feats: Tensor, norm: GramNorm) -> Tensor:
     return gram_matrix(feats, _STYLE_TO_GRAM[norm])
 
 
-def style_loss(feats: Tensor, target: Tensor, norm: GramNorm = "chw") -> Tensor:
+def style_loss(feats: Tensor, target: Tensor, norm: GramNorm = "chw", mask: Tensor | None = None) -> Tensor:
     """Style loss of one layer: distance between Gram matrices.
 
     With ``G`` the raw Gram of ``feats``, ``N = C`` and ``M = H*W``:
@@ -120,16 +122,23 @@ def style_loss(feats: Tensor, target: Tensor, norm: GramNorm = "chw") -> Tensor:
     * ``"chw"``: ``mean((G/(N*M) - A)^2)`` (neural-style).
     * ``"hw"``: ``mean((G/M - A)^2)`` (pastiche); so ``paper == hw / 4``.
 
+    With a ``mask`` the Gram is the masked one (:func:`masked_gram_matrix`):
+    only the masked region is compared with the style, and ``M`` becomes the
+    mask's area, so a region's loss does not shrink with its size.
+
     Args:
         feats: feature maps of the image being optimised.
         target: ``gram_target(style_feats, norm)``; a batch of 1 is broadcast.
         norm: which normalisation to use.
+        mask: optional weights in [0, 1] at the size of ``feats``
+            (see :func:`resize_mask`).
 
     Returns:
         Scalar loss, averaged over the batch.
 
     Shape:
-        feats ``(B, C, H, W)``, target ``(B, C, C)`` or ``(1, C, C)`` -> ``()``.
+        feats ``(B, C, H, W)``, target ``(B, C, C)`` or ``(1, C, C)``,
+        mask ``(B or 1, 1, H, W)`` -> ``()``.
     """
     check_choice("norm", norm, GramNorm)
     _check_4d("feats", feats)
@@ -139,11 +148,65 @@ def style_loss(feats: Tensor, target: Tensor, norm: GramNorm = "chw") -> Tensor:
             f"style target must have shape ({b} or 1, {c}, {c}) to match feats "
             f"{tuple(feats.shape)}, got {tuple(target.shape)}"
         )
-    gram = gram_matrix(feats, _STYLE_TO_GRAM[norm])
+    if mask is None:
+        gram = gram_matrix(feats, _STYLE_TO_GRAM[norm])
+    else:
+        gram = masked_gram_matrix(feats, mask, _STYLE_TO_GRAM[norm])
     sq = (gram - target.to(gram.dtype)).pow(2)
     if norm == "paper":
         return (sq.sum(dim=(1, 2)) / (4 * c * c)).mean()
     return sq.mean()
+
+
+def resize_mask(mask: Tensor, size: tuple[int, int]) -> Tensor:
+    """Resize a mask to a feature map's ``(h, w)`` by area averaging (each output cell gets the
+    fraction of its area that the mask covers); enlarging is bilinear. An all-ones mask stays
+    exactly ones.
+
+    Shape:
+        mask ``(B, 1, H, W)`` -> ``(B, 1, h, w)``.
+    """
+    _check_4d("mask", mask)
+    if tuple(mask.shape[-2:]) == tuple(size):
+        return mask
+    if size[0] <= mask.shape[-2] and size[1] <= mask.shape[-1]:
+        return torch.nn.functional.adaptive_avg_pool2d(mask, size)
+    return torch.nn.functional.interpolate(mask, size=size, mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+def masked_gram_matrix(feats: Tensor, mask: Tensor, norm: GramMatrixNorm = "chw") -> Tensor:
+    """Gram matrix of the masked region: ``G_ij = sum_k m_k F_ik F_jk`` (Gatys et al. 2017,
+    spatial control), normalised by the mask's area ``sum_k m_k`` instead of ``H*W``.
+
+    For a binary mask this is the Gram of the features inside the region, as if
+    the region were an image of its own; with an all-ones mask it equals
+    :func:`gram_matrix`. A mask with zero area gives a zero Gram.
+
+    Args:
+        feats: feature maps.
+        mask: weights in [0, 1], already at the feature maps' size.
+        norm: ``"none"``, ``"hw"`` (divide by the area) or ``"chw"`` (by ``C`` times the area).
+
+    Shape:
+        feats ``(B, C, H, W)``, mask ``(B or 1, 1, H, W)`` -> ``(B, C, C)``.
+    """
+    _check_4d("feats", feats)
+    _check_4d("mask", mask)
+    check_choice("norm", norm, GramMatrixNorm)
+    b, c, h, w = feats.shape
+    if mask.shape[1] != 1 or mask.shape[-2:] != feats.shape[-2:] or mask.shape[0] not in (1, b):
+        raise ValueError(f"mask of shape {tuple(mask.shape)} does not fit feats {tuple(feats.shape)}; "
+                         "resize it with resize_mask first")
+    with _no_autocast(feats):
+        f = _upcast(feats).reshape(b, c, h * w)
+        m = mask.to(f.dtype).reshape(mask.shape[0], 1, h * w)
+        gram = torch.bmm(f * m, f.transpose(1, 2))
+        area = m.sum(dim=2, keepdim=True).clamp_min(torch.finfo(f.dtype).tiny)
+    if norm == "hw":
+        gram = gram / area
+    elif norm == "chw":
+        gram = gram / (c * area)
+    return gram
 
 
 def content_loss(feats: Tensor, target: Tensor, reduction: ContentReduction = "mean") -> Tensor:

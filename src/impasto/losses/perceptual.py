@@ -8,6 +8,15 @@ Departures from the 2016 paper, by default (each configurable): the Gram and
 content errors use neural-style's normalisation (Gram / (C*H*W), mean squared
 error) so the weights 5 / 100 of neural-style mean the same here; TV is taken
 on the 0-255 image as in neural-style.
+
+Perceptual control (Gatys et al. 2017): several style images, each with a
+blend weight (normalised to sum 1, as neural-style's ``style_blend_weights``)
+and optionally a spatial mask. The style term is the weighted sum of each
+style's term, ``sum_s w_s sum_l w_l E_l(s)``. Without masks its gradient equals
+neural-style's loss against the blended target ``sum_s w_s A_s`` (the two differ
+by a constant); with masks each style only sees its own region (masked Gram
+matrices, the mask area-averaged down to each layer), and a region that no
+mask covers keeps only the content (and TV) terms.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from torch import Tensor, nn
 
 from ..config import GatysConfig
 from ..features.vgg import FeatureExtractor
-from .functional import content_loss, gram_target, style_loss, tv_loss
+from .functional import content_loss, gram_target, resize_mask, style_loss, tv_loss
 
 
 @dataclass
@@ -57,7 +66,7 @@ class StyleTransferLoss(nn.Module):
         self,
         extractor: FeatureExtractor,
         content: Tensor,
-        style: Tensor,
+        style: Tensor | Sequence[Tensor],
         *,
         content_layers: Sequence[str] = ("relu4_2",),
         content_layer_weights: Sequence[float] | None = None,
@@ -71,6 +80,8 @@ class StyleTransferLoss(nn.Module):
         gram_norm: str = "chw",
         content_reduction: str = "mean",
         precision: str = "fp32",
+        style_blend_weights: Sequence[float] | None = None,
+        style_masks: Sequence[Tensor | None] | None = None,
     ) -> None:
         super().__init__()
         self.extractor = extractor
@@ -85,22 +96,47 @@ class StyleTransferLoss(nn.Module):
         missing = (set(self.content_layers) | set(self.style_layers)) - set(extractor.layers)
         if missing:
             raise ValueError(f"extractor lacks layers {sorted(missing)}")
+        styles = [style] if isinstance(style, Tensor) else list(style)
+        if self.style_layers and not styles:
+            raise ValueError("style layers are set but no style image was given")
+        self.style_blend = blend_weights(len(styles), style_blend_weights)
+        masks = list(style_masks) if style_masks is not None else [None] * len(styles)
+        if len(masks) != len(styles):
+            raise ValueError(f"{len(masks)} style masks for {len(styles)} styles")
         with torch.no_grad():
-            content_feats = self.features(content)
-            style_feats = self.features(style)
+            content_feats = self.features(content) if self.content_layers or any(m is not None for m in masks) else {}
+            style_feats = [self.features(s) for s in styles] if self.style_layers else []
         self.content_targets = {k: content_feats[k].detach().float() for k in self.content_layers}
-        self.style_targets = {k: gram_target(style_feats[k].detach(), gram_norm) for k in self.style_layers}
+        # one dict of target Grams per style, and their blend (neural-style's targets; one style: its own Grams)
+        self.style_grams = [{k: gram_target(f[k].detach(), gram_norm) for k in self.style_layers} for f in style_feats]
+        if len(self.style_grams) == 1:
+            self.style_targets = self.style_grams[0]
+        else:
+            self.style_targets = {k: sum(w * g[k] for w, g in zip(self.style_blend, self.style_grams))
+                                  for k in self.style_layers}
+        # per style: None (the whole image) or {layer: mask at that layer's size}
+        self.style_masks: list[dict[str, Tensor] | None] = []
+        for i, mask in enumerate(masks):
+            if mask is None or bool((mask == 1).all()):  # an all-ones mask is the whole image: no mask
+                self.style_masks.append(None)
+                continue
+            if mask.ndim != 4 or mask.shape[:2] != (1, 1) or mask.shape[-2:] != content.shape[-2:]:
+                raise ValueError(f"style mask {i + 1} must have shape (1, 1, {content.shape[-2]}, "
+                                 f"{content.shape[-1]}) like the content; got {tuple(mask.shape)}")
+            self.style_masks.append({k: resize_mask(mask.float(), tuple(content_feats[k].shape[-2:]))
+                                     for k in self.style_layers})
 
     @classmethod
-    def from_config(cls, cfg: GatysConfig, extractor: FeatureExtractor, content: Tensor, style: Tensor,
-                    precision: str = "fp32") -> "StyleTransferLoss":
+    def from_config(cls, cfg: GatysConfig, extractor: FeatureExtractor, content: Tensor,
+                    style: Tensor | Sequence[Tensor], precision: str = "fp32",
+                    style_masks: Sequence[Tensor | None] | None = None) -> "StyleTransferLoss":
         return cls(
             extractor, content, style,
             content_layers=cfg.content_layers, content_layer_weights=cfg.content_layer_weights,
             style_layers=cfg.style_layers, style_layer_weights=cfg.style_layer_weights,
             content_weight=cfg.content_weight, style_weight=cfg.style_weight, tv_weight=cfg.tv_weight,
             tv_kind=cfg.tv_kind, tv_beta=cfg.tv_beta, gram_norm=cfg.gram_norm, content_reduction=cfg.content_reduction,
-            precision=precision,
+            precision=precision, style_blend_weights=cfg.style_blend_weights, style_masks=style_masks,
         )
 
     def features(self, image: Tensor) -> dict[str, Tensor]:
@@ -114,8 +150,23 @@ class StyleTransferLoss(nn.Module):
         content = sum(
             (w * content_loss(feats[k].float(), self.content_targets[k], self.content_reduction)
              for k, w in self.content_layers.items()), zero)
-        style = sum(
-            (w * style_loss(feats[k], self.style_targets[k], self.gram_norm) for k, w in self.style_layers.items()),
-            zero)
+        style = zero
+        for i, (blend, grams, masks) in enumerate(zip(self.style_blend, self.style_grams, self.style_masks)):
+            term = sum(
+                (w * style_loss(feats[k], grams[k], self.gram_norm, None if masks is None else masks[k])
+                 for k, w in self.style_layers.items()), zero)
+            style = term if len(self.style_grams) == 1 else style + blend * term
         tv = tv_loss(image * 255.0, self.tv_kind, self.tv_beta, reduction="sum") if self.tv_weight else zero
         return LossTerms(self.content_weight * content, self.style_weight * style, self.tv_weight * tv)
+
+
+def blend_weights(n_styles: int, weights: Sequence[float] | None) -> list[float]:
+    """Blend weights of ``n_styles`` styles normalised to sum 1 (equal when ``weights`` is None)."""
+    if weights is None:
+        return [1.0 / n_styles] * n_styles if n_styles else []
+    if len(weights) != n_styles:
+        raise ValueError(f"{len(weights)} style blend weights for {n_styles} styles")
+    total = float(sum(weights))
+    if any(w < 0 for w in weights) or not total > 0:
+        raise ValueError(f"style blend weights must be >= 0 with a positive sum; got {list(weights)}")
+    return [float(w) / total for w in weights]

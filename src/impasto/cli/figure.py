@@ -1,0 +1,182 @@
+"""``impasto figure reconstructions|grid|losses ...``: the figures that explain the method.
+
+* ``reconstructions CONTENT STYLE -o FIG.png``: the paper's Fig. 1 (content from one layer at a
+  time, style from growing layer sets, each synthesised from white noise).
+* ``grid CONTENT STYLE -o FIG.png``: the paper's Fig. 3 (content/style ratios x style layer sets).
+* ``losses CONTENT STYLE -o FIG.png [stylize options]``: runs ``impasto stylize`` and plots each
+  loss term over the steps (``--result`` also saves the image).
+
+Reconstructions and grids run many optimisations; ``--cache-dir DIR`` keeps each finished panel
+there, so an interrupted figure resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from ..errors import InputError
+from .common import ProgressBar, add_common_flags
+
+log = logging.getLogger("impasto")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("figure", help="figures that explain the method: reconstructions, alpha/beta grid, loss curves",
+                       description="Make one labelled PNG that explains the method (Gatys et al. 2016).")
+    kinds = p.add_subparsers(dest="figure", metavar="KIND", parser_class=type(p))
+    p.set_defaults(run=None, parser=p)
+
+    r = kinds.add_parser("reconstructions", help="content reconstructions per layer and style reconstructions "
+                         "from growing layer sets (the paper's Fig. 1)")
+    _inputs(r)
+    r.add_argument("--content-layers", nargs="+", default=["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"],
+                   metavar="LAYER", help="one content reconstruction per layer [conv1_2 ... conv5_2]")
+    r.add_argument("--style-depths", nargs="+", type=int, default=[1, 2, 3, 4, 5], metavar="D",
+                   help="one style reconstruction per layer set conv1_1 ... convD_1 [1 2 3 4 5]")
+    _run_options(r, steps=300)
+    r.set_defaults(run=run_reconstructions)
+
+    g = kinds.add_parser("grid", help="results over content/style ratios and style layer sets (the paper's Fig. 3)")
+    _inputs(g)
+    g.add_argument("--ratios", nargs="+", type=float, default=[1e-5, 1e-4, 1e-3, 1e-2], metavar="R",
+                   help="content/style ratios alpha/beta, one column each [1e-5 1e-4 1e-3 1e-2]")
+    g.add_argument("--style-depths", nargs="+", type=int, default=[1, 2, 3, 4, 5], metavar="D",
+                   help="one row per style layer set conv1_1 ... convD_1 [1 2 3 4 5]")
+    _run_options(g, steps=300)
+    g.set_defaults(run=run_grid)
+
+    from .stylize import add_config_flags
+
+    lo = kinds.add_parser("losses", help="run a stylisation and plot each loss term over the steps")
+    _inputs(lo)
+    lo.add_argument("--result", metavar="IMAGE", help="also save the stylised image here")
+    add_common_flags(lo)
+    add_config_flags(lo)
+    lo.set_defaults(run=run_losses)
+
+
+def _inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("content", help="content image (the photograph)")
+    p.add_argument("style", help="style image (the painting)")
+    p.add_argument("-o", "--output", required=True, help="the figure: .png or .jpg")
+
+
+def _run_options(p: argparse.ArgumentParser, steps: int) -> None:
+    p.add_argument("--size", type=int, default=256, help="long side of every panel, in pixels [256]")
+    p.add_argument("--steps", type=int, default=steps, help=f"L-BFGS steps of each optimisation [{steps}]")
+    p.add_argument("--device", default="auto", help="compute device [auto]")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the noise starts [0]")
+    p.add_argument("--weights", default="embedded", help="VGG-19 weights [embedded]")
+    p.add_argument("--cache-dir", metavar="DIR", help="keep finished panels here and reuse them (resumable)")
+    add_common_flags(p)
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.size < 32:
+        raise InputError(f"--size must be at least 32; got {args.size}")
+    if args.steps < 1:
+        raise InputError(f"--steps must be at least 1; got {args.steps}")
+    for d in getattr(args, "style_depths", []):
+        if not 1 <= d <= 5:
+            raise InputError(f"--style-depths takes 1 to 5 (conv1_1 ... conv5_1); got {d}")
+    for layer in getattr(args, "content_layers", []):
+        from ..config import LAYER_NAMES
+
+        if layer not in LAYER_NAMES:
+            raise InputError(f"unknown VGG-19 layer {layer!r}; names look like conv4_2, relu1_1, pool3")
+    for ratio in getattr(args, "ratios", []):
+        if not ratio > 0:
+            raise InputError(f"--ratios must be > 0; got {ratio}")
+
+
+def _device(name: str) -> str:
+    from ..device import resolve_device
+
+    return str(resolve_device(name))
+
+
+def run_reconstructions(args: argparse.Namespace) -> int:
+    from ..api import load_image
+    from ..eval import figures
+    from ..io import check_output_path
+    from ..transforms import resize_long_side, to_array, to_tensor
+
+    _check(args)
+    output = check_output_path(args.output)
+    content = load_image(args.content, "content image")
+    style = load_image(args.style, "style image")
+    bar = ProgressBar("reconstructions", quiet=args.quiet)
+    total = args.steps * (len(args.content_layers) + len(args.style_depths))
+    kwargs = dict(size=args.size, steps=args.steps, device=_device(args.device), seed=args.seed,
+                  weights=args.weights, callback=lambda event: bar.update(total, event.losses))
+    try:
+        content_recs = figures.content_reconstructions(content, args.content_layers, cache_dir=args.cache_dir,
+                                                       **kwargs)
+        style_recs = figures.style_reconstructions(style, args.style_depths, cache_dir=args.cache_dir, **kwargs)
+    finally:
+        bar.close()
+    small = [to_array(resize_long_side(to_tensor(x), args.size)) for x in (content, style)]
+    figures.reconstructions_figure(small[0], small[1], content_recs, style_recs, output,
+                                   content_layers=args.content_layers, depths=args.style_depths)
+    log.info("wrote %s", output)
+    return 0
+
+
+def run_grid(args: argparse.Namespace) -> int:
+    from ..api import load_image
+    from ..eval import figures
+    from ..io import check_output_path
+
+    _check(args)
+    output = check_output_path(args.output)
+    content = load_image(args.content, "content image")
+    style = load_image(args.style, "style image")
+    bar = ProgressBar("grid", quiet=args.quiet)
+    total = args.steps * len(args.ratios) * len(args.style_depths)
+    try:
+        grid = figures.ratio_grid(content, style, ratios=args.ratios, depths=args.style_depths, size=args.size,
+                                  steps=args.steps, device=_device(args.device), seed=args.seed,
+                                  weights=args.weights, cache_dir=args.cache_dir,
+                                  callback=lambda event: bar.update(total, event.losses))
+    finally:
+        bar.close()
+    figures.grid_figure(grid, output, ratios=args.ratios, depths=args.style_depths)
+    log.info("wrote %s", output)
+    return 0
+
+
+def run_losses(args: argparse.Namespace) -> int:
+    from ..api import load_image, stylize
+    from ..eval import figures
+    from ..io import check_output_path
+    from .stylize import config_from_args
+
+    cfg = config_from_args(args)
+    output = check_output_path(args.output)
+    result_path = check_output_path(args.result) if args.result else None
+    content = load_image(args.content, "content image")
+    style = load_image(args.style, "style image")
+    bar = ProgressBar("stylize", quiet=args.quiet)
+    stages: list[int] = []
+    seen: set[str] = set()
+
+    def on_step(event: Any) -> None:
+        bar.update(event.total, event.losses)
+        if event.stage not in seen:
+            seen.add(event.stage)
+            if event.step > 1:
+                stages.append(event.step)
+
+    try:
+        result = stylize(content, style, config=cfg, callback=on_step)
+    finally:
+        bar.close()
+    if result_path is not None:
+        result.save(result_path)
+    figures.loss_curves_figure(result.history, output, stages=stages,
+                               title=f"Loss terms of a {result.array.shape[1]}x{result.array.shape[0]} run "
+                                     f"({cfg.optimizer}, {len(result.history)} steps)")
+    log.info("wrote %s", output)
+    return 0
