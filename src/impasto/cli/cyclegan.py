@@ -1,0 +1,102 @@
+"""``impasto cyclegan train|apply``: unpaired image-to-image translation (Zhu et al. 2017).
+
+``train A_FOLDER B_FOLDER -o CHECKPOINT`` trains G: A->B and F: B->A; its flags
+are generated from :class:`impasto.train.cyclegan.CycleGANConfig`. ``--resume``
+continues from CHECKPOINT at its saved step, with its stored configuration
+(flags given again override it, e.g. a larger ``--steps``).
+
+``apply CHECKPOINT IMAGE... -o OUT`` translates files or folders with an impasto
+checkpoint (``--direction AtoB|BtoA``) or a recognised foreign generator file
+(pytorch-CycleGAN-and-pix2pix ``latest_net_G_A.pth``, vintagify).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from typing import Any
+
+from ..errors import ImpastoError
+from .common import ProgressBar, add_common_flags
+from .stylize import add_config_flags
+
+log = logging.getLogger("impasto")
+
+
+def register(sub: Any) -> None:
+    from ..train.cyclegan import CycleGANConfig
+
+    p = sub.add_parser("cyclegan", help="CycleGAN: train on two unpaired folders, or translate images",
+                       description="CycleGAN unpaired image-to-image translation (Zhu et al. 2017).")
+    p.set_defaults(parser=p)
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
+
+    t = actions.add_parser("train", help="train G: A->B and F: B->A on two unpaired image folders",
+                           description="Train a CycleGAN between two folders of unpaired images.")
+    t.add_argument("folder_a", help="folder of domain A images")
+    t.add_argument("folder_b", help="folder of domain B images")
+    t.add_argument("-o", "--output", required=True, help="checkpoint file to write (and to resume from)")
+    t.add_argument("--resume", action="store_true", help="continue from the checkpoint at its saved step")
+    t.add_argument("--samples", metavar="DIR", help="write sample grids A, G(A), F(G(A)), B, F(B), G(F(B)) here")
+    add_common_flags(t)
+    add_config_flags(t, CycleGANConfig)
+    t.set_defaults(run=run_train)
+
+    a = actions.add_parser("apply", help="translate images with a generator",
+                           description="Translate images with an impasto CycleGAN checkpoint or a recognised "
+                           "foreign generator (pytorch-CycleGAN-and-pix2pix latest_net_G_A.pth, vintagify).")
+    a.add_argument("checkpoint", help="impasto checkpoint or foreign generator .pth")
+    a.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
+    a.add_argument("-o", "--output", required=True,
+                   help="output image (one input file) or folder (created; <name>.png per image)")
+    a.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
+                   help="AtoB uses G, BtoA uses F (impasto checkpoints) [AtoB]")
+    a.add_argument("--image-size", type=int, default=None, metavar="N",
+                   help="resize the long side to N before translating [keep the size]")
+    a.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps [auto]")
+    add_common_flags(a)
+    a.set_defaults(run=run_apply)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    import dataclasses
+
+    from ..train.cyclegan import CycleGANConfig
+
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(CycleGANConfig)
+            if getattr(args, f.name, None) is not None}
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..cyclegan import train_cyclegan
+    from ..train.cyclegan import CycleGANConfig
+
+    overrides = _overrides(args)
+    config = None if args.resume else CycleGANConfig().replace(**overrides).validate()
+    bar = ProgressBar("cyclegan", quiet=args.quiet)
+    try:
+        run = train_cyclegan(args.folder_a, args.folder_b, config=config, checkpoint=args.output, resume=args.resume,
+                             samples=args.samples, callback=lambda e: bar.update(e.total, dict(e.losses)),
+                             **(overrides if args.resume else {}))
+    finally:
+        bar.close()
+    log.info("trained to step %d in %.1f s; checkpoint %s", run.steps, run.seconds, run.checkpoint)
+    return 0
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    from ..cyclegan import translate_files
+
+    if args.image_size is not None and args.image_size < 4:
+        raise ImpastoError(f"--image-size must be >= 4; got {args.image_size}")
+    bar = ProgressBar("translate", quiet=args.quiet, unit="image")
+    t0 = time.perf_counter()
+    try:
+        written = translate_files(args.checkpoint, args.images, args.output, direction=args.direction,
+                                  image_size=args.image_size, device=args.device,
+                                  callback=lambda e: bar.update(e.total))
+    finally:
+        bar.close()
+    log.info("wrote %d image(s) to %s (%.1f s)", len(written), args.output, time.perf_counter() - t0)
+    return 0

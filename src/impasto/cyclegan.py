@@ -1,0 +1,245 @@
+"""CycleGAN for users: :func:`train_cyclegan` on two unpaired folders, :func:`translate` with a generator.
+
+A generator comes from an impasto CycleGAN checkpoint (``direction`` picks G,
+A to B, or F, B to A) or from a foreign generator state dict that
+:func:`impasto.nets.cyclegan.convert_foreign_generator` recognises
+(pytorch-CycleGAN-and-pix2pix ``latest_net_G_A.pth``, vintagify's
+``G_A2B_epoch33.pth``), which holds one direction only.
+
+Images of any size are translated whole: the generator reflect-pads to a
+multiple of 4 and crops back, so the output has the input's size.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .api import ImageLike, load_image
+from .device import resolve_device
+from .errors import InputError, WeightsError
+from .io import check_output_path, write_image
+from .progress import Callback, Progress
+from .train.cyclegan import KIND, CycleGANConfig, build_state, make_step, sample_grid
+from .transforms import resize, size_for_long_side, to_array, to_tensor
+
+log = logging.getLogger(__name__)
+
+DIRECTIONS = ("AtoB", "BtoA")
+MIN_SIDE = 4
+
+
+@dataclass
+class Generator:
+    """A loaded generator: the network (eval mode), where it came from, and its direction."""
+
+    net: nn.Module
+    source: str  # "impasto" or the foreign layout's name
+    direction: str
+    path: str
+
+
+def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = None,
+                   device: str | torch.device = "cpu") -> Generator:
+    """Load G (``AtoB``, default) or F (``BtoA``) from an impasto checkpoint, or a foreign generator file."""
+    from .train.checkpoint import FORMAT, load_checkpoint, load_net
+
+    if direction is not None and direction not in DIRECTIONS:
+        raise InputError(f"direction must be AtoB or BtoA; got {direction!r}")
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise InputError(f"checkpoint not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and torch errors all mean "not readable"
+        raise InputError(f"cannot read checkpoint {path}: {' '.join(str(err).split())[:200]}") from None
+    if isinstance(data, dict) and data.get("format") == FORMAT:
+        data = load_checkpoint(path, kind=KIND)
+        name = "F" if direction == "BtoA" else "G"
+        net, source, direction = load_net(data["nets"][name]), "impasto", direction or "AtoB"
+    elif isinstance(data, dict):
+        from .nets.cyclegan import load_foreign_generator
+
+        if direction == "BtoA":
+            raise InputError(f"{path} holds a single generator (one direction); --direction applies to impasto "
+                             "checkpoints only")
+        try:
+            source, net = load_foreign_generator(data.get("state_dict", data))
+        except WeightsError as err:
+            raise InputError(f"{path}: {err}") from None
+        direction = "AtoB"
+    else:
+        raise InputError(f"{path} is neither an impasto checkpoint nor a generator state dict")
+    device = resolve_device(device) if isinstance(device, str) else device
+    return Generator(net.eval().to(device), source, direction, str(path))
+
+
+@torch.no_grad()
+def apply_generator(net: nn.Module, image: np.ndarray, image_size: int | None = None) -> np.ndarray:
+    """Translate one float (H, W, 3) [0, 1] image; ``image_size`` resizes its long side first (None: as is)."""
+    h, w = image.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise InputError(f"image is {w}x{h}; CycleGAN needs at least {MIN_SIDE} px on each side")
+    device = next(net.parameters()).device
+    x = to_tensor(image, device)
+    if image_size is not None:
+        x = resize(x, size_for_long_side(h, w, image_size))
+    y = net(x * 2 - 1)
+    return to_array((y + 1) / 2)
+
+
+@dataclass
+class Translated:
+    """One translated image (float32 (H, W, 3) in [0, 1]) and what produced it."""
+
+    array: np.ndarray
+    source: str
+    direction: str
+    seconds: float
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        meta = {"Software": "impasto", "impasto:cyclegan-source": self.source,
+                "impasto:direction": self.direction}
+        return write_image(path, self.array, metadata=meta)
+
+
+def translate(checkpoint: str | os.PathLike[str] | Generator, image: ImageLike, *, direction: str | None = None,
+              image_size: int | None = None, device: str = "auto") -> Translated:
+    """Translate one image with a CycleGAN generator.
+
+    Args:
+        checkpoint: impasto CycleGAN checkpoint, foreign generator ``.pth``, or a :class:`Generator`.
+        image: path, PIL image, (H, W, 3) array in [0, 1] or (1, 3, H, W) tensor; any size >= 4 px.
+        direction: ``AtoB`` (G, default) or ``BtoA`` (F); impasto checkpoints only.
+        image_size: resize the long side to this first (default: keep the size).
+    """
+    if image_size is not None and image_size < MIN_SIDE:
+        raise InputError(f"image_size must be >= {MIN_SIDE}; got {image_size}")
+    gen = checkpoint if isinstance(checkpoint, Generator) else load_generator(checkpoint, direction, device)
+    array = load_image(image)
+    t0 = time.perf_counter()
+    out = apply_generator(gen.net, array, image_size)
+    return Translated(out, gen.source, gen.direction, time.perf_counter() - t0)
+
+
+def translate_files(checkpoint: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str]],
+                    output: str | os.PathLike[str], *, direction: str | None = None, image_size: int | None = None,
+                    device: str = "auto", callback: Callback | None = None) -> list[Path]:
+    """Translate image files and folders; return the written paths.
+
+    ``output`` is a file when there is exactly one input file and it has an image
+    extension; otherwise it is a folder (created if missing) receiving
+    ``<input stem>.png`` per image. Everything is checked before the first image is translated.
+    """
+    from .train.data import list_images
+
+    files: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            files += list_images(p)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise InputError(f"input not found: {p}")
+    if not files:
+        raise InputError("no input images given")
+    out = Path(output)
+    single = len(files) == 1 and not Path(inputs[0]).is_dir() and out.suffix != "" and not out.is_dir()
+    if single:
+        targets = [check_output_path(out)]
+    else:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"output {out} exists and is not a folder; several images need an output folder")
+        if not out.parent.is_dir():
+            raise InputError(f"cannot create output folder {out}: folder {out.parent} does not exist")
+        stems = [f.stem for f in files]
+        if len(set(stems)) != len(stems):
+            raise InputError("two inputs share a file name; their outputs would overwrite each other")
+        targets = [out / f"{f.stem}.png" for f in files]
+    gen = load_generator(checkpoint, direction, device)
+    if not single:
+        out.mkdir(exist_ok=True)
+    written = []
+    for i, (src, dst) in enumerate(zip(files, targets), start=1):
+        result = translate(gen, src, image_size=image_size)
+        written.append(result.save(dst))
+        log.debug("translated %s -> %s (%.2f s)", src, dst, result.seconds)
+        if callback is not None:
+            callback(Progress("translate", i, len(files), {"seconds": result.seconds}))
+    return written
+
+
+@dataclass
+class CycleGANRun:
+    """The outcome of :func:`train_cyclegan`."""
+
+    steps: int
+    history: list[dict[str, float]]
+    config: CycleGANConfig
+    checkpoint: Path | None
+    seconds: float
+    samples: list[Path] = field(default_factory=list)
+
+
+def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike[str], *,
+                   config: CycleGANConfig | None = None, checkpoint: str | os.PathLike[str] | None = None,
+                   resume: bool = False, samples: str | os.PathLike[str] | None = None,
+                   n_samples: int = 3, callback: Callback | None = None, **overrides: Any) -> CycleGANRun:
+    """Train a CycleGAN between two unpaired image folders with :func:`impasto.train.loop.fit`.
+
+    Args:
+        folder_a, folder_b: the two domains (every image of each folder, not recursive).
+        config: a :class:`CycleGANConfig`; ``overrides`` replace single fields. With ``resume``
+            and no config, the checkpoint's stored configuration is used.
+        checkpoint: file written every ``checkpoint_every`` steps and at the end.
+        resume: continue from ``checkpoint`` (which must exist) at its saved step.
+        samples: folder for sample grids ``step_NNNNNN.png`` every ``sample_every`` steps.
+    """
+    from .train.checkpoint import load_checkpoint
+    from .train.data import ImageFolder
+    from .train.loop import fit
+    from .train.loop import resume as resume_state
+
+    stored: dict[str, Any] | None = None
+    if resume:
+        if checkpoint is None:
+            raise InputError("resume needs the checkpoint to continue from")
+        stored = load_checkpoint(checkpoint, kind=KIND)
+    if config is None:
+        config = CycleGANConfig.from_dict(stored["config"]) if stored is not None else CycleGANConfig()
+    cfg = config.replace(**overrides).validate()
+    if checkpoint is not None and not Path(checkpoint).parent.is_dir():
+        raise InputError(f"cannot write checkpoint {checkpoint}: folder {Path(checkpoint).parent} does not exist")
+    if samples is not None:
+        Path(samples).mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    data_a = ImageFolder.from_folder(folder_a, crop=cfg.crop, max_side=cfg.load_size)
+    data_b = ImageFolder.from_folder(folder_b, crop=cfg.crop, max_side=cfg.load_size)
+    state = build_state(cfg, device)
+    if stored is not None:
+        resume_state(state, checkpoint, KIND)  # type: ignore[arg-type]
+        for pool in ("pool_A", "pool_B"):
+            state.extra[pool] = list(state.extra.get(pool, []))
+    sample_a = data_a.batch(n_samples, 0, seed=cfg.seed + 1000).to(device)
+    sample_b = data_b.batch(n_samples, 0, seed=cfg.seed + 1001).to(device)
+    written: list[Path] = []
+
+    def sample_fn(st: Any, step: int) -> None:
+        grid = sample_grid(st.nets["G"], st.nets["F"], sample_a, sample_b)
+        written.append(write_image(Path(samples) / f"step_{step:06d}.png", grid))  # type: ignore[arg-type]
+
+    t0 = time.perf_counter()
+    fit(state, make_step(cfg, data_a, data_b, device), steps=cfg.steps, kind=KIND, config=cfg.to_dict(),
+        checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every,
+        sample_fn=sample_fn if samples is not None else None, sample_every=cfg.sample_every, callback=callback)
+    return CycleGANRun(state.step, state.history, cfg, Path(checkpoint) if checkpoint else None,
+                       time.perf_counter() - t0, written)
