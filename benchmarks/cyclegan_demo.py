@@ -140,7 +140,8 @@ def main() -> int:
                     "B_train": mean_stats([load_small(p, 128) for p in files["B"]], c_b),
                     "sepia_of_heldout": mean_stats(truth, c_b),
                     "map_err_identity": float(np.mean([np.abs(a - t).mean() for a, t in zip(heldout, truth)]) * 255)},
-        "evals": [], "config": cfg.to_dict(), "threads": args.threads, "seconds": 0.0}
+        "evals": [], "threads": args.threads, "seconds": 0.0}
+    record["config"] = cfg.to_dict()
     state = build_state(cfg, device)
     if ckpt.exists():
         resume(state, ckpt, "cyclegan")
