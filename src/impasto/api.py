@@ -358,3 +358,20 @@ def evaluate(content: ImageLike, style: ImageLike, results: Sequence[ImageLike],
             c_dist, s_dist = distances(to_tensor(arr, dev))
         rows.append(Scores(name, ssim(arr, reference), psnr(arr, reference), c_dist, s_dist))
     return Evaluation(rows, hw, [arr for _, arr in images])
+
+
+def translate(checkpoint: Any, image: ImageLike, **kwargs: Any) -> Any:
+    """Translate one image with a CycleGAN generator (impasto checkpoint or a recognised foreign ``.pth``).
+
+    See :func:`impasto.cyclegan.translate` for the options (``direction``, ``image_size``, ``device``).
+    """
+    from .cyclegan import translate as _translate
+
+    return _translate(checkpoint, image, **kwargs)
+
+
+def train_cyclegan(folder_a: str | os.PathLike, folder_b: str | os.PathLike, **kwargs: Any) -> Any:
+    """Train a CycleGAN between two unpaired image folders; see :func:`impasto.cyclegan.train_cyclegan`."""
+    from .cyclegan import train_cyclegan as _train
+
+    return _train(folder_a, folder_b, **kwargs)
