@@ -196,15 +196,17 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 
 def output_paths(files: Sequence[Path], output: str | os.PathLike[str], suffix: str | None = None) -> list[Path]:
-    """Where each input's result goes: ``output`` itself for one input and an image-file name,
-    else ``output/<stem><suffix>`` (the folder is created; ``suffix`` defaults to the input's)."""
+    """Where each input's result goes: ``output`` itself when it is a file name (has an extension and
+    is not an existing folder; only for one input), else ``output/<stem><suffix>`` (the folder is
+    created; ``suffix`` defaults to the input's)."""
     from .io import OUTPUT_FORMATS, check_output_path
 
     out = Path(output)
-    if len(files) == 1 and out.suffix.lower() in OUTPUT_FORMATS and not out.is_dir():
-        return [check_output_path(out)]
-    if out.suffix.lower() in OUTPUT_FORMATS and not out.is_dir():
-        raise InputError(f"{len(files)} inputs need an output folder, not the file name {out}")
+    if out.suffix and not out.is_dir():
+        if len(files) == 1:  # a file name: checked like every output file (extension, folder)
+            return [check_output_path(out)]
+        raise InputError(f"{len(files)} inputs need an output folder, not the file name {out} "
+                         "(create the folder first if its name has a dot)")
     if out.exists() and not out.is_dir():
         raise InputError(f"output {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,104 @@
+"""Training feed-forward stylisation networks: loss goes down, checkpoints reload exactly, resume continues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from impasto.api import load_image
+from impasto.cli import main
+from impasto.errors import InputError, ResumeError
+from impasto.fast import load_model
+from impasto.nets import create_net
+from impasto.train.checkpoint import load_checkpoint
+from impasto.train.data import ImageFolder
+from impasto.train.fast_style import FastTrainConfig, PerceptualLoss, train
+from impasto.transforms import resize_long_side, to_tensor
+
+
+@pytest.fixture()
+def tiny(examples_dir: Path, style_path: Path) -> FastTrainConfig:
+    """A run small enough for a test: 32 px crops of the Tübingen photo, a 4-channel net, two VGG blocks."""
+    return FastTrainConfig(style=str(style_path), data=str(examples_dir), exclude=("starry_night.jpg",),
+                           steps=3, batch_size=2, crop=32, max_side=64, style_size=64, width=4, blocks=1,
+                           kernel=3, content_layers=("relu2_2",), style_layers=("relu1_2", "relu2_2"),
+                           learning_rate=1e-2, precision="fp32", checkpoint_every=2, sample_every=2, device="cpu")
+
+
+def test_config_validation(tiny: FastTrainConfig) -> None:
+    assert tiny.validate() is tiny
+    with pytest.raises(InputError, match="style image"):
+        tiny.replace(style="").validate()
+    with pytest.raises(InputError, match="kernel"):
+        tiny.replace(kernel=4).validate()
+    with pytest.raises(InputError, match="relu9_9"):
+        tiny.replace(style_layers=("relu9_9",)).validate()
+    with pytest.raises(InputError, match="style_layer_weights"):
+        tiny.replace(style_layer_weights=(1.0,)).validate()
+    with pytest.raises(InputError, match="unknown option"):
+        tiny.replace(colour=1)
+    assert FastTrainConfig.from_dict(tiny.to_dict()) == tiny
+
+
+def test_training_lowers_the_perceptual_loss(tiny: FastTrainConfig, tmp_path: Path) -> None:
+    cfg = tiny.replace(steps=12, checkpoint_every=100, sample_every=0)
+    data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.max_side, exclude=cfg.exclude)
+    photos = data.batch(4, step=999, seed=7)  # a fixed batch not drawn during training
+    style = resize_long_side(to_tensor(load_image(cfg.style)), cfg.style_size)
+    loss_fn = PerceptualLoss(cfg, style)
+    torch.manual_seed(cfg.seed)  # the same initial weights as the run
+    with torch.no_grad():
+        before = float(loss_fn(create_net("johnson", **cfg.arch_kwargs())(photos), photos)["total"])
+    state = train(cfg, tmp_path / "run")
+    with torch.no_grad():
+        after = float(loss_fn(state.nets["net"](photos), photos)["total"])
+    assert after < 0.5 * before, (before, after)
+    totals = [row["total"] for row in state.history]
+    assert len(totals) == 12 and min(totals[-3:]) < totals[0]
+
+
+def test_run_folder_and_checkpoint_round_trip(tiny: FastTrainConfig, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    state = train(tiny, run)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000002.jpg"]
+    assert (run / "loss.png").stat().st_size > 1000
+    assert (run / "history.csv").read_text().splitlines()[0] == "step,content,style,tv,total"
+    data = load_checkpoint(run / "checkpoint.pt", kind="fast")
+    assert data["step"] == 3 and data["nets"]["net"]["arch"] == "johnson"
+    assert data["nets"]["net"]["kwargs"] == {"width": 4, "blocks": 1, "kernel": 3}
+    assert data["config"]["style"] == tiny.style
+    x = torch.rand(2, 3, 37, 45)
+    net = state.nets["net"].eval()
+    with torch.no_grad():
+        assert torch.equal(load_model(run / "checkpoint.pt").net(x), net(x))
+    with pytest.raises(InputError, match="--resume"):
+        train(tiny, run)
+
+
+def test_resume_continues_at_the_saved_step_and_matches_an_uninterrupted_run(tiny: FastTrainConfig,
+                                                                             tmp_path: Path) -> None:
+    cfg = tiny.replace(sample_every=0)
+    straight = train(cfg.replace(steps=4), tmp_path / "straight")
+    train(cfg.replace(steps=2), tmp_path / "split")
+    resumed = train(cfg.replace(steps=4), tmp_path / "split", resume=True)
+    assert resumed.step == 4 and [r["step"] for r in resumed.history] == [1, 2, 3, 4]
+    for (name, a), b in zip(straight.nets["net"].state_dict().items(), resumed.nets["net"].state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    with pytest.raises(ResumeError, match="crop"):
+        train(cfg.replace(crop=48, steps=6), tmp_path / "split", resume=True)
+
+
+def test_cli_train_and_resume(tiny: FastTrainConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cli"
+    flags = ["--style", tiny.style, "--data", tiny.data, "--exclude", "starry_night.jpg", "--batch-size", "1",
+             "--crop", "32", "--max-side", "64", "--style-size", "64", "--width", "4", "--blocks", "1",
+             "--kernel", "3", "--style-layers", "relu1_2,relu2_2", "--precision", "fp32", "--device", "cpu", "-q"]
+    assert main(["fast", "train", "-o", str(out), "--steps", "1", *flags]) == 0
+    assert main(["fast", "train", "-o", str(out), "--steps", "2", *flags]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["fast", "train", "-o", str(out), "--steps", "2", "--resume", *flags]) == 0
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 2
+    assert main(["fast", "train", "-o", str(tmp_path / "x"), "--data", tiny.data, "--steps", "1"]) == 2
+    assert "style image" in capsys.readouterr().err
