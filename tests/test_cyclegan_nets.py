@@ -12,7 +12,7 @@ from impasto.nets.cyclegan import PatchDiscriminator, ResnetGenerator, convert_f
 
 
 @pytest.mark.parametrize("n_blocks", [6, 9])
-@pytest.mark.parametrize("hw", [(37, 29), (33, 64), (5, 7), (32, 32)])
+@pytest.mark.parametrize("hw", [(37, 29), (33, 64), (5, 7), (1, 4), (32, 32)])
 def test_generator_keeps_any_input_size(n_blocks, hw):
     torch.manual_seed(0)
     net = create_net("cyclegan-resnet", ngf=4, n_blocks=n_blocks)

@@ -7,7 +7,7 @@ A to B, or F, B to A) or from a foreign generator state dict that
 ``G_A2B_epoch33.pth``), which holds one direction only.
 
 Images of any size are translated whole: the generator reflect-pads to a
-multiple of 4 and crops back, so the output has the input's size.
+multiple of 4 (at least 8) and crops back, so the output has the input's size.
 """
 
 from __future__ import annotations
@@ -86,8 +86,6 @@ def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = N
 def apply_generator(net: nn.Module, image: np.ndarray, image_size: int | None = None) -> np.ndarray:
     """Translate one float (H, W, 3) [0, 1] image; ``image_size`` resizes its long side first (None: as is)."""
     h, w = image.shape[:2]
-    if min(h, w) < MIN_SIDE:
-        raise InputError(f"image is {w}x{h}; CycleGAN needs at least {MIN_SIDE} px on each side")
     device = next(net.parameters()).device
     x = to_tensor(image, device)
     if image_size is not None:
@@ -117,7 +115,7 @@ def translate(checkpoint: str | os.PathLike[str] | Generator, image: ImageLike, 
 
     Args:
         checkpoint: impasto CycleGAN checkpoint, foreign generator ``.pth``, or a :class:`Generator`.
-        image: path, PIL image, (H, W, 3) array in [0, 1] or (1, 3, H, W) tensor; any size >= 4 px.
+        image: path, PIL image, (H, W, 3) array in [0, 1] or (1, 3, H, W) tensor; any size.
         direction: ``AtoB`` (G, default) or ``BtoA`` (F); impasto checkpoints only.
         image_size: resize the long side to this first (default: keep the size).
     """

@@ -17,7 +17,8 @@ its downsampling convolutions zero-pad (``padding=1``) instead of reflecting,
 it upsamples with transposed convolutions (``output_padding=1``) instead of
 resize-then-convolve, and its instance norm has no affine parameters. Each
 layer below sits where its counterpart sits in the reference's ``nn.Sequential``
-so the key mapping is a pure renaming (see ``_reference_index``).
+so the key mapping is a pure renaming (see ``_reference_index``); its
+convolutions keep their biases before the instance norm, as the reference's do.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ class ResnetBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """The CycleGAN generator: c7s1-ngf, d(2ngf), d(4ngf), ``n_blocks`` x R(4ngf), u(2ngf), u(ngf), c7s1-3, tanh.
 
-    Takes and returns images in [-1, 1], shape (B, C, H, W). Any H, W >= 4 works:
-    the input is reflect-padded to a multiple of 4 (two stride-2 stages) and the
-    output is cropped back, so the output always has the input's size.
+    Takes and returns images in [-1, 1], shape (B, C, H, W), of any size: the
+    input is reflect-padded to a multiple of 4 (two stride-2 stages) and at least
+    8 (the residual blocks' reflection padding needs 2 px at quarter size), and
+    the output is cropped back, so it always has the input's size.
     """
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9,
@@ -82,7 +84,7 @@ class ResnetGenerator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h, w = x.shape[-2:]
-        pad_h, pad_w = -h % 4, -w % 4
+        pad_h, pad_w = max(8, h + -h % 4) - h, max(8, w + -w % 4) - w
         if pad_h or pad_w:
             mode = "reflect" if min(h, w) > max(pad_h, pad_w) else "replicate"
             x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
