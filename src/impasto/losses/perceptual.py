@@ -117,7 +117,7 @@ class StyleTransferLoss(nn.Module):
         # per style: None (the whole image) or {layer: mask at that layer's size}
         self.style_masks: list[dict[str, Tensor] | None] = []
         for i, mask in enumerate(masks):
-            if mask is None or bool((mask == 1).all()):  # an all-ones mask is the whole image: no mask
+            if mask is None:
                 self.style_masks.append(None)
                 continue
             if mask.ndim != 4 or mask.shape[:2] != (1, 1) or mask.shape[-2:] != content.shape[-2:]:
