@@ -375,3 +375,31 @@ def train_cyclegan(folder_a: str | os.PathLike, folder_b: str | os.PathLike, **k
     from .cyclegan import train_cyclegan as _train
 
     return _train(folder_a, folder_b, **kwargs)
+
+
+def stylize_fast(images: ImageLike | list[ImageLike], model: Any = "starry-night", **kwargs: Any) -> Any:
+    """Stylise one image (returns an (H, W, 3) array) or a list (returns a list) with a feed-forward network.
+
+    ``model`` is a shipped model's name (``"starry-night"``), a checkpoint or an exported model file.
+    Options (``preserve_color``, ``max_size``, ``batch_size``, ``device``, ``precision``): see
+    :func:`impasto.fast.stylize_arrays`; for files and folders see :func:`impasto.fast.stylize_files`.
+    """
+    from .fast import stylize_arrays
+
+    single = not isinstance(images, (list, tuple))
+    arrays = [load_image(im) for im in ([images] if single else images)]
+    out = stylize_arrays(arrays, model, **kwargs)
+    return out[0] if single else out
+
+
+def train_fast(style: str | os.PathLike, data: str | os.PathLike, out_dir: str | os.PathLike, *,
+               resume: bool = False, callback: Callback | None = None, **options: Any) -> Any:
+    """Train a feed-forward network for ``style`` on the photos in ``data``, writing into ``out_dir``.
+
+    ``options`` are fields of :class:`impasto.train.fast_style.FastTrainConfig`. Returns the final
+    training state; ``out_dir/checkpoint.pt`` is the model (use it with :func:`stylize_fast`).
+    """
+    from .train.fast_style import FastTrainConfig, train
+
+    cfg = FastTrainConfig().replace(style=str(style), data=str(data), **options)
+    return train(cfg, out_dir, resume=resume, callback=callback)
