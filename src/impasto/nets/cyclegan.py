@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
