@@ -287,3 +287,13 @@ def test_cli_mask_count_mismatch_is_one_line_and_writes_nothing(tmp_path, capsys
     err = capsys.readouterr().err.strip()
     assert code == 2 and not out.exists()
     assert err.count("\n") == 0 and "2 style mask(s) for 1 style(s)" in err
+
+
+def test_one_style_in_a_list_and_an_all_ones_mask_change_nothing(content_path, style_path):
+    kw = dict(image_size=32, num_iterations=4, device="cpu")
+    content = load_image(content_path)
+    plain = impasto.stylize(content, style_path, **kw)
+    listed = impasto.stylize(content, [style_path], **kw)
+    ones = impasto.stylize(content, style_path, masks=[np.ones(content.shape[:2], np.float32)], **kw)
+    assert np.array_equal(plain.array, listed.array) and plain.history == listed.history
+    assert np.array_equal(plain.array, ones.array) and plain.history == ones.history
