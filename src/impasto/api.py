@@ -163,6 +163,7 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
 
     from .device import make_generator, resolve_device, resolve_precision
     from .features.vgg import FeatureExtractor
+    from .losses.functional import resize_mask
     from .losses.perceptual import StyleTransferLoss, blend_weights
     from .optim import initial_image
     from .optim.pyramid import optimize_pyramid, steps_per_level
@@ -229,9 +230,7 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
     def make_objective(long_side: int) -> tuple[StyleTransferLoss, tuple[int, int]]:
         content, styles = level_images(long_side)
         hw = (content.shape[-2], content.shape[-1])
-        level_masks = None if masks_full is None else [
-            None if m is None else torch.nn.functional.interpolate(m, size=hw, mode="area")
-            if hw[0] <= m.shape[-2] and hw[1] <= m.shape[-1] else resize(m, hw) for m in masks_full]
+        level_masks = None if masks_full is None else [None if m is None else resize_mask(m, hw) for m in masks_full]
         objective = StyleTransferLoss.from_config(cfg, extractor, content, styles if many else styles[0],
                                                   precision=precision, style_masks=level_masks)
         return objective, hw
