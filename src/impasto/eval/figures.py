@@ -272,7 +272,7 @@ def loss_curves_figure(history: Sequence[Mapping[str, float]], path: str | os.Pa
 
 
 def comparison_sheet(entries: Sequence[tuple[str, np.ndarray, Sequence[str]]], path: str | os.PathLike, *,
-                     title: str | None = None, per_row: int = 4) -> Path:
+                     title: str | None = None, per_row: int = 5) -> Path:
     """Images side by side, each with a title and lines of numbers under it."""
     n = len(entries)
     if n == 0:
