@@ -48,3 +48,21 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert ".onnx or .pt" in capsys.readouterr().err
     with pytest.raises(InputError, match="does not exist"):
         export_onnx(model, tmp_path / "no" / "m.onnx")
+
+
+def test_onnxruntime_engine_matches_the_torch_engine(tmp_path: Path) -> None:
+    from impasto.fast import load_model, stylize_arrays
+
+    model = load_model(export_model(_model(), tmp_path / "m.pt", half=False))
+    images = [np.random.default_rng(2).random((29, 41, 3), dtype=np.float32) for _ in range(3)]
+    a = stylize_arrays(images, model, engine="torch", device="cpu")
+    b = stylize_arrays(images, model, engine="onnxruntime", device="cpu")
+    c = stylize_arrays(images[:1], model, engine="auto", device="cpu")
+    assert model._session is not None  # auto chose onnxruntime on the CPU
+    for x, y in zip(a, b):
+        assert x.shape == y.shape == (29, 41, 3) and np.abs(x - y).max() < 1e-4
+    assert np.abs(c[0] - a[0]).max() < 1e-4
+    with pytest.raises(InputError, match="engine"):
+        stylize_arrays(images, model, engine="tensorrt", device="cpu")
+    with pytest.raises(InputError, match="fp32"):
+        stylize_arrays(images, model, engine="onnxruntime", device="cpu", precision="bf16")

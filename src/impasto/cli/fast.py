@@ -56,6 +56,9 @@ def register(sub: Any) -> None:
     a.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N [auto]")
     a.add_argument("--precision", default="fp32", choices=("auto", "fp32", "bf16"),
                    help="fp32, bf16 (autocast + channels-last) or auto (bf16 where native) [fp32]")
+    a.add_argument("--engine", default="auto", choices=("auto", "torch", "onnxruntime"),
+                   help="run the network with PyTorch or onnxruntime (CPU, fp32); auto: onnxruntime on the CPU "
+                        "in fp32 when installed [auto]")
     a.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     add_common_flags(a)
     a.set_defaults(run=run_apply)
@@ -106,7 +109,8 @@ def run_apply(args: argparse.Namespace) -> int:
     try:
         written = stylize_files(inputs, args.output, model, preserve_color=args.preserve_color,
                                 max_size=args.max_size, batch_size=args.batch_size, device=args.device,
-                                precision=args.precision, suffix=args.suffix, callback=on_batch)
+                                precision=args.precision, engine=args.engine, suffix=args.suffix,
+                                callback=on_batch)
     finally:
         bar.close()
     seconds = time.perf_counter() - t0
