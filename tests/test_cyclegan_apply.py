@@ -191,6 +191,8 @@ def test_cli_train_writes_checkpoint_and_samples_then_resumes(tmp_path):
     assert data["step"] == 3 and data["config"]["ngf"] == 4
     grid = read_image(samples / "step_000003.png")
     assert grid.shape == (3 * 32, 6 * 32, 3)
+    assert main(["cyclegan", "train", str(a), str(b), "-o", str(ckpt), "--steps", "5", "-q"]) == 2  # no clobbering
+    assert load_checkpoint(ckpt)["step"] == 3
     assert main(["cyclegan", "train", str(a), str(b), "-o", str(ckpt), "--resume", "--steps", "5", "-q"]) == 0
     data = load_checkpoint(ckpt, kind="cyclegan")
     assert data["step"] == 5 and [h["step"] for h in data["history"]] == [1, 2, 3, 4, 5]

@@ -72,6 +72,10 @@ def run_train(args: argparse.Namespace) -> int:
     from ..cyclegan import train_cyclegan
     from ..train.cyclegan import CycleGANConfig
 
+    from pathlib import Path
+
+    if Path(args.output).exists() and not args.resume:
+        raise ImpastoError(f"checkpoint {args.output} exists; add --resume to continue it, or remove it to start over")
     overrides = _overrides(args)
     config = None if args.resume else CycleGANConfig().replace(**overrides).validate()
     bar = ProgressBar("cyclegan", quiet=args.quiet)
