@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,9 @@ def run_train(args: argparse.Namespace) -> int:
         state = train(cfg, args.output, resume=args.resume, callback=lambda ev: bar.update(ev.total, ev.losses))
     finally:
         bar.close()
-    log.info("step %d; wrote %s (%.1f s)", state.step, Path(args.output) / "checkpoint.pt",
-             time.perf_counter() - t0)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 wrote anything
+        log.info("step %d; wrote %s (%.1f s)", state.step, Path(args.output) / "checkpoint.pt",
+                 time.perf_counter() - t0)
     return 0
 
 
