@@ -108,7 +108,7 @@ def test_blend_weights_one_zero_give_the_first_style_alone(extractor, images):
     blended = objective(extractor, content, [starry, scream], style_blend_weights=[1, 0])
     for k in STYLE_LAYERS:
         assert torch.equal(blended.style_targets[k], single.style_targets[k])
-    x = torch.rand_like(content)
+    x = torch.rand(content.shape, generator=torch.Generator().manual_seed(0))
     (t1, g1), (t2, g2) = loss_and_grad(single, x), loss_and_grad(blended, x)
     torch.testing.assert_close(t2.style, t1.style, rtol=1e-6, atol=0)
     torch.testing.assert_close(g2, g1, rtol=1e-5, atol=1e-3)
@@ -116,7 +116,7 @@ def test_blend_weights_one_zero_give_the_first_style_alone(extractor, images):
 
 def test_two_style_loss_is_the_weighted_sum_of_single_style_losses(extractor, images):
     content, starry, scream = images
-    x = torch.rand_like(content)
+    x = content  # near the second style's Grams (the same photo, flipped), far from the Starry Night's
     with torch.no_grad():
         a = objective(extractor, content, starry)(x).style
         b = objective(extractor, content, scream)(x).style
@@ -124,7 +124,7 @@ def test_two_style_loss_is_the_weighted_sum_of_single_style_losses(extractor, im
         unnormalised = objective(extractor, content, [starry, scream], style_blend_weights=[7, 3])(x).style
     torch.testing.assert_close(both, 0.7 * a + 0.3 * b, rtol=1e-5, atol=0)
     torch.testing.assert_close(unnormalised, both, rtol=1e-6, atol=0)  # weights are normalised to sum 1
-    assert abs(float(a - b)) > 0.05 * float(a)  # the two styles really differ
+    assert float(a) > 2 * float(b)  # the two styles really differ
 
 
 def test_summed_style_losses_have_the_gradient_of_the_blended_target():
@@ -139,7 +139,7 @@ def test_summed_style_losses_have_the_gradient_of_the_blended_target():
 
 def test_all_ones_mask_equals_no_mask_exactly(extractor, images):
     content, starry, _ = images
-    x = torch.rand_like(content)
+    x = torch.rand(content.shape, generator=torch.Generator().manual_seed(0))
     plain = objective(extractor, content, starry)
     masked = objective(extractor, content, starry, style_masks=[torch.ones(1, 1, *content.shape[-2:])])
     (t1, g1), (t2, g2) = loss_and_grad(plain, x), loss_and_grad(masked, x)
