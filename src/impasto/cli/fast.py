@@ -27,7 +27,7 @@ log = logging.getLogger("impasto")
 def register(sub: Any) -> None:
     from .common import Parser
     from .stylize import add_config_flags
-    from ..train.fast_style import FastTrainConfig
+    from ..train.fast_config import FastTrainConfig
 
     p = sub.add_parser("fast", help="feed-forward stylisation: train a network per style, apply it in milliseconds",
                        description="Feed-forward style transfer networks (Johnson et al. 2016, instance norm).")
