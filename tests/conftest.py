@@ -62,3 +62,14 @@ def golden_gate(shared_images: Path) -> Path:
 def the_scream(shared_images: Path) -> Path:
     """A second style painting from ``shared/images``; skips when absent."""
     return _shared(shared_images, "style", "the_scream.jpg")
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """For tests of tiny networks: one thread is faster than several, and much faster on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

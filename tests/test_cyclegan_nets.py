@@ -11,13 +11,7 @@ from impasto.nets import create_net
 from impasto.nets.cyclegan import PatchDiscriminator, ResnetGenerator, convert_foreign_generator, load_foreign_generator
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These networks are tiny: one thread is faster than several, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("n_blocks", [6, 9])

@@ -18,13 +18,7 @@ from impasto.train.loop import fit
 from impasto.train.pool import ImagePool
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These networks are tiny: one thread is faster than several, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 TINY = dict(crop=32, load_size=32, ngf=4, ndf=4, n_blocks=6, pool_size=4, device="cpu",

@@ -50,17 +50,12 @@ class Generator:
 def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = None,
                    device: str | torch.device = "cpu") -> Generator:
     """Load G (``AtoB``, default) or F (``BtoA``) from an impasto checkpoint, or a foreign generator file."""
-    from .train.checkpoint import FORMAT, load_checkpoint, load_net
+    from .train.checkpoint import FORMAT, load_checkpoint, load_net, read_torch_file
 
     if direction is not None and direction not in DIRECTIONS:
         raise InputError(f"direction must be AtoB or BtoA; got {direction!r}")
     path = Path(checkpoint)
-    if not path.is_file():
-        raise InputError(f"checkpoint not found: {path}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle, zip and torch errors all mean "not readable"
-        raise InputError(f"cannot read checkpoint {path}: {' '.join(str(err).split())[:200]}") from None
+    data = read_torch_file(path)
     if isinstance(data, dict) and data.get("format") == FORMAT:
         data = load_checkpoint(path, kind=KIND)
         name = "F" if direction == "BtoA" else "G"

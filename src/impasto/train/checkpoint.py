@@ -53,15 +53,21 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
     return path
 
 
-def load_checkpoint(path: str | os.PathLike[str], kind: str | None = None) -> dict[str, Any]:
-    """Read an impasto checkpoint; one-line errors for missing, corrupt or foreign files."""
+def read_torch_file(path: str | os.PathLike[str]) -> Any:
+    """``torch.load`` (weights only, to the CPU) with one-line errors for a missing or unreadable file."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"checkpoint not found: {path}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and torch errors all mean "not readable"
         raise InputError(f"cannot read checkpoint {path}: {' '.join(str(err).split())[:200]}") from None
+
+
+def load_checkpoint(path: str | os.PathLike[str], kind: str | None = None) -> dict[str, Any]:
+    """Read an impasto checkpoint; one-line errors for missing, corrupt or foreign files."""
+    path = Path(path)
+    data = read_torch_file(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(f"{path} is not an impasto checkpoint")
     if data.get("version", 0) > VERSION:
