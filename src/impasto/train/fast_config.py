@@ -17,7 +17,7 @@ from ..errors import InputError
 
 @dataclass(frozen=True)
 class FastTrainConfig:
-    """Everything that defines one feed-forward training run (defaults: the shipped Starry Night model)."""
+    """Everything that defines one feed-forward training run (the shipped model's own settings are in its card)."""
 
     style: str | None = _opt(None, "style image (the painting)")
     data: str | None = _opt(None, "folder of training photographs")
