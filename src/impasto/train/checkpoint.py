@@ -61,7 +61,10 @@ def read_torch_file(path: str | os.PathLike[str]) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and torch errors all mean "not readable"
-        raise InputError(f"cannot read checkpoint {path}: {' '.join(str(err).split())[:200]}") from None
+        reason = " ".join(str(err).split())
+        if "Weights only load failed" in reason:  # torch's long advice on weights_only is beside the point here
+            reason = "not a PyTorch weights file (or one holding code, which impasto does not run)"
+        raise InputError(f"cannot read checkpoint {path}: {reason[:200]}") from None
 
 
 def load_checkpoint(path: str | os.PathLike[str], kind: str | None = None) -> dict[str, Any]:
