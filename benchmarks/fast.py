@@ -267,6 +267,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     parts = [s.strip() for s in args.parts.split(",") if s.strip()]
+    unknown = set(parts) - {"speed", "cli", "quality", "train"}
+    if unknown:
+        raise SystemExit(f"unknown part(s) {', '.join(sorted(unknown))}; choose from speed, cli, quality, train")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "fast.json"
