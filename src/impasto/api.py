@@ -17,7 +17,7 @@ from PIL import Image
 
 from .config import GatysConfig
 from .errors import InputError
-from .io import check_output_path, read_image, write_image
+from .io import read_image, write_image
 from .progress import Callback
 
 ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, Any]

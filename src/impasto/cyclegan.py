@@ -26,7 +26,7 @@ from torch import nn
 from .api import ImageLike, load_image
 from .device import resolve_device
 from .errors import InputError, WeightsError
-from .io import check_output_path, write_image
+from .io import write_image
 from .progress import Callback, Progress
 from .train.cyclegan import KIND, CycleGANConfig, build_state, make_step, sample_grid
 from .transforms import resize, size_for_long_side, to_array, to_tensor
@@ -128,39 +128,15 @@ def translate_files(checkpoint: str | os.PathLike[str], inputs: Sequence[str | o
                     device: str = "auto", callback: Callback | None = None) -> list[Path]:
     """Translate image files and folders; return the written paths.
 
-    ``output`` is a file when there is exactly one input file and it has an image
-    extension; otherwise it is a folder (created if missing) receiving
-    ``<input stem>.png`` per image. Everything is checked before the first image is translated.
+    ``output`` is a file when there is one input and it has an image extension; otherwise it
+    is a folder (created if missing) receiving ``<input stem>.png`` per image (see
+    :func:`impasto.io.files.output_paths`). Everything is checked before the first image is translated.
     """
-    from .train.data import list_images
+    from .io.files import expand_inputs, output_paths
 
-    files: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            files += list_images(p)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise InputError(f"input not found: {p}")
-    if not files:
-        raise InputError("no input images given")
-    out = Path(output)
-    single = len(files) == 1 and not Path(inputs[0]).is_dir() and out.suffix != "" and not out.is_dir()
-    if single:
-        targets = [check_output_path(out)]
-    else:
-        if out.exists() and not out.is_dir():
-            raise InputError(f"output {out} exists and is not a folder; several images need an output folder")
-        if not out.parent.is_dir():
-            raise InputError(f"cannot create output folder {out}: folder {out.parent} does not exist")
-        stems = [f.stem for f in files]
-        if len(set(stems)) != len(stems):
-            raise InputError("two inputs share a file name; their outputs would overwrite each other")
-        targets = [out / f"{f.stem}.png" for f in files]
+    files = expand_inputs(inputs)
+    targets = output_paths(files, output, suffix=".png")
     gen = load_generator(checkpoint, direction, device)
-    if not single:
-        out.mkdir(exist_ok=True)
     written = []
     for i, (src, dst) in enumerate(zip(files, targets), start=1):
         result = translate(gen, src, image_size=image_size)

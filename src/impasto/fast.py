@@ -158,6 +158,7 @@ def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] |
     many CPUs, see the README); ``"auto"`` picks it on the CPU in fp32 when onnxruntime is
     installed. ``callback(done, total)`` is called after each batch.
     """
+    from .color import recombine_luminance
     from .device import resolve_device
     from .transforms import resize_long_side, to_array, to_tensor
 
@@ -194,7 +195,7 @@ def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] |
                 batch = torch.cat([to_tensor(inputs[i], dev) for i in chunk])
                 out = stylize_tensor(fast, batch, precision=precision).permute(0, 2, 3, 1).cpu().numpy()
             for j, i in enumerate(chunk):
-                results[i] = keep_colors(out[j], inputs[i]) if preserve_color else out[j]
+                results[i] = recombine_luminance(out[j], inputs[i]) if preserve_color else out[j]
             done += len(chunk)
             if callback is not None:
                 callback(done, len(inputs))
@@ -218,55 +219,6 @@ def _resolve_engine(engine: str, device: torch.device, precision: str) -> str:
     return engine
 
 
-def keep_colors(stylized: np.ndarray, photo: np.ndarray) -> np.ndarray:
-    """The stylised image's luminance with the photo's colour (YIQ I and Q); same shapes."""
-    from .color import recombine_luminance
-
-    return recombine_luminance(stylized, photo)
-
-
-def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files as given and the images inside folders (sorted, not recursive); one-line error if none."""
-    from .train.data import list_images
-
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            files += list_images(path)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError(f"input not found: {path}")
-    if not files:
-        raise InputError("no input images given")
-    return files
-
-
-def output_paths(files: Sequence[Path], output: str | os.PathLike[str], suffix: str | None = None) -> list[Path]:
-    """Where each input's result goes: ``output`` itself when it is a file name (has an extension and
-    is not an existing folder; only for one input), else ``output/<stem><suffix>`` (the folder is
-    created; ``suffix`` defaults to the input's)."""
-    from .io import OUTPUT_FORMATS, check_output_path
-
-    out = Path(output)
-    if out.suffix and not out.is_dir():
-        if len(files) == 1:  # a file name: checked like every output file (extension, folder)
-            return [check_output_path(out)]
-        raise InputError(f"{len(files)} inputs need an output folder, not the file name {out} "
-                         "(create the folder first if its name has a dot)")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"output {out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for f in files:
-        ext = suffix or (f.suffix.lower() if f.suffix.lower() in OUTPUT_FORMATS else ".png")
-        paths.append(check_output_path(out / f"{f.stem}{ext}"))
-    if len(set(paths)) != len(paths):
-        raise InputError("two inputs would write the same output file (same name in different folders)")
-    return paths
-
-
 def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str],
                   model: str | os.PathLike[str] | FastModel = "starry-night", *, preserve_color: bool = False,
                   max_size: int | None = None, batch_size: int = 4, device: str = "auto", precision: str = "fp32",
@@ -279,6 +231,8 @@ def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.Pat
     """
     from .api import load_image
     from .io import write_image
+
+    from .io.files import expand_inputs, output_paths
 
     files = expand_inputs(inputs)
     targets = output_paths(files, output, suffix)
@@ -336,7 +290,7 @@ def export_onnx(model: str | os.PathLike[str] | FastModel, path: str | os.PathLi
         raise InputError(f"cannot write {path}: folder {path.parent} does not exist")
     if check_onnx:
         try:
-            import onnx  # noqa: F401  (to check the file; the TorchScript-based exporter itself does not need it)
+            import onnx  # to check the file; the TorchScript-based exporter itself does not need it
         except ImportError:
             raise InputError("ONNX export needs the onnx package: pip install 'impasto[onnx]'") from None
     fast = load_model(model)
@@ -350,8 +304,6 @@ def export_onnx(model: str | os.PathLike[str] | FastModel, path: str | os.PathLi
                               dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                                             "stylized": {0: "batch", 2: "height", 3: "width"}})
         if check_onnx:
-            import onnx
-
             onnx.checker.check_model(str(tmp))
         os.replace(tmp, path)
     finally:

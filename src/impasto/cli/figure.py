@@ -73,7 +73,12 @@ def _run_options(p: argparse.ArgumentParser, steps: int) -> None:
     add_common_flags(p)
 
 
-def _check(args: argparse.Namespace) -> None:
+def _checked_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """Validate the options, the output path and both images before any compute: (output, content, style)."""
+    from ..api import load_image
+    from ..config import LAYER_NAMES
+    from ..io import check_output_path
+
     if args.size < 32:
         raise InputError(f"--size must be at least 32; got {args.size}")
     if args.steps < 1:
@@ -82,13 +87,13 @@ def _check(args: argparse.Namespace) -> None:
         if not 1 <= d <= 5:
             raise InputError(f"--style-depths takes 1 to 5 (conv1_1 ... conv5_1); got {d}")
     for layer in getattr(args, "content_layers", []):
-        from ..config import LAYER_NAMES
-
         if layer not in LAYER_NAMES:
             raise InputError(f"unknown VGG-19 layer {layer!r}; names look like conv4_2, relu1_1, pool3")
     for ratio in getattr(args, "ratios", []):
         if not ratio > 0:
             raise InputError(f"--ratios must be > 0; got {ratio}")
+    return (check_output_path(args.output), load_image(args.content, "content image"),
+            load_image(args.style, "style image"))
 
 
 def _device(name: str) -> str:
@@ -98,15 +103,10 @@ def _device(name: str) -> str:
 
 
 def run_reconstructions(args: argparse.Namespace) -> int:
-    from ..api import load_image
     from ..eval import figures
-    from ..io import check_output_path
     from ..transforms import resize_long_side, to_array, to_tensor
 
-    _check(args)
-    output = check_output_path(args.output)
-    content = load_image(args.content, "content image")
-    style = load_image(args.style, "style image")
+    output, content, style = _checked_inputs(args)
     bar = ProgressBar("reconstructions", quiet=args.quiet)
     total = args.steps * (len(args.content_layers) + len(args.style_depths))
     kwargs = dict(size=args.size, steps=args.steps, device=_device(args.device), seed=args.seed,
@@ -125,14 +125,9 @@ def run_reconstructions(args: argparse.Namespace) -> int:
 
 
 def run_grid(args: argparse.Namespace) -> int:
-    from ..api import load_image
     from ..eval import figures
-    from ..io import check_output_path
 
-    _check(args)
-    output = check_output_path(args.output)
-    content = load_image(args.content, "content image")
-    style = load_image(args.style, "style image")
+    output, content, style = _checked_inputs(args)
     bar = ProgressBar("grid", quiet=args.quiet)
     total = args.steps * len(args.ratios) * len(args.style_depths)
     try:

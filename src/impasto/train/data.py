@@ -21,20 +21,7 @@ from torch import Tensor
 
 from ..errors import InputError
 from ..io import read_image
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
-
-
-def list_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """Image files of ``folder`` (not recursive), sorted by name; one-line error if none."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"image folder not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return files
-
+from ..io.files import list_images
 
 class ImageFolder:
     """Images held in memory as uint8 (3, H, W) tensors, for drawing random training crops."""
