@@ -22,6 +22,18 @@ from .preprocessing import Normalize
 from .weights import VGGWeights, load_weights
 
 
+def layer_stride(name: str) -> int:
+    """Pixels of the input per pixel of layer ``name``: 2 to the number of poolings up to and including it."""
+    index = LAYER_NAMES.index(name)
+    return 2 ** sum(1 for n in LAYER_NAMES[: index + 1] if n.startswith("pool"))
+
+
+def layer_hw(hw: tuple[int, int], name: str) -> tuple[int, int]:
+    """Spatial size of layer ``name`` for an input of size ``hw`` (each 2x2 pooling floors)."""
+    stride = layer_stride(name)
+    return hw[0] // stride, hw[1] // stride
+
+
 def make_layer(name: str, in_channels: int, pooling: str) -> tuple[nn.Module, int]:
     """One named VGG layer and the channel count after it."""
     if name.startswith("conv"):

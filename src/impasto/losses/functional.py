@@ -152,6 +152,18 @@ def style_loss(feats: Tensor, target: Tensor, norm: GramNorm = "chw", mask: Tens
         gram = gram_matrix(feats, _STYLE_TO_GRAM[norm])
     else:
         gram = masked_gram_matrix(feats, mask, _STYLE_TO_GRAM[norm])
+    return gram_distance(gram, target, norm)
+
+
+def gram_distance(gram: Tensor, target: Tensor, norm: GramNorm = "chw") -> Tensor:
+    """The style error between a normalised Gram ``gram`` (as :func:`gram_matrix` gives for
+    ``norm``) and ``target``: the second half of :func:`style_loss`, for Grams summed elsewhere
+    (over tiles of a large image).
+
+    Shape:
+        gram ``(B, C, C)``, target ``(B or 1, C, C)`` -> ``()``.
+    """
+    c = gram.shape[-1]
     sq = (gram - target.to(gram.dtype)).pow(2)
     if norm == "paper":
         return (sq.sum(dim=(1, 2)) / (4 * c * c)).mean()

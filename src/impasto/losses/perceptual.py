@@ -22,13 +22,13 @@ mask covers keeps only the content (and TV) terms.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ..config import GatysConfig
-from ..features.vgg import FeatureExtractor
+from ..features.vgg import FeatureExtractor, layer_hw
 from .functional import content_loss, gram_target, resize_mask, style_loss, tv_loss
 
 
@@ -104,11 +104,9 @@ class StyleTransferLoss(nn.Module):
         if len(masks) != len(styles):
             raise ValueError(f"{len(masks)} style masks for {len(styles)} styles")
         with torch.no_grad():
-            content_feats = self.features(content) if self.content_layers or any(m is not None for m in masks) else {}
-            style_feats = [self.features(s) for s in styles] if self.style_layers else []
-        self.content_targets = {k: content_feats[k].detach().float() for k in self.content_layers}
-        # one dict of target Grams per style, and their blend (neural-style's targets; one style: its own Grams)
-        self.style_grams = [{k: gram_target(f[k].detach(), gram_norm) for k in self.style_layers} for f in style_feats]
+            self.content_targets = self._content_targets(content) if self.content_layers else {}
+            # one dict of target Grams per style, and their blend (neural-style's targets; one style: its own Grams)
+            self.style_grams = [self._style_grams(s) for s in styles] if self.style_layers else []
         if len(self.style_grams) == 1:
             self.style_targets = self.style_grams[0]
         else:
@@ -123,21 +121,31 @@ class StyleTransferLoss(nn.Module):
             if mask.ndim != 4 or mask.shape[:2] != (1, 1) or mask.shape[-2:] != content.shape[-2:]:
                 raise ValueError(f"style mask {i + 1} must have shape (1, 1, {content.shape[-2]}, "
                                  f"{content.shape[-1]}) like the content; got {tuple(mask.shape)}")
-            self.style_masks.append({k: resize_mask(mask.float(), tuple(content_feats[k].shape[-2:]))
-                                     for k in self.style_layers})
+            hw = (content.shape[-2], content.shape[-1])
+            self.style_masks.append({k: resize_mask(mask.float(), layer_hw(hw, k)) for k in self.style_layers})
 
     @classmethod
     def from_config(cls, cfg: GatysConfig, extractor: FeatureExtractor, content: Tensor,
                     style: Tensor | Sequence[Tensor], precision: str = "fp32",
-                    style_masks: Sequence[Tensor | None] | None = None) -> "StyleTransferLoss":
+                    style_masks: Sequence[Tensor | None] | None = None, **extra: Any) -> "StyleTransferLoss":
         return cls(
             extractor, content, style,
             content_layers=cfg.content_layers, content_layer_weights=cfg.content_layer_weights,
             style_layers=cfg.style_layers, style_layer_weights=cfg.style_layer_weights,
             content_weight=cfg.content_weight, style_weight=cfg.style_weight, tv_weight=cfg.tv_weight,
             tv_kind=cfg.tv_kind, tv_beta=cfg.tv_beta, gram_norm=cfg.gram_norm, content_reduction=cfg.content_reduction,
-            precision=precision, style_blend_weights=cfg.style_blend_weights, style_masks=style_masks,
+            precision=precision, style_blend_weights=cfg.style_blend_weights, style_masks=style_masks, **extra,
         )
+
+    def _content_targets(self, content: Tensor) -> dict[str, Tensor]:
+        """Content features at the content layers (float32), the content term's targets."""
+        feats = self.features(content)
+        return {k: feats[k].detach().float() for k in self.content_layers}
+
+    def _style_grams(self, style: Tensor) -> dict[str, Tensor]:
+        """Normalised Gram matrices of one style image at the style layers, the style term's targets."""
+        feats = self.features(style)
+        return {k: gram_target(feats[k].detach(), self.gram_norm) for k in self.style_layers}
 
     def features(self, image: Tensor) -> dict[str, Tensor]:
         """VGG features, under bf16 autocast when asked (Gram matrices and loss sums stay fp32)."""
@@ -156,8 +164,13 @@ class StyleTransferLoss(nn.Module):
                 (w * style_loss(feats[k], grams[k], self.gram_norm, None if masks is None else masks[k])
                  for k, w in self.style_layers.items()), zero)
             style = term if len(self.style_grams) == 1 else style + blend * term
-        tv = tv_loss(image * 255.0, self.tv_kind, self.tv_beta, reduction="sum") if self.tv_weight else zero
-        return LossTerms(self.content_weight * content, self.style_weight * style, self.tv_weight * tv)
+        return LossTerms(self.content_weight * content, self.style_weight * style, self._tv_term(image))
+
+    def _tv_term(self, image: Tensor) -> Tensor:
+        """The weighted TV term, on the 0-255 image (as neural-style)."""
+        if not self.tv_weight:
+            return image.new_zeros(())
+        return self.tv_weight * tv_loss(image * 255.0, self.tv_kind, self.tv_beta, reduction="sum")
 
 
 def blend_weights(n_styles: int, weights: Sequence[float] | None) -> list[float]:
