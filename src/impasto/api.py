@@ -165,6 +165,7 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
     from .features.vgg import FeatureExtractor
     from .losses.functional import resize_mask
     from .losses.perceptual import StyleTransferLoss, blend_weights
+    from .losses.tiled import TiledStyleTransferLoss
     from .optim import initial_image
     from .optim.pyramid import optimize_pyramid, steps_per_level
     from .transforms import resize, resize_long_side, style_long_side, to_array, to_tensor
@@ -222,17 +223,19 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
                              f"need at least {need} px on each side; raise image_size (or style_scale, min_scale) "
                              "or crop the image to a less elongated shape")
     final_hw = tuple(resize_long_side(content_full, sizes[-1]).shape[-2:])
-    checkpoint = check_memory(final_hw, device, precision, cfg.optimizer, min(cfg.lbfgs_history, steps[-1]),
-                              cfg.checkpoint)
+    plan = check_memory(final_hw, device, precision, cfg.optimizer, cfg.lbfgs_history, steps[-1],
+                        cfg.checkpoint, cfg.tiling, cfg.tile_size, cfg.max_memory)
     extractor = FeatureExtractor([*cfg.content_layers, *cfg.style_layers], pooling=cfg.pooling, weights=cfg.weights,
-                                 channels_last=device.type in ("cpu", "cuda"), checkpoint=checkpoint).to(device)
+                                 channels_last=device.type in ("cpu", "cuda"), checkpoint=plan.checkpoint).to(device)
 
     def make_objective(long_side: int) -> tuple[StyleTransferLoss, tuple[int, int]]:
         content, styles = level_images(long_side)
         hw = (content.shape[-2], content.shape[-1])
         level_masks = None if masks_full is None else [None if m is None else resize_mask(m, hw) for m in masks_full]
-        objective = StyleTransferLoss.from_config(cfg, extractor, content, styles if many else styles[0],
-                                                  precision=precision, style_masks=level_masks)
+        tile = plan.tile_for(hw)
+        loss_class, extra = (StyleTransferLoss, {}) if tile is None else (TiledStyleTransferLoss, {"tile_size": tile})
+        objective = loss_class.from_config(cfg, extractor, content, styles if many else styles[0],
+                                           precision=precision, style_masks=level_masks, **extra)
         return objective, hw
 
     start = initial_image(cfg.init, coarse_content, coarse_styles[0], noise_std=cfg.init_noise_std,
@@ -241,14 +244,16 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
     t0 = time.perf_counter()
     result, history = optimize_pyramid(
         start, make_objective, sizes, steps, callback=callback, optimizer=cfg.optimizer, lr=cfg.lr,
-        lr_schedule=cfg.lr_schedule, lbfgs_history=cfg.lbfgs_history, line_search=cfg.line_search,
+        lr_schedule=cfg.lr_schedule, lbfgs_history=plan.lbfgs_history, line_search=cfg.line_search,
         clamp=cfg.clamp)
     seconds = time.perf_counter() - t0
     final_objective, _ = make_objective(sizes[-1])
     with torch.no_grad():
         final = final_objective(result).as_floats()
     array = to_array(result)
-    extra = {"precision": precision, "scales": ",".join(map(str, sizes)), "checkpoint": "on" if checkpoint else "off"}
+    extra = {"precision": precision, "scales": ",".join(map(str, sizes)), "checkpoint": "on" if plan.checkpoint else "off",
+             "tile_size": str(plan.tile_for(final_hw) or "off"), "lbfgs_history": str(plan.lbfgs_history),
+             "memory_estimate_mb": str(round(plan.estimate / 2**20))}
     if cfg.preserve_color == "luminance":
         from .color import recombine_luminance
 
@@ -259,28 +264,38 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
     return Stylized(array, final, history, cfg, seconds, str(device), extra=extra)
 
 
-def check_memory(hw: tuple[int, int], device: Any, precision: str, optimizer: str, lbfgs_pairs: int,
-                 checkpoint: str = "off") -> bool:
-    """Decide gradient checkpointing and refuse, before any compute, a size whose estimated peak
-    memory exceeds what is free. Returns whether to checkpoint."""
-    from .memory import available_bytes, estimate_peak_bytes, largest_fitting_side
+def check_memory(hw: tuple[int, int], device: Any, precision: str, optimizer: str, lbfgs_history: int,
+                 steps: int, checkpoint: str = "auto", tiling: str = "auto", tile_size: int | None = None,
+                 max_memory: float | None = None) -> Any:
+    """Plan, before any compute, how a finest level of size ``hw`` fits in the memory that is free:
+    checkpointing, tiling, a shorter L-BFGS history (see :func:`impasto.memory.plan_memory`); raise
+    :class:`InputError` naming the largest size that fits if nothing does. Returns the ``MemoryPlan``."""
+    import logging
 
-    budget = available_bytes(device)
-    if budget is None:
-        return checkpoint == "on"
-    budget = int(0.9 * budget)
-    kwargs = dict(device_type=device.type, precision=precision, optimizer=optimizer, lbfgs_pairs=lbfgs_pairs)
-    use = checkpoint == "on" or (checkpoint == "auto" and estimate_peak_bytes(*hw, **kwargs) > budget)
-    need = estimate_peak_bytes(*hw, checkpoint=use, **kwargs)
-    if need > budget:
-        can = checkpoint != "off"
-        fits = largest_fitting_side(*hw, budget, checkpoint=can, **kwargs)
+    from .memory import DoesNotFit, available_bytes, plan_memory
+
+    free = available_bytes(device)
+    budget = None if free is None else int(0.9 * free)
+    if max_memory is not None:
+        cap = int(max_memory * 1e9)
+        budget = cap if budget is None else min(budget, cap)
+        free = cap if free is None else min(free, cap)
+    try:
+        plan = plan_memory(hw, budget, device_type=device.type, precision=precision, optimizer=optimizer,
+                           lbfgs_history=lbfgs_history, steps=steps, checkpoint=checkpoint, tiling=tiling,
+                           tile_size=tile_size)
+    except DoesNotFit as e:
+        hints = [h for h, off in (("--precision bf16", precision == "fp32"), ("--checkpoint on", checkpoint == "off"),
+                                  ("--tiling auto", tiling == "off")) if off]
         raise InputError(
-            f"a {hw[1]}x{hw[0]} result needs about {need / 2**30:.1f} GiB but {budget / 0.9 / 2**30:.1f} GiB is free "
-            f"on {device.type}; the largest size that fits is about --image-size {fits} (a smaller --lbfgs-history"
-            + (" or --precision bf16" if precision == "fp32" else "")
-            + ("" if can else " or --checkpoint on") + " also lowers the need)")
-    return use
+            f"a {hw[1]}x{hw[0]} result needs about {e.need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is "
+            f"{'allowed' if max_memory is not None else 'free'} on {device.type}; "
+            f"the largest size that fits is about --image-size {e.largest}"
+            + (f" ({' or '.join(hints)} also lowers the need)" if hints else "")) from None
+    if plan.lbfgs_history < min(lbfgs_history, steps):
+        logging.getLogger("impasto").warning(
+            "L-BFGS history lowered from %d to %d pairs to fit in memory", lbfgs_history, plan.lbfgs_history)
+    return plan
 
 
 def _min_side_for_layers(layers: list[str]) -> int:

@@ -148,7 +148,8 @@ def run_stylize(args: argparse.Namespace) -> int:
         summary = {"output": str(output), "seconds": round(time.perf_counter() - t0, 3),
                    "optimize_seconds": round(result.seconds, 3), "device": result.device,
                    "peak_rss_mb": round(peak_rss_mb(), 1), "losses": result.losses,
-                   "size": list(result.array.shape[1::-1]), "saved": saved, "config": result.config.to_dict()}
+                   "size": list(result.array.shape[1::-1]), "saved": saved, "config": result.config.to_dict(),
+                   "run": result.extra}
         print(json.dumps(summary))
     else:
         log.info("wrote %s (%.1f s)", output, time.perf_counter() - t0)
