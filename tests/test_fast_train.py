@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from impasto.errors import InputError, ResumeError
 from impasto.fast import load_model
 from impasto.nets import create_net
 from impasto.train.checkpoint import load_checkpoint
-from impasto.train.data import ImageFolder
+from impasto.train.data import ImageFolder, crop_side
 from impasto.train.fast_style import FastTrainConfig, PerceptualLoss, train
 from impasto.transforms import resize_long_side, to_tensor
 
@@ -39,6 +40,8 @@ def test_config_validation(tiny: FastTrainConfig) -> None:
         tiny.replace(style_layer_weights=(1.0,)).validate()
     with pytest.raises(InputError, match="unknown option"):
         tiny.replace(colour=1)
+    with pytest.raises(InputError, match="crop_min"):
+        tiny.replace(crop_min=64).validate()  # above the crop
     assert FastTrainConfig.from_dict(tiny.to_dict()) == tiny
 
 
@@ -57,6 +60,35 @@ def test_training_lowers_the_perceptual_loss(tiny: FastTrainConfig, tmp_path: Pa
     assert after < 0.5 * before, (before, after)
     totals = [row["total"] for row in state.history]
     assert len(totals) == 12 and min(totals[-3:]) < totals[0]
+
+
+def test_crop_sides_vary_per_step_within_the_range_and_repeat_on_resume(tiny: FastTrainConfig) -> None:
+    sides = [crop_side(step, 0, 32, 64) for step in range(200)]
+    assert set(sides) == set(range(32, 65, 4))  # every multiple of 4 in range, nothing else
+    assert sides == [crop_side(step, 0, 32, 64) for step in range(200)]
+    assert sides != [crop_side(step, 1, 32, 64) for step in range(200)]
+    assert crop_side(5, 0, 64, 64) == 64
+    data = ImageFolder.from_folder(tiny.data, 64, 64, exclude=tiny.exclude)
+    assert data.batch(2, step=3, crop=40).shape == (2, 3, 40, 40)
+    with pytest.raises(ValueError):
+        data.batch(2, step=3, crop=80)
+
+
+def test_training_on_mixed_crop_sizes(tiny: FastTrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tiny.replace(crop=48, crop_min=32, steps=6, checkpoint_every=100, sample_every=0)
+    shapes = []
+    batch = ImageFolder.batch
+
+    def recording(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        out = batch(self, *args, **kwargs)
+        shapes.append(tuple(out.shape[-2:]))
+        return out
+
+    monkeypatch.setattr(ImageFolder, "batch", recording)
+    state = train(cfg, tmp_path / "run")
+    assert len(state.history) == 6 and all(math.isfinite(row["total"]) for row in state.history)
+    assert shapes == [(s, s) for s in (crop_side(step, cfg.seed, 32, 48) for step in range(1, 7))]
+    assert len(set(shapes)) > 1
 
 
 def test_run_folder_and_checkpoint_round_trip(tiny: FastTrainConfig, tmp_path: Path) -> None:

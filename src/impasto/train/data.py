@@ -6,7 +6,8 @@ short side is at most ``max_side``, and keeps them in memory as uint8 tensors.
 :meth:`ImageFolder.batch` draws ``n`` random crops with random horizontal flips
 from a generator seeded by ``(seed, step, rank)``: the batch of a step is the
 same whether or not the run was interrupted and resumed, and each process of a
-distributed run gets different crops.
+distributed run gets different crops. :func:`crop_side` draws a crop side per step
+for training on several sizes at once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ from torch import Tensor
 from ..errors import InputError
 from ..io import read_image
 from ..io.files import list_images
+
+
+def crop_side(step: int, seed: int, smallest: int, largest: int, multiple: int = 4) -> int:
+    """The crop side of ``step``, drawn uniformly among the multiples of ``multiple`` in
+    ``[smallest, largest]`` (``largest`` when the range holds none); the same on every rank."""
+    lo, hi = -(-smallest // multiple), largest // multiple
+    if lo >= hi:
+        return largest
+    gen = torch.Generator().manual_seed(hash(("crop", seed, step)) & 0x7FFF_FFFF_FFFF)
+    return multiple * int(torch.randint(lo, hi + 1, (1,), generator=gen))
+
 
 class ImageFolder:
     """Images held in memory as uint8 (3, H, W) tensors, for drawing random training crops."""
@@ -61,16 +73,20 @@ class ImageFolder:
     def __len__(self) -> int:
         return len(self.images)
 
-    def batch(self, n: int, step: int, seed: int = 0, rank: int = 0) -> Tensor:
-        """``n`` random crops (with random flips) as float (n, 3, crop, crop) in [0, 1]."""
+    def batch(self, n: int, step: int, seed: int = 0, rank: int = 0, crop: int | None = None) -> Tensor:
+        """``n`` random crops (with random flips) as float (n, 3, side, side) in [0, 1]; ``side`` is
+        ``crop`` (at most the folder's crop size) or the folder's crop size."""
+        side = self.crop if crop is None else crop
+        if not 0 < side <= self.crop:
+            raise ValueError(f"crop {side} is outside 1..{self.crop}")
         gen = torch.Generator().manual_seed(hash((seed, step, rank)) & 0x7FFF_FFFF_FFFF)
-        out = torch.empty(n, 3, self.crop, self.crop)
+        out = torch.empty(n, 3, side, side)
         for i in range(n):
             img = self.images[int(torch.randint(len(self.images), (1,), generator=gen))]
             _, h, w = img.shape
-            top = int(torch.randint(h - self.crop + 1, (1,), generator=gen))
-            left = int(torch.randint(w - self.crop + 1, (1,), generator=gen))
-            patch = img[:, top:top + self.crop, left:left + self.crop]
+            top = int(torch.randint(h - side + 1, (1,), generator=gen))
+            left = int(torch.randint(w - side + 1, (1,), generator=gen))
+            patch = img[:, top:top + side, left:left + side]
             if bool(torch.randint(2, (1,), generator=gen)):
                 patch = patch.flip(-1)
             out[i] = patch.float() / 255.0

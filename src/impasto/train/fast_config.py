@@ -25,6 +25,8 @@ class FastTrainConfig:
     steps: int = _opt(2000, "number of training steps (batches)")
     batch_size: int = _opt(4, "photos per batch")
     crop: int = _opt(256, "side of the square random crops, in pixels")
+    crop_min: int | None = _opt(None, "if set, each step draws its crop side between this and --crop (multiples "
+                                      "of 4), so the network sees every size in that range")
     max_side: int | None = _opt(512, "shrink each photo so its short side is at most this before cropping")
     style_size: int = _opt(512, "long side of the style image when its Gram matrices are computed")
     learning_rate: float = _opt(1e-3, "Adam step size")
@@ -85,6 +87,9 @@ class FastTrainConfig:
                 raise InputError(f"{name} must be an integer >= {minimum}; got {value!r}")
         if self.kernel % 2 == 0:
             raise InputError(f"kernel must be odd; got {self.kernel}")
+        if self.crop_min is not None and (isinstance(self.crop_min, bool) or not isinstance(self.crop_min, int)
+                                          or not 32 <= self.crop_min <= self.crop):
+            raise InputError(f"crop_min must be an integer from 32 to the crop ({self.crop}); got {self.crop_min!r}")
         if self.max_side is not None and self.max_side < self.crop:
             raise InputError(f"max_side ({self.max_side}) must be at least the crop ({self.crop})")
         for name in ("learning_rate", "content_weight", "style_weight", "tv_weight"):

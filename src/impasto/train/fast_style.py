@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from ..errors import InputError, ResumeError
 from ..losses.functional import content_loss, gram_target, style_loss, tv_loss
 from ..progress import Callback
+from .data import crop_side
 from .fast_config import FastTrainConfig
 from .loop import TrainState, fit
 
@@ -87,13 +88,15 @@ class PerceptualLoss(nn.Module):
 
 
 def make_step(loss_fn: PerceptualLoss, data: Any, *, batch_size: int, seed: int, rank: int,
-              device: torch.device, net_name: str = "net") -> Any:
-    """The step function for :func:`fit`: draw the step's crops, stylise, one Adam update."""
+              device: torch.device, net_name: str = "net", crop_min: int | None = None) -> Any:
+    """The step function for :func:`fit`: draw the step's crops (of a side drawn between
+    ``crop_min`` and the data's crop, if given), stylise, one Adam update."""
 
     def step_fn(state: TrainState, step: int) -> dict[str, float]:
         net = state.nets[net_name]
         opt = state.optimizers[net_name]
-        photos = data.batch(batch_size, step, seed=seed, rank=rank).to(device)
+        side = crop_side(step, seed, crop_min, data.crop) if crop_min else None
+        photos = data.batch(batch_size, step, seed=seed, rank=rank, crop=side).to(device)
         output = net(photos)
         terms = loss_fn(output, photos)
         opt.zero_grad(set_to_none=True)
@@ -255,7 +258,8 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
             log.info("resumed %s at step %d", ckpt_path, state.step)
         if dist.enabled:
             state.nets["net"] = distributed.wrap(net, device)
-        step_fn = make_step(loss_fn, data, batch_size=cfg.batch_size, seed=cfg.seed, rank=dist.rank, device=device)
+        step_fn = make_step(loss_fn, data, batch_size=cfg.batch_size, seed=cfg.seed, rank=dist.rank, device=device,
+                            crop_min=cfg.crop_min)
         samples = sample_photos(data).to(device)
         t0 = time.perf_counter()
         start_step = state.step
