@@ -146,6 +146,10 @@ def test_a_memory_cap_makes_the_plan_tile(monkeypatch, content_path, style_path)
     assert free.tile is None and capped.tile is not None and capped.estimate <= 6e9
     with pytest.raises(impasto.InputError, match=r"GiB is allowed .*--image-size \d+"):
         impasto.stylize(content_path, style_path, image_size=2048, max_memory=0.5)
+    # refused before the content is resized to a size that could not even be allocated
+    for multiscale in ("auto", "off"):
+        with pytest.raises(impasto.InputError, match=r"GiB is free .*--image-size \d+"):
+            impasto.stylize(content_path, style_path, image_size=100_000, multiscale=multiscale)
 
 
 def test_the_plan_tiles_only_what_does_not_fit() -> None:

@@ -168,7 +168,7 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
     from .losses.tiled import TiledStyleTransferLoss
     from .optim import initial_image
     from .optim.pyramid import optimize_pyramid, steps_per_level
-    from .transforms import resize, resize_long_side, style_long_side, to_array, to_tensor
+    from .transforms import resize, resize_long_side, size_for_long_side, style_long_side, to_array, to_tensor
 
     many = not isinstance(style_arr, np.ndarray)
     style_arrs = list(style_arr) if many else [style_arr]
@@ -208,6 +208,11 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
     if len(sizes) > cfg.num_iterations:
         sizes, steps = sizes[-1:], [cfg.num_iterations]
 
+    # plan the memory before any image is resized to the requested size
+    final_hw = size_for_long_side(content_full.shape[-2], content_full.shape[-1], sizes[-1])
+    plan = check_memory(final_hw, device, precision, cfg.optimizer, cfg.lbfgs_history, steps[-1],
+                        cfg.checkpoint, cfg.tiling, cfg.tile_size, cfg.max_memory)
+
     def level_images(long_side: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         content = resize_long_side(content_full, long_side)
         styles = [resize_long_side(s, style_long_side(long_side, scale)) for s, scale in zip(styles_full, style_scales)]
@@ -222,13 +227,14 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
             raise InputError(f"{what} becomes {w}x{h} pixels at size {sizes[0]}, but the chosen VGG layers "
                              f"need at least {need} px on each side; raise image_size (or style_scale, min_scale) "
                              "or crop the image to a less elongated shape")
-    final_hw = tuple(resize_long_side(content_full, sizes[-1]).shape[-2:])
-    plan = check_memory(final_hw, device, precision, cfg.optimizer, cfg.lbfgs_history, steps[-1],
-                        cfg.checkpoint, cfg.tiling, cfg.tile_size, cfg.max_memory)
     extractor = FeatureExtractor([*cfg.content_layers, *cfg.style_layers], pooling=cfg.pooling, weights=cfg.weights,
                                  channels_last=device.type in ("cpu", "cuda"), checkpoint=plan.checkpoint).to(device)
 
+    finest: dict[int, tuple[StyleTransferLoss, tuple[int, int]]] = {}  # kept to judge the result with
+
     def make_objective(long_side: int) -> tuple[StyleTransferLoss, tuple[int, int]]:
+        if long_side in finest:
+            return finest[long_side]
         content, styles = level_images(long_side)
         hw = (content.shape[-2], content.shape[-1])
         level_masks = None if masks_full is None else [None if m is None else resize_mask(m, hw) for m in masks_full]
@@ -236,6 +242,8 @@ def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequ
         loss_class, extra = (StyleTransferLoss, {}) if tile is None else (TiledStyleTransferLoss, {"tile_size": tile})
         objective = loss_class.from_config(cfg, extractor, content, styles if many else styles[0],
                                            precision=precision, style_masks=level_masks, **extra)
+        if long_side == sizes[-1]:
+            finest[long_side] = (objective, hw)
         return objective, hw
 
     start = initial_image(cfg.init, coarse_content, coarse_styles[0], noise_std=cfg.init_noise_std,

@@ -84,10 +84,18 @@ def gram_matrix(feats: Tensor, norm: GramMatrixNorm = "chw") -> Tensor:
     with _no_autocast(feats):
         f = _upcast(feats).reshape(b, c, h * w)
         gram = torch.bmm(f, f.transpose(1, 2))
-    if norm == "hw":
-        gram = gram / (h * w)
-    elif norm == "chw":
-        gram = gram / (c * h * w)
+    return normalise_gram(gram, norm, h * w)
+
+
+def normalise_gram(gram: Tensor, norm: str, count: float | Tensor) -> Tensor:
+    """Divide a raw Gram summed over ``count`` positions as ``norm`` says: ``"none"`` keeps it,
+    ``"hw"`` (or the style loss's ``"paper"``) divides by ``count``, ``"chw"`` by ``C * count``.
+    Shared by :func:`gram_matrix`, :func:`masked_gram_matrix` (``count`` the mask's area) and
+    the tiled loss (Grams summed over tiles)."""
+    if norm in ("hw", "paper"):
+        return gram / count
+    if norm == "chw":
+        return gram / (gram.shape[-1] * count)
     return gram
 
 
@@ -214,11 +222,7 @@ def masked_gram_matrix(feats: Tensor, mask: Tensor, norm: GramMatrixNorm = "chw"
         m = mask.to(f.dtype).reshape(mask.shape[0], 1, h * w)
         gram = torch.bmm(f * m, f.transpose(1, 2))
         area = m.sum(dim=2, keepdim=True).clamp_min(torch.finfo(f.dtype).tiny)
-    if norm == "hw":
-        gram = gram / area
-    elif norm == "chw":
-        gram = gram / (c * area)
-    return gram
+    return normalise_gram(gram, norm, area)
 
 
 def content_loss(feats: Tensor, target: Tensor, reduction: ContentReduction = "mean") -> Tensor:

@@ -30,14 +30,14 @@ judging a result under ``torch.no_grad()`` costs one pass.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
 
 from ..features.vgg import layer_hw, layer_stride
 from ..tiles import ALIGN, MARGIN, Tile, tile_grid
-from .functional import gram_distance, gram_matrix, masked_gram_matrix
+from .functional import gram_distance, gram_matrix, masked_gram_matrix, normalise_gram
 from .perceptual import LossTerms, StyleTransferLoss
 
 
@@ -80,11 +80,15 @@ class TiledStyleTransferLoss(StyleTransferLoss):
         """Features of a padded tile, cropped to its core."""
         return {k: _crop(f, _core_in_tile(tile, layer_stride(k))) for k, f in self.features(patch).items()}
 
+    def _features_by_tile(self, image: Tensor) -> Iterator[tuple[Tile, dict[str, Tensor]]]:
+        """Each tile of ``image`` with the features of its core."""
+        for tile in self._tiles(image):
+            yield tile, self._core_features(_crop(image, tile.padded), tile)
+
     def _content_targets(self, content: Tensor) -> dict[str, Tensor]:
         hw = (content.shape[-2], content.shape[-1])
         targets: dict[str, Tensor] = {}
-        for tile in self._tiles(content):
-            feats = self._core_features(_crop(content, tile.padded), tile)
+        for tile, feats in self._features_by_tile(content):
             for k in self.content_layers:
                 if k not in targets:
                     targets[k] = content.new_zeros((1, feats[k].shape[1], *layer_hw(hw, k)))
@@ -94,17 +98,11 @@ class TiledStyleTransferLoss(StyleTransferLoss):
     def _style_grams(self, style: Tensor) -> dict[str, Tensor]:
         hw = (style.shape[-2], style.shape[-1])
         raw: dict[str, Tensor] = {}
-        for tile in self._tiles(style):
-            feats = self._core_features(_crop(style, tile.padded), tile)
+        for _, feats in self._features_by_tile(style):
             for k in self.style_layers:
                 g = gram_matrix(feats[k], "none")
                 raw[k] = g if k not in raw else raw[k] + g
-        return {k: g * self._gram_scale(g.shape[-1], math.prod(layer_hw(hw, k))) for k, g in raw.items()}
-
-    def _gram_scale(self, channels: int, count: float) -> float:
-        """The factor that turns a raw Gram over ``count`` positions into the normalised one."""
-        count = max(float(count), torch.finfo(torch.float32).tiny)
-        return 1.0 / (channels * count) if self.gram_norm == "chw" else 1.0 / count
+        return {k: normalise_gram(g, self.gram_norm, math.prod(layer_hw(hw, k))) for k, g in raw.items()}
 
     def _content_scale(self, target: Tensor) -> float:
         """The factor that turns a sum of squared content errors into the configured reduction."""
@@ -162,7 +160,7 @@ class TiledStyleTransferLoss(StyleTransferLoss):
                 for k, w in self.style_layers.items():
                     count = layer_hw(tuple(image.shape[-2:]), k)
                     area = math.prod(count) if masks is None else float(masks[k].sum())
-                    gram = raw[k] * self._gram_scale(raw[k].shape[-1], area)
+                    gram = normalise_gram(raw[k], self.gram_norm, max(area, torch.finfo(torch.float32).tiny))
                     term = term + w * gram_distance(gram, targets[k], self.gram_norm)
                 style = term if len(self.style_grams) == 1 else style + blend * term
             style = self.style_weight * style
