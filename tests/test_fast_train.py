@@ -122,6 +122,34 @@ def test_resume_continues_at_the_saved_step_and_matches_an_uninterrupted_run(tin
         train(cfg.replace(crop=48, steps=6), tmp_path / "split", resume=True)
 
 
+def test_lr_decay_lowers_the_rate_to_zero_and_survives_resume(tiny: FastTrainConfig, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tiny.replace(sample_every=0, steps=6, lr_decay_steps=4)
+    rates: list[float] = []
+    adam_step = torch.optim.Adam.step
+
+    def recording_step(self: torch.optim.Adam, *args: object, **kwargs: object) -> object:
+        rates.append(self.param_groups[0]["lr"])
+        return adam_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    straight = train(cfg, tmp_path / "straight")
+    lr = cfg.learning_rate
+    assert rates == pytest.approx([lr, lr, lr, 0.75 * lr, 0.5 * lr, 0.25 * lr])
+    assert straight.optimizers["net"].param_groups[0]["lr"] == pytest.approx(0.0)
+    rates.clear()
+    train(cfg, tmp_path / "split", steps=3)  # stopped after 3 of the 6 planned steps
+    resumed = train(cfg, tmp_path / "split", resume=True)
+    assert rates[3:] == pytest.approx([0.75 * lr, 0.5 * lr, 0.25 * lr])
+    for (name, a), b in zip(straight.nets["net"].state_dict().items(), resumed.nets["net"].state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    rates.clear()  # extended to 10 steps on resume: the decay moves to the new end, from the first new step
+    train(cfg.replace(steps=10), tmp_path / "split", resume=True)
+    assert rates == pytest.approx([lr, 0.75 * lr, 0.5 * lr, 0.25 * lr])
+    with pytest.raises(InputError, match="lr_decay_steps"):
+        tiny.replace(lr_decay_steps=-1).validate()
+
+
 def test_cli_train_and_resume(tiny: FastTrainConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli"
     flags = ["--style", tiny.style, "--data", tiny.data, "--exclude", "starry_night.jpg", "--batch-size", "1",

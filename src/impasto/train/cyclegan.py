@@ -113,22 +113,12 @@ class CycleGANConfig:
         return self
 
 
-def linear_decay(constant_steps: int, decay_steps: int) -> Callable[[int], float]:
-    """LambdaLR factor after ``n`` completed steps: 1 for ``constant_steps``, then linearly to 0."""
-    def factor(n: int) -> float:
-        if decay_steps <= 0:
-            return 1.0
-        return max(0.0, 1.0 - max(0, n - constant_steps) / decay_steps)
-
-    return factor
-
-
 def build_state(cfg: CycleGANConfig, device: torch.device) -> TrainState:
     """Fresh networks (reference initialisation, seeded), optimisers and schedulers for a run."""
     import torch
 
     from ..nets import create_net
-    from .loop import TrainState
+    from .loop import TrainState, linear_decay
 
     torch.manual_seed(cfg.seed)
     archs: dict[str, tuple[str, dict[str, Any]]] = {

@@ -30,6 +30,7 @@ class FastTrainConfig:
     max_side: int | None = _opt(512, "shrink each photo so its short side is at most this before cropping")
     style_size: int = _opt(512, "long side of the style image when its Gram matrices are computed")
     learning_rate: float = _opt(1e-3, "Adam step size")
+    lr_decay_steps: int = _opt(0, "lower the learning rate linearly to 0 over the last N steps (0: constant)")
     width: int = _opt(16, "channels of the network's first layer (Johnson et al.: 32)")
     blocks: int = _opt(5, "residual blocks (Johnson et al.: 5)")
     kernel: int = _opt(9, "kernel size of the first and last convolutions (Johnson et al.: 9)")
@@ -81,7 +82,8 @@ class FastTrainConfig:
         if not self.data:
             raise InputError("a folder of training photos is needed (--data FOLDER)")
         for name, minimum in (("steps", 1), ("batch_size", 1), ("crop", 32), ("style_size", 32), ("width", 1),
-                              ("blocks", 0), ("kernel", 1), ("checkpoint_every", 1), ("sample_every", 0)):
+                              ("blocks", 0), ("kernel", 1), ("checkpoint_every", 1), ("sample_every", 0),
+                              ("lr_decay_steps", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise InputError(f"{name} must be an integer >= {minimum}; got {value!r}")

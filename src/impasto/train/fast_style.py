@@ -38,7 +38,7 @@ from ..losses.functional import content_loss, gram_target, style_loss, tv_loss
 from ..progress import Callback
 from .data import crop_side
 from .fast_config import FastTrainConfig
-from .loop import TrainState, fit
+from .loop import TrainState, fit, linear_decay
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,11 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
         opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
         if cfg.init_from and saved is None:
             _load_initial_weights(net, cfg)
-        state = TrainState(nets={"net": net}, archs={"net": (ARCH, cfg.arch_kwargs())}, optimizers={"net": opt})
+        decay = min(cfg.lr_decay_steps, cfg.steps)  # over the planned run, also when stopped early with steps
+        schedulers = {"net": torch.optim.lr_scheduler.LambdaLR(opt, linear_decay(cfg.steps - decay, decay))} \
+            if decay else {}
+        state = TrainState(nets={"net": net}, archs={"net": (ARCH, cfg.arch_kwargs())}, optimizers={"net": opt},
+                           schedulers=schedulers)
         if saved is not None:
             state.load(saved)
             log.info("resumed %s at step %d", ckpt_path, state.step)

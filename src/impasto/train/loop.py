@@ -24,6 +24,7 @@ import contextlib
 import logging
 import signal
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -88,6 +89,13 @@ class TrainState:
         for name, sched in self.schedulers.items():
             if name in data.get("schedulers", {}):
                 sched.load_state_dict(data["schedulers"][name])
+                # the saved optimiser holds the rate of the old schedule; a run extended with more
+                # steps follows the new one from here (LambdaLR's rate is a closed form of the step)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    rates = sched.get_lr()
+                for group, rate in zip(sched.optimizer.param_groups, rates):
+                    group["lr"] = rate
         self.step = int(data["step"])
         self.history = list(data.get("history", []))
         self.extra.update(data.get("extra", {}))
@@ -179,3 +187,13 @@ def _deferred_interrupts() -> Iterator[Callable[[], bool]]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def linear_decay(constant_steps: int, decay_steps: int) -> Callable[[int], float]:
+    """LambdaLR factor after ``n`` completed steps: 1 for ``constant_steps``, then linearly to 0."""
+    def factor(n: int) -> float:
+        if decay_steps <= 0:
+            return 1.0
+        return max(0.0, 1.0 - max(0, n - constant_steps) / decay_steps)
+
+    return factor
