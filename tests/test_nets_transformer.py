@@ -8,6 +8,7 @@ import torch
 from impasto.errors import InputError
 from impasto.nets import create_net, list_nets
 from impasto.nets.blocks import ConvNormAct, ResidualBlock, UpsampleConv
+from impasto.nets.transformer import TransformerNet
 
 
 @pytest.fixture()
@@ -84,3 +85,21 @@ def test_upsample_conv_resizes_to_exact_size_without_checkerboard() -> None:
     # a flat input stays flat (a transposed convolution with stride 2 would give a periodic pattern)
     assert torch.allclose(out, torch.ones_like(out), atol=1e-6)
     assert up(flat).shape == (1, 4, 10, 12)
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 9])
+def test_inference_form_computes_the_same_function(kernel: int) -> None:
+    from impasto.nets.inference import PhasedConv, for_inference
+
+    torch.manual_seed(kernel)
+    net = TransformerNet(width=4, blocks=1, kernel=kernel).eval()
+    with torch.no_grad():
+        net.tail.conv.bias.uniform_(-1, 1)
+    fast = for_inference(net)
+    assert isinstance(fast.tail, PhasedConv) and not isinstance(net.tail, PhasedConv)
+    for size in [(32, 32), (33, 47), (21, 20), (17, 17)]:
+        x = torch.rand(2, 3, *size)
+        with torch.no_grad():
+            expected, got = net(x), fast(x)
+        assert got.shape == expected.shape == (2, 3, *size)
+        assert torch.allclose(got, expected, atol=1e-5), (kernel, size, (got - expected).abs().max())

@@ -50,9 +50,20 @@ class FastModel:
     info: dict[str, Any] = field(default_factory=dict)
     onnx_path: Path | None = None  # a shipped ONNX twin of the network, if any
     _session: Any = field(default=None, repr=False)
+    _inference: nn.Module | None = field(default=None, repr=False)
 
     def __call__(self, batch: Tensor) -> Tensor:
-        return self.net(batch)
+        return self.inference_net(batch)
+
+    @property
+    def inference_net(self) -> nn.Module:
+        """The network rewritten for inference (:func:`impasto.nets.inference.for_inference`: the same
+        function, faster), made on first use; ``net`` itself stays as trained and saved."""
+        if self._inference is None:
+            from .nets.inference import for_inference
+
+            self._inference = for_inference(self.net)
+        return self._inference
 
     def onnx_session(self) -> Any:
         """An onnxruntime CPU session for this network (the shipped ``.onnx`` twin, or exported once now)."""
@@ -104,6 +115,8 @@ def load_model(model: str | os.PathLike[str] | FastModel, device: str | torch.de
 
     if isinstance(model, FastModel):
         model.net.to(device)
+        if model._inference is not None:
+            model._inference.to(device)
         return model
     path = resolve_model_path(model)
     data = load_checkpoint(path)
@@ -131,7 +144,7 @@ def stylize_tensor(model: FastModel, batch: Tensor, *, precision: str = "fp32") 
         raise InputError(f"images must be at least {MIN_SIDE} px on each side; got {tuple(batch.shape[-2:])}")
     with torch.inference_mode(), _autocast(batch.device, precision):
         x = batch.contiguous(memory_format=torch.channels_last) if precision == "bf16" else batch
-        return model.net(x).float().clamp_(0, 1).contiguous()
+        return model.inference_net(x).float().clamp_(0, 1).contiguous()
 
 
 def _prepare(model: FastModel, precision: str, device: torch.device) -> str:
@@ -139,7 +152,7 @@ def _prepare(model: FastModel, precision: str, device: torch.device) -> str:
 
     precision = resolve_precision(precision, device)
     if precision == "bf16":  # NHWC: what oneDNN's bf16 kernels want on the CPU
-        model.net.to(memory_format=torch.channels_last)
+        model.inference_net.to(memory_format=torch.channels_last)
     return precision
 
 
@@ -294,7 +307,7 @@ def export_onnx(model: str | os.PathLike[str] | FastModel, path: str | os.PathLi
         except ImportError:
             raise InputError("ONNX export needs the onnx package: pip install 'impasto[onnx]'") from None
     fast = load_model(model)
-    wrapped = _Clamped(fast.net).eval()
+    wrapped = _Clamped(fast.inference_net).eval()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         with warnings.catch_warnings():
