@@ -150,6 +150,36 @@ def test_lr_decay_lowers_the_rate_to_zero_and_survives_resume(tiny: FastTrainCon
         tiny.replace(lr_decay_steps=-1).validate()
 
 
+def test_distillation_without_vgg_brings_a_lighter_net_towards_its_teacher(tiny: FastTrainConfig,
+                                                                         tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from impasto.features.vgg import FeatureExtractor
+
+    teacher = train(tiny.replace(steps=2, sample_every=0), tmp_path / "teacher")
+    cfg = tiny.replace(width=2, steps=40, learning_rate=2e-2, sample_every=0, checkpoint_every=100,
+                       content_weight=0.0, style_weight=0.0, tv_weight=0.0, teacher=str(tmp_path / "teacher" /
+                                                                                        "checkpoint.pt"))
+    with pytest.raises(InputError, match="nothing to learn"):
+        cfg.replace(teacher_weight=0.0).validate()
+
+    def no_vgg(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the VGG ran during pure distillation")
+
+    monkeypatch.setattr(FeatureExtractor, "forward", no_vgg)
+    data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.max_side, exclude=cfg.exclude)
+    photos = data.batch(4, step=999, seed=7)
+    torch.manual_seed(cfg.seed)
+    student = create_net("johnson", **cfg.arch_kwargs())
+    with torch.no_grad():
+        wanted = teacher.nets["net"](photos)
+        before = float((student(photos) - wanted).pow(2).mean())
+    state = train(cfg, tmp_path / "student")
+    assert set(state.history[-1]) == {"step", "content", "style", "tv", "teacher", "total"}
+    with torch.no_grad():
+        after = float((state.nets["net"](photos) - wanted).pow(2).mean())
+    assert after < 0.3 * before, (before, after)
+
+
 def test_cli_train_and_resume(tiny: FastTrainConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli"
     flags = ["--style", tiny.style, "--data", tiny.data, "--exclude", "starry_night.jpg", "--batch-size", "1",

@@ -48,6 +48,11 @@ class FastTrainConfig:
     sample_every: int = _opt(50, "stylise the sample photos every N steps (0: never)")
     seed: int = _opt(0, "seed of the initial weights and of the crops")
     init_from: str | None = _opt(None, "start from the network weights of this checkpoint or model (fine-tuning)")
+    teacher: str | None = _opt(None, "a trained model (checkpoint, model file or shipped name) whose output the "
+                                     "network also learns to reproduce: distillation into a lighter width")
+    teacher_weight: float = _opt(1.0, "weight of the mean squared difference to the teacher's output "
+                                      "(0-255 units); with --content-weight 0 --style-weight 0 the VGG is "
+                                      "skipped and a step is several times faster")
     weights: str = _opt("embedded", "VGG-19 weights: embedded, torchvision or a .pth path")
     device: str = _opt("auto", "compute device: auto, cpu, cuda, cuda:N")
 
@@ -94,12 +99,14 @@ class FastTrainConfig:
             raise InputError(f"crop_min must be an integer from 32 to the crop ({self.crop}); got {self.crop_min!r}")
         if self.max_side is not None and self.max_side < self.crop:
             raise InputError(f"max_side ({self.max_side}) must be at least the crop ({self.crop})")
-        for name in ("learning_rate", "content_weight", "style_weight", "tv_weight"):
+        for name in ("learning_rate", "content_weight", "style_weight", "tv_weight", "teacher_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise InputError(f"{name} must be a finite number >= 0; got {value!r}")
         if self.learning_rate <= 0:
             raise InputError("learning_rate must be > 0")
+        if not (self.content_weight or self.style_weight or (self.teacher and self.teacher_weight)):
+            raise InputError("nothing to learn: content, style and teacher weights are all 0")
         for kind in ("content", "style"):
             layers = getattr(self, f"{kind}_layers")
             if not layers:

@@ -50,40 +50,54 @@ CHECKPOINT_NAME = "checkpoint.pt"
 class PerceptualLoss(nn.Module):
     """Johnson et al.'s training objective: content to the batch's photos, style to fixed Gram targets, TV.
 
-    ``forward(output, photos)`` returns ``{"content", "style", "tv", "total"}`` (weighted, scalar tensors).
+    ``forward(output, photos)`` returns ``{"content", "style", "tv", "total"}`` (weighted, scalar tensors),
+    plus ``"teacher"`` when a ``teacher`` network is given: the mean squared difference, in 0-255 units,
+    between the output and the teacher's stylisation of the same photos (knowledge distillation).
+    With content and style weights both 0 the VGG is not run at all.
     """
 
-    def __init__(self, cfg: FastTrainConfig, style: Tensor, *, precision: str = "fp32") -> None:
+    def __init__(self, cfg: FastTrainConfig, style: Tensor, *, precision: str = "fp32",
+                 teacher: nn.Module | None = None) -> None:
         super().__init__()
         from ..features.vgg import FeatureExtractor
 
         self.cfg = cfg
         self.precision = precision
+        self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None
+        self.perceptual = bool(cfg.content_weight or cfg.style_weight)
         layers = list(dict.fromkeys([*cfg.content_layers, *cfg.style_layers]))
         self.extractor = FeatureExtractor(layers, pooling=cfg.pooling, weights=cfg.weights)
         self.content_extractor = FeatureExtractor(cfg.content_layers, pooling=cfg.pooling, weights=cfg.weights)
         weights = cfg.style_layer_weights or (1.0,) * len(cfg.style_layers)
         self.style_layer_weights = dict(zip(cfg.style_layers, weights))
-        with torch.no_grad():  # the style's Gram targets, once
-            feats = self._features(self.extractor, style)
-            self.targets = {k: gram_target(feats[k].float(), "chw") for k in cfg.style_layers}
+        self.targets: dict[str, Tensor] = {}
+        if self.perceptual:
+            with torch.no_grad():  # the style's Gram targets, once
+                feats = self._features(self.extractor, style)
+                self.targets = {k: gram_target(feats[k].float(), "chw") for k in cfg.style_layers}
 
     def _features(self, extractor: nn.Module, image: Tensor) -> dict[str, Tensor]:
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             return extractor(image)
 
     def forward(self, output: Tensor, photos: Tensor) -> dict[str, Tensor]:
-        with torch.no_grad():
-            target = self._features(self.content_extractor, photos)
-        feats = self._features(self.extractor, output)
         zero = output.new_zeros(())
-        content = sum((content_loss(feats[k].float(), target[k].float()) for k in self.cfg.content_layers), zero)
-        style = sum((w * style_loss(feats[k], self.targets[k], "chw") for k, w in self.style_layer_weights.items()),
-                    zero)
+        content = style = zero
+        if self.perceptual:  # skipped in pure distillation
+            with torch.no_grad():
+                target = self._features(self.content_extractor, photos)
+            feats = self._features(self.extractor, output)
+            content = sum((content_loss(feats[k].float(), target[k].float()) for k in self.cfg.content_layers), zero)
+            style = sum((w * style_loss(feats[k], self.targets[k], "chw")
+                         for k, w in self.style_layer_weights.items()), zero)
         tv = tv_loss(output.float() * 255.0, "l2", reduction="sum") / output.shape[0] if self.cfg.tv_weight else zero
         terms = {"content": self.cfg.content_weight * content, "style": self.cfg.style_weight * style,
                  "tv": self.cfg.tv_weight * tv}
-        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        if self.teacher is not None:
+            with torch.no_grad():
+                wanted = self.teacher(photos).float()
+            terms["teacher"] = self.cfg.teacher_weight * ((output.float() - wanted) * 255.0).pow(2).mean()
+        terms["total"] = sum(terms.values(), zero)
         return terms
 
 
@@ -213,6 +227,7 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     """
     from ..api import load_image
     from ..device import resolve_device, resolve_precision
+    from ..fast import load_model
     from ..nets import create_net
     from ..transforms import resize_long_side, to_tensor
     from . import distributed
@@ -248,7 +263,8 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
         style = resize_long_side(style, cfg.style_size)
         torch.manual_seed(cfg.seed)
         net = create_net(ARCH, **cfg.arch_kwargs()).to(device)
-        loss_fn = PerceptualLoss(cfg, style, precision=precision).to(device)
+        teacher = load_model(cfg.teacher, device).inference_net if cfg.teacher else None
+        loss_fn = PerceptualLoss(cfg, style, precision=precision, teacher=teacher).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
         if cfg.init_from and saved is None:
             _load_initial_weights(net, cfg)
