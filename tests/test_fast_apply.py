@@ -117,16 +117,17 @@ def _style_distance(image: np.ndarray, style_grams: dict, fx: torch.nn.Module) -
     return sum(float(style_loss(feats[k], g)) for k, g in style_grams.items())
 
 
-def test_shipped_starry_night_model_stylises_a_real_photo(content_path: Path, style_path: Path,
+@pytest.mark.parametrize("name", ["starry-night", "starry-night-lite"])
+def test_shipped_starry_night_model_stylises_a_real_photo(name: str, content_path: Path, style_path: Path,
                                                          tmp_path: Path) -> None:
     from impasto.features.vgg import FeatureExtractor
     from impasto.losses.functional import gram_target
 
-    assert "starry-night" in shipped_models()
-    model = load_model("starry-night")
+    assert name in shipped_models()
+    model = load_model(name)
     from impasto.fast import _models_dir
 
-    size = sum(p.stat().st_size for p in _models_dir().glob("starry-night.*"))
+    size = sum(p.stat().st_size for p in _models_dir().glob(f"{name}.*"))
     assert size <= 4 * 1024 * 1024, size  # the package's models stay small
     assert model.arch == "johnson" and model.config["style"].endswith("starry_night.jpg")
     photo = to_array(resize_long_side(to_tensor(load_image(content_path)), 256))
@@ -141,6 +142,6 @@ def test_shipped_starry_night_model_stylises_a_real_photo(content_path: Path, st
     assert after < 0.25 * before, (before, after)
     # and through the command line, by name, as a fresh install would
     target = tmp_path / "starry.jpg"
-    assert main(["fast", "apply", "--model", "starry-night", str(content_path), "-o", str(target),
+    assert main(["fast", "apply", "--model", name, str(content_path), "-o", str(target),
                  "--max-size", "128", "-q"]) == 0
     assert read_image(target).shape == (96, 128, 3)

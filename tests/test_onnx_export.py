@@ -66,3 +66,16 @@ def test_onnxruntime_engine_matches_the_torch_engine(tmp_path: Path) -> None:
         stylize_arrays(images, model, engine="tensorrt", device="cpu")
     with pytest.raises(InputError, match="fp32"):
         stylize_arrays(images, model, engine="onnxruntime", device="cpu", precision="bf16")
+
+
+@pytest.mark.parametrize("name", ["starry-night", "starry-night-lite"])
+def test_shipped_onnx_twin_matches_the_shipped_weights(name: str) -> None:
+    from impasto.fast import load_model
+
+    model = load_model(name)
+    assert model.onnx_path is not None and model.onnx_path.is_file()
+    x = torch.rand(1, 3, 45, 62)
+    with torch.no_grad():
+        expected = model.net(x).clamp(0, 1).numpy()
+    got = model.onnx_session().run(None, {"image": x.numpy()})[0]
+    assert np.abs(got - expected).max() < 1e-3
