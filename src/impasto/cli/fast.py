@@ -47,7 +47,8 @@ def register(sub: Any) -> None:
                         description="Stylise IMAGE files and folders with a trained or shipped network.")
     a.add_argument("inputs", nargs="+", metavar="IMAGE",
                    help="image files or folders; without --model the first is the model (checkpoint or name)")
-    a.add_argument("-m", "--model", help="checkpoint, exported model file, or shipped model name (starry-night)")
+    a.add_argument("-m", "--model", help="checkpoint, exported model file, or shipped model name "
+                                          "(starry-night, starry-night-lite)")
     a.add_argument("-o", "--output", required=True, help="output image (one input) or folder")
     a.add_argument("--preserve-color", "--preserve-colors", action="store_true",
                    help="keep each photo's colours (luminance transfer in YIQ)")

@@ -59,10 +59,15 @@ class PhasedConv(nn.Module):
 
 
 def _phase_output_layer(block: ConvNormAct) -> nn.Module:
+    """The block as a :class:`PhasedConv` when it is a bare stride-1 convolution to a few channels."""
+    if isinstance(block.pad, nn.ReflectionPad2d):
+        pad = block.pad.padding[0]
+    elif isinstance(block.pad, nn.Identity):
+        pad = 0
+    else:  # zero padding would need its own rewrite
+        return block
     plain = isinstance(block.norm, nn.Identity) and isinstance(block.act, nn.Identity)
-    pad = block.pad.padding[0] if isinstance(block.pad, nn.ReflectionPad2d) else 0 if isinstance(block.pad, nn.Identity) \
-        else None
-    if not plain or pad is None or block.conv.stride != (1, 1) or block.conv.out_channels > 4:
+    if not plain or block.conv.stride != (1, 1) or block.conv.out_channels > 4:
         return block
     return PhasedConv(block.conv, pad)
 
