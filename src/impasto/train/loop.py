@@ -89,6 +89,8 @@ class TrainState:
         for name, sched in self.schedulers.items():
             if name in data.get("schedulers", {}):
                 sched.load_state_dict(data["schedulers"][name])
+                if not isinstance(sched, torch.optim.lr_scheduler.LambdaLR):
+                    continue
                 # the saved optimiser holds the rate of the old schedule; a run extended with more
                 # steps follows the new one from here (LambdaLR's rate is a closed form of the step)
                 with warnings.catch_warnings():
