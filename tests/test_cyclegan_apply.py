@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from impasto.cli import main
-from impasto.cyclegan import load_generator, translate
+from impasto.cyclegan.apply import load_generator, translate
 from impasto.io import read_image, write_image
-from impasto.train.cyclegan import CycleGANConfig, build_state, make_step
+from impasto.cyclegan.train import CycleGANConfig, build_state, make_step
 from impasto.train.data import ImageFolder
 from impasto.train.loop import fit
 from impasto.transforms import resize, to_array, to_tensor

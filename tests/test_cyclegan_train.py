@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from impasto.cyclegan import train_cyclegan
+from impasto.cyclegan.apply import train_cyclegan
 from impasto.errors import InputError
 from impasto.io import write_image
 from impasto.train.checkpoint import load_checkpoint
-from impasto.train.cyclegan import CycleGANConfig, build_state, make_step, sample_grid
+from impasto.cyclegan.train import CycleGANConfig, build_state, make_step, sample_grid
 from impasto.train.data import ImageFolder
 from impasto.train.loop import fit, linear_decay
-from impasto.train.pool import ImagePool
+from impasto.cyclegan.pool import ImagePool
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

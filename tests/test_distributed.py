@@ -10,7 +10,7 @@ import torch
 import torch.multiprocessing as mp
 
 from impasto.train.distributed import DistInfo, init_from_env
-from impasto.train.fast_style import FastTrainConfig
+from impasto.feedforward.train import FastTrainConfig
 
 
 def _free_port() -> int:
@@ -23,7 +23,7 @@ def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
     os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world),
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     torch.set_num_threads(1)
-    from impasto.train.fast_style import FastTrainConfig, make_step, train
+    from impasto.feedforward.train import FastTrainConfig, make_step, train
 
     seen: list[torch.Tensor] = []
     original = make_step
@@ -32,7 +32,7 @@ def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
         seen.append(data.batch(kw["batch_size"], 1, seed=kw["seed"], rank=kw["rank"]))
         return original(loss_fn, data, **kw)
 
-    import impasto.train.fast_style as fs
+    import impasto.feedforward.train as fs
 
     fs.make_step = spy
     state = train(FastTrainConfig.from_dict(cfg_dict), Path(out) / "run")

@@ -10,7 +10,7 @@ import torch
 
 from impasto.cli import main
 from impasto.errors import InputError
-from impasto.fast import FastModel, export_model, export_onnx
+from impasto.feedforward.apply import FastModel, export_model, export_onnx
 from impasto.nets import create_net
 
 ort = pytest.importorskip("onnxruntime")  # in the dev and onnx extras, so CI runs this
@@ -51,7 +51,7 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_onnxruntime_engine_matches_the_torch_engine(tmp_path: Path) -> None:
-    from impasto.fast import load_model, stylize_arrays
+    from impasto.feedforward.apply import load_model, stylize_arrays
 
     model = load_model(export_model(_model(), tmp_path / "m.pt", half=False))
     images = [np.random.default_rng(2).random((29, 41, 3), dtype=np.float32) for _ in range(3)]
@@ -70,7 +70,7 @@ def test_onnxruntime_engine_matches_the_torch_engine(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["starry-night", "starry-night-lite"])
 def test_shipped_onnx_twin_matches_the_shipped_weights(name: str) -> None:
-    from impasto.fast import load_model
+    from impasto.feedforward.apply import load_model
 
     model = load_model(name)
     assert model.onnx_path is not None and model.onnx_path.is_file()

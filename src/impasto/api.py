@@ -385,16 +385,16 @@ def evaluate(content: ImageLike, style: ImageLike, results: Sequence[ImageLike],
 def translate(checkpoint: Any, image: ImageLike, **kwargs: Any) -> Any:
     """Translate one image with a CycleGAN generator (impasto checkpoint or a recognised foreign ``.pth``).
 
-    See :func:`impasto.cyclegan.translate` for the options (``direction``, ``image_size``, ``device``).
+    See :func:`impasto.cyclegan.apply.translate` for the options (``direction``, ``image_size``, ``device``).
     """
-    from .cyclegan import translate as _translate
+    from .cyclegan.apply import translate as _translate
 
     return _translate(checkpoint, image, **kwargs)
 
 
 def train_cyclegan(folder_a: str | os.PathLike, folder_b: str | os.PathLike, **kwargs: Any) -> Any:
-    """Train a CycleGAN between two unpaired image folders; see :func:`impasto.cyclegan.train_cyclegan`."""
-    from .cyclegan import train_cyclegan as _train
+    """Train a CycleGAN between two unpaired image folders; see :func:`impasto.cyclegan.apply.train_cyclegan`."""
+    from .cyclegan.apply import train_cyclegan as _train
 
     return _train(folder_a, folder_b, **kwargs)
 
@@ -404,9 +404,9 @@ def stylize_fast(images: ImageLike | list[ImageLike], model: Any = "starry-night
 
     ``model`` is a shipped model's name (``"starry-night"``), a checkpoint or an exported model file.
     Options (``preserve_color``, ``max_size``, ``batch_size``, ``device``, ``precision``): see
-    :func:`impasto.fast.stylize_arrays`; for files and folders see :func:`impasto.fast.stylize_files`.
+    :func:`impasto.feedforward.apply.stylize_arrays`; for files and folders see :func:`impasto.feedforward.apply.stylize_files`.
     """
-    from .fast import stylize_arrays
+    from .feedforward.apply import stylize_arrays
 
     single = not isinstance(images, (list, tuple))
     arrays = [load_image(im) for im in ([images] if single else images)]
@@ -418,10 +418,10 @@ def train_fast(style: str | os.PathLike, data: str | os.PathLike, out_dir: str |
                resume: bool = False, callback: Callback | None = None, **options: Any) -> Any:
     """Train a feed-forward network for ``style`` on the photos in ``data``, writing into ``out_dir``.
 
-    ``options`` are fields of :class:`impasto.train.fast_style.FastTrainConfig`. Returns the final
+    ``options`` are fields of :class:`impasto.feedforward.train.FastTrainConfig`. Returns the final
     training state; ``out_dir/checkpoint.pt`` is the model (use it with :func:`stylize_fast`).
     """
-    from .train.fast_style import FastTrainConfig, train
+    from .feedforward.train import FastTrainConfig, train
 
     cfg = FastTrainConfig().replace(style=str(style), data=str(data), **options)
     return train(cfg, out_dir, resume=resume, callback=callback)

@@ -1,7 +1,7 @@
 """``impasto cyclegan train|apply``: unpaired image-to-image translation (Zhu et al. 2017).
 
 ``train A_FOLDER B_FOLDER -o CHECKPOINT`` trains G: A->B and F: B->A; its flags
-are generated from :class:`impasto.train.cyclegan.CycleGANConfig`. ``--resume``
+are generated from :class:`impasto.cyclegan.train.CycleGANConfig`. ``--resume``
 continues from CHECKPOINT at its saved step, with its stored configuration
 (flags given again override it, e.g. a larger ``--steps``).
 
@@ -25,7 +25,7 @@ log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    from ..train.cyclegan import CycleGANConfig
+    from ..cyclegan.train import CycleGANConfig
 
     p = sub.add_parser("cyclegan", help="CycleGAN: train on two unpaired folders, or translate images",
                        description="CycleGAN unpaired image-to-image translation (Zhu et al. 2017).")
@@ -62,15 +62,15 @@ def register(sub: Any) -> None:
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     import dataclasses
 
-    from ..train.cyclegan import CycleGANConfig
+    from ..cyclegan.train import CycleGANConfig
 
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(CycleGANConfig)
             if getattr(args, f.name, None) is not None}
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..cyclegan import train_cyclegan
-    from ..train.cyclegan import CycleGANConfig
+    from ..cyclegan.apply import train_cyclegan
+    from ..cyclegan.train import CycleGANConfig
 
     from pathlib import Path
 
@@ -90,7 +90,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from ..cyclegan import translate_files
+    from ..cyclegan.apply import translate_files
 
     if args.image_size is not None and args.image_size < 4:
         raise ImpastoError(f"--image-size must be >= 4; got {args.image_size}")

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .blocks import ConvNormAct
-from .transformer import TransformerNet
+from .johnson import TransformerNet
 
 
 class PhasedConv(nn.Module):

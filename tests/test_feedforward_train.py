@@ -11,11 +11,11 @@ import torch
 from impasto.api import load_image
 from impasto.cli import main
 from impasto.errors import InputError, ResumeError
-from impasto.fast import load_model
+from impasto.feedforward.apply import load_model
 from impasto.nets import create_net
 from impasto.train.checkpoint import load_checkpoint
 from impasto.train.data import ImageFolder, crop_side
-from impasto.train.fast_style import FastTrainConfig, PerceptualLoss, train
+from impasto.feedforward.train import FastTrainConfig, PerceptualLoss, train
 from impasto.transforms import resize_long_side, to_tensor
 
 
@@ -198,7 +198,7 @@ def test_cli_train_and_resume(tiny: FastTrainConfig, tmp_path: Path, capsys: pyt
 
 
 def test_init_from_copies_the_weights_of_another_run(tiny: FastTrainConfig, tmp_path: Path) -> None:
-    from impasto.train.fast_style import _load_initial_weights
+    from impasto.feedforward.train import _load_initial_weights
 
     first = train(tiny.replace(steps=1, sample_every=0), tmp_path / "a")
     net = create_net("johnson", **tiny.arch_kwargs())

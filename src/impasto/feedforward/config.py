@@ -1,6 +1,6 @@
 """The configuration of a feed-forward training run, :class:`FastTrainConfig`.
 
-Kept apart from :mod:`impasto.train.fast_style` and free of torch, so the
+Kept apart from :mod:`impasto.feedforward.train` and free of torch, so the
 command line can build its flags (one per field) without importing torch.
 """
 

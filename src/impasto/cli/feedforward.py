@@ -1,7 +1,7 @@
 """``impasto fast train|apply|export``: feed-forward stylisation networks (Johnson et al. 2016).
 
 * ``impasto fast train --style PAINTING.jpg --data PHOTOS/ -o RUN/`` trains a network
-  (flags generated from :class:`impasto.train.fast_style.FastTrainConfig`); ``--resume``
+  (flags generated from :class:`impasto.feedforward.train.FastTrainConfig`); ``--resume``
   continues ``RUN/checkpoint.pt``. Works under ``torchrun`` for several processes.
 * ``impasto fast apply [MODEL] IMAGE... -o OUT`` stylises files and folders with a
   checkpoint, an exported model or a shipped model (``--model starry-night``).
@@ -27,7 +27,7 @@ log = logging.getLogger("impasto")
 def register(sub: Any) -> None:
     from .common import Parser
     from .stylize import add_config_flags
-    from ..train.fast_config import FastTrainConfig
+    from ..feedforward.config import FastTrainConfig
 
     p = sub.add_parser("fast", help="feed-forward stylisation: train a network per style, apply it in milliseconds",
                        description="Feed-forward style transfer networks (Johnson et al. 2016, instance norm).")
@@ -76,7 +76,7 @@ def register(sub: Any) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..train.fast_style import FastTrainConfig, train
+    from ..feedforward.train import FastTrainConfig, train
     from .stylize import config_from_args
 
     cfg = config_from_args(args, FastTrainConfig)
@@ -93,7 +93,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from ..fast import stylize_files
+    from ..feedforward.apply import stylize_files
 
     inputs = list(args.inputs)
     model = args.model
@@ -125,7 +125,7 @@ def run_apply(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ..fast import export_model, export_onnx
+    from ..feedforward.apply import export_model, export_onnx
 
     out = Path(args.out)
     if out.suffix.lower() == ".onnx":

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .errors import InputError
+from ..errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class FastModel:
         """The network rewritten for inference (:func:`impasto.nets.inference.for_inference`: the same
         function, faster), made on first use; ``net`` itself stays as trained and saved."""
         if self._inference is None:
-            from .nets.inference import for_inference
+            from ..nets.inference import for_inference
 
             self._inference = for_inference(self.net)
         return self._inference
@@ -111,7 +111,7 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
 
 def load_model(model: str | os.PathLike[str] | FastModel, device: str | torch.device = "cpu") -> FastModel:
     """Load a training checkpoint, an exported model or a shipped model by name; eval mode, on ``device``."""
-    from .train.checkpoint import load_checkpoint, load_net
+    from ..train.checkpoint import load_checkpoint, load_net
 
     if isinstance(model, FastModel):
         model.net.to(device)
@@ -148,7 +148,7 @@ def stylize_tensor(model: FastModel, batch: Tensor, *, precision: str = "fp32") 
 
 
 def _prepare(model: FastModel, precision: str, device: torch.device) -> str:
-    from .device import resolve_precision
+    from ..device import resolve_precision
 
     precision = resolve_precision(precision, device)
     if precision == "bf16":  # NHWC: what oneDNN's bf16 kernels want on the CPU
@@ -171,9 +171,9 @@ def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] |
     many CPUs, see the README); ``"auto"`` picks it on the CPU in fp32 when onnxruntime is
     installed. ``callback(done, total)`` is called after each batch.
     """
-    from .color import recombine_luminance
-    from .device import resolve_device
-    from .transforms import resize_long_side, to_array, to_tensor
+    from ..color import recombine_luminance
+    from ..device import resolve_device
+    from ..transforms import resize_long_side, to_array, to_tensor
 
     if batch_size < 1:
         raise InputError(f"batch_size must be >= 1; got {batch_size}")
@@ -242,14 +242,14 @@ def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.Pat
     The model, every input and every output path are checked before any image is stylised;
     images are read and written one batch at a time, so folders of any length fit in memory.
     """
-    from .api import load_image
-    from .io import write_image
+    from ..api import load_image
+    from ..io import write_image
 
-    from .io.files import expand_inputs, output_paths
+    from ..io.files import expand_inputs, output_paths
 
     files = expand_inputs(inputs)
     targets = output_paths(files, output, suffix)
-    from .device import resolve_device
+    from ..device import resolve_device
 
     fast = load_model(model, resolve_device(device))
     total = len(files)
@@ -270,7 +270,7 @@ def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.Pat
 def export_model(model: str | os.PathLike[str] | FastModel, path: str | os.PathLike[str], *,
                  half: bool = True, info: dict[str, Any] | None = None) -> Path:
     """Write an inference-only model file (weights in fp16 when ``half``), loadable by :func:`load_model`."""
-    from .train.checkpoint import net_entry, save_checkpoint
+    from ..train.checkpoint import net_entry, save_checkpoint
 
     fast = load_model(model)
     entry = net_entry(fast.arch, fast.arch_kwargs, fast.net)

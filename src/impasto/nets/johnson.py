@@ -11,7 +11,7 @@ out. Departures from the paper, all common practice since:
 * nearest-neighbour resize then convolve instead of fractionally strided
   convolutions (no checkerboard artefacts), resizing to the encoder's exact
   sizes so odd input sizes come back unchanged;
-* a linear output in [0, 1] units (no scaled tanh); :mod:`impasto.fast` clamps.
+* a linear output in [0, 1] units (no scaled tanh); :mod:`impasto.feedforward.apply` clamps.
 
 ``width`` (channels of the first layer; 32 in the paper), ``blocks`` (residual
 blocks; 5 in the paper) and ``kernel`` (the outer kernels; 9 in the paper)

@@ -23,13 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .api import ImageLike, load_image
-from .device import resolve_device
-from .errors import InputError, WeightsError
-from .io import write_image
-from .progress import Callback, Progress
-from .train.cyclegan import KIND, CycleGANConfig, build_state, make_step, sample_grid
-from .transforms import resize, size_for_long_side, to_array, to_tensor
+from ..api import ImageLike, load_image
+from ..device import resolve_device
+from ..errors import InputError, WeightsError
+from ..io import write_image
+from ..progress import Callback, Progress
+from .train import KIND, CycleGANConfig, build_state, make_step, sample_grid
+from ..transforms import resize, size_for_long_side, to_array, to_tensor
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Generator:
 def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = None,
                    device: str | torch.device = "cpu") -> Generator:
     """Load G (``AtoB``, default) or F (``BtoA``) from an impasto checkpoint, or a foreign generator file."""
-    from .train.checkpoint import FORMAT, load_checkpoint, load_net, read_torch_file
+    from ..train.checkpoint import FORMAT, load_checkpoint, load_net, read_torch_file
 
     if direction is not None and direction not in DIRECTIONS:
         raise InputError(f"direction must be AtoB or BtoA; got {direction!r}")
@@ -61,7 +61,7 @@ def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = N
         name = "F" if direction == "BtoA" else "G"
         net, source, direction = load_net(data["nets"][name]), "impasto", direction or "AtoB"
     elif isinstance(data, dict):
-        from .nets.cyclegan import load_foreign_generator
+        from ..nets.cyclegan import load_foreign_generator
 
         if direction == "BtoA":
             raise InputError(f"{path} holds a single generator (one direction); --direction applies to impasto "
@@ -132,7 +132,7 @@ def translate_files(checkpoint: str | os.PathLike[str], inputs: Sequence[str | o
     is a folder (created if missing) receiving ``<input stem>.png`` per image (see
     :func:`impasto.io.files.output_paths`). Everything is checked before the first image is translated.
     """
-    from .io.files import expand_inputs, output_paths
+    from ..io.files import expand_inputs, output_paths
 
     files = expand_inputs(inputs)
     targets = output_paths(files, output, suffix=".png")
@@ -173,10 +173,10 @@ def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike
         resume: continue from ``checkpoint`` (which must exist) at its saved step.
         samples: folder for sample grids ``step_NNNNNN.png`` every ``sample_every`` steps.
     """
-    from .train.checkpoint import load_checkpoint
-    from .train.data import ImageFolder
-    from .train.loop import fit
-    from .train.loop import resume as resume_state
+    from ..train.checkpoint import load_checkpoint
+    from ..train.data import ImageFolder
+    from ..train.loop import fit
+    from ..train.loop import resume as resume_state
 
     stored: dict[str, Any] | None = None
     if resume:

@@ -8,7 +8,7 @@ import torch
 from impasto.errors import InputError
 from impasto.nets import create_net, list_nets
 from impasto.nets.blocks import ConvNormAct, ResidualBlock, UpsampleConv
-from impasto.nets.transformer import TransformerNet
+from impasto.nets.johnson import TransformerNet
 
 
 @pytest.fixture()

@@ -36,9 +36,9 @@ from torch import Tensor, nn
 from ..errors import InputError, ResumeError
 from ..losses.functional import content_loss, gram_target, style_loss, tv_loss
 from ..progress import Callback
-from .data import crop_side
-from .fast_config import FastTrainConfig
-from .loop import TrainState, fit, linear_decay
+from ..train.data import crop_side
+from .config import FastTrainConfig
+from ..train.loop import TrainState, fit, linear_decay
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def plot_losses(path: Path, history: list[dict[str, float]], keys: list[str], si
 
 def _load_initial_weights(net: nn.Module, cfg: FastTrainConfig) -> None:
     """Copy the weights of ``cfg.init_from`` (a training checkpoint or an exported model) into ``net``."""
-    from ..fast import load_model
+    from .apply import load_model
 
     source = load_model(cfg.init_from)
     if source.arch != ARCH or source.arch_kwargs != cfg.arch_kwargs():
@@ -227,12 +227,12 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     """
     from ..api import load_image
     from ..device import resolve_device, resolve_precision
-    from ..fast import load_model
+    from .apply import load_model
     from ..nets import create_net
     from ..transforms import resize_long_side, to_tensor
-    from . import distributed
-    from .checkpoint import load_checkpoint
-    from .data import ImageFolder
+    from ..train import distributed
+    from ..train.checkpoint import load_checkpoint
+    from ..train.data import ImageFolder
 
     cfg = cfg.validate()
     total_steps = steps if steps is not None else cfg.steps

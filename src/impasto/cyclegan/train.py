@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # torch is imported by the functions below, so the CLI can bu
     import torch
     from torch import Tensor, nn
 
-    from .data import ImageFolder
-    from .loop import TrainState
+    from ..train.data import ImageFolder
+    from ..train.loop import TrainState
 
 KIND = "cyclegan"
 NET_NAMES = ("G", "F", "D_A", "D_B")
@@ -118,7 +118,7 @@ def build_state(cfg: CycleGANConfig, device: torch.device) -> TrainState:
     import torch
 
     from ..nets import create_net
-    from .loop import TrainState, linear_decay
+    from ..train.loop import TrainState, linear_decay
 
     torch.manual_seed(cfg.seed)
     archs: dict[str, tuple[str, dict[str, Any]]] = {
