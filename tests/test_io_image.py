@@ -637,12 +637,12 @@ def test_failed_first_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_unwritable_temp_file_is_output_path_error(tmp_path: Path, monkeypatch) -> None:
-    import impasto.io.image as image_module
+    import impasto.io.atomic as atomic_module
 
-    def refuse(parent: Path, name: str):
+    def refuse(parent: Path, name: str, suffix: str = ""):
         raise PermissionError(13, "Permission denied", str(parent / name))
 
-    monkeypatch.setattr(image_module, "_open_temp", refuse)
+    monkeypatch.setattr(atomic_module, "_open_temp", refuse)
     with pytest.raises(OutputPathError, match="Permission denied"):
         write_image(tmp_path / "out.png", _random_image())
     assert list(tmp_path.iterdir()) == []

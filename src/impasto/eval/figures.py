@@ -18,7 +18,7 @@ Ratios are those of the paper's loss, but the content term is a sum over positio
 ratio keeps more of the photo at a larger size.
 
 Figures are drawn on a bare matplotlib ``Figure`` (no pyplot, no global state) and written
-atomically (a temporary file, then a rename).
+atomically (:func:`impasto.io.atomic.atomic_path`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+
+from ..io.atomic import atomic_path
 
 CONTENT_LAYERS = ("conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2")
 STYLE_DEPTHS = (1, 2, 3, 4, 5)
@@ -64,9 +65,8 @@ def _cached(cache_dir: str | os.PathLike | None, key: Mapping[str, Any], compute
     if path.is_file():
         return np.load(path)
     array = compute()
-    tmp = path.with_name(path.name + ".partial.npy")
-    np.save(tmp, array)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, array)
     return array
 
 
@@ -195,18 +195,9 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
     fmt = {"jpeg": "jpg"}.get(fmt, fmt)
     if fmt not in ("png", "jpg"):
         raise InputError(f"figures are written as .png or .jpg; got {out.name}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=f".{fmt}", dir=out.parent)
-    os.close(fd)
-    try:
-        extra = {"pil_kwargs": {"quality": 90}} if fmt == "jpg" else {}
+    extra = {"pil_kwargs": {"quality": 90}} if fmt == "jpg" else {}
+    with atomic_path(out) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi, **extra)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it the usual permissions
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out
 
 

@@ -296,6 +296,8 @@ def export_onnx(model: str | os.PathLike[str] | FastModel, path: str | os.PathLi
     with batch, height and width dynamic. Needs the ``onnx`` package (``pip install impasto[onnx]``)."""
     import warnings
 
+    from ..io.atomic import atomic_path
+
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         raise InputError(f"ONNX export needs a .onnx file name; got {path}")
@@ -308,8 +310,7 @@ def export_onnx(model: str | os.PathLike[str] | FastModel, path: str | os.PathLi
             raise InputError("ONNX export needs the onnx package: pip install 'impasto[onnx]'") from None
     fast = load_model(model)
     wrapped = _Clamped(fast.inference_net).eval()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
+    with atomic_path(path) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter about instance norm and shapes
             torch.onnx.export(wrapped, (torch.rand(1, 3, 64, 64),), str(tmp), dynamo=False,
@@ -318,7 +319,4 @@ def export_onnx(model: str | os.PathLike[str] | FastModel, path: str | os.PathLi
                                             "stylized": {0: "batch", 2: "height", 3: "width"}})
         if check_onnx:
             onnx.checker.check_model(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InputError, ResumeError
+from ..io.atomic import atomic_open
 from ..losses.functional import content_loss, gram_target, style_loss, tv_loss
 from ..progress import Callback
 from ..train.data import crop_side
@@ -148,13 +149,11 @@ def write_history(folder: Path, history: list[dict[str, float]]) -> None:
     if not history:
         return
     keys = [k for k in history[0] if k != "step"]
-    tmp = folder / ".history.csv.partial"
-    with open(tmp, "w", newline="") as fh:
+    with atomic_open(folder / "history.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["step", *keys])
         for row in history:
             writer.writerow([int(row["step"]), *(f"{row.get(k, float('nan')):.6g}" for k in keys)])
-    tmp.replace(folder / "history.csv")
     plot_losses(folder / "loss.png", history, keys)
 
 

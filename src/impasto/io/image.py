@@ -22,29 +22,29 @@ Policies for reading:
   reported as :class:`ImageReadError` too.
 
 Policies for writing: the format comes from the extension; the file is written
-to a temporary file in the same folder and moved into place, so a failure
-never leaves a partial file or clobbers an existing one. ``metadata`` is
+with :func:`impasto.io.atomic.atomic_open` (a temporary file in the same folder,
+fsynced and moved into place), so a failure never leaves a partial file or
+clobbers an existing one. ``metadata`` is
 stored as PNG text chunks, as a JSON string in the EXIF ImageDescription tag
 for JPEG and WebP, and in the ImageDescription tag for TIFF; BMP ignores it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
 import re
-import secrets
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
 
 from ..errors import ImageReadError, OutputPathError
+from .atomic import atomic_open
 
 __all__ = ["DEFAULT_MAX_PIXELS", "OUTPUT_FORMATS", "check_output_path", "read_image",
            "write_image"]
@@ -219,18 +219,6 @@ def _save_options(fmt: str, metadata: Mapping[str, str] | None, quality: int) ->
     return options
 
 
-def _open_temp(parent: Path, name: str) -> tuple[Path, BinaryIO]:
-    """Create a new hidden ``.partial`` file in ``parent`` (mode honours umask)."""
-    while True:
-        temp = parent / f".{name}.{secrets.token_hex(4)}.partial"
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            fd = os.open(temp, flags, 0o666)
-        except FileExistsError:
-            continue
-        return temp, os.fdopen(fd, "wb")
-
-
 def write_image(
     path: str | os.PathLike[str],
     image: np.ndarray,
@@ -256,30 +244,9 @@ def write_image(
     fmt = OUTPUT_FORMATS[path.suffix.lower()]
     options = _save_options(fmt, metadata, quality)
 
-    temp: Path | None = None
     try:
-        temp, handle = _open_temp(path.parent, path.name)
-        with handle:
+        with atomic_open(path, "wb") as handle:
             Image.fromarray(np.ascontiguousarray(pixels)).save(handle, format=fmt, **options)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException as exc:
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                temp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputPathError(_one_line(f"cannot write '{path}': {exc}")) from exc
-        raise
-    _fsync_folder(path.parent)
+    except OSError as exc:
+        raise OutputPathError(_one_line(f"cannot write '{path}': {exc}")) from exc
     return path
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Flush a folder entry to disk where the platform allows it (best effort)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -9,9 +9,9 @@ A checkpoint is a ``torch.save`` dict::
      "rng": {...}, "extra": {...}}
 
 so a network is rebuilt from the file alone (:func:`load_net`) and training
-resumes where it stopped. Files are written to a temporary name beside the
-target, fsynced and renamed: an interrupted save never leaves a half-written
-checkpoint.
+resumes where it stopped. Files are written with :func:`impasto.io.atomic.atomic_open`
+(a temporary beside the target, fsynced and renamed): an interrupted save never
+leaves a half-written checkpoint.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError, ResumeError
+from ..io.atomic import atomic_open
 
 FORMAT = "impasto-checkpoint"
 VERSION = 1
@@ -41,15 +42,8 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
     if not path.parent.is_dir():
         raise InputError(f"cannot write checkpoint {path}: folder {path.parent} does not exist")
     data = {"format": FORMAT, "version": VERSION, **payload}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "wb") as fh:
+        torch.save(data, fh)
     return path
 
 
