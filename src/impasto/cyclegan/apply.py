@@ -23,10 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..api import ImageLike, load_image
 from ..device import resolve_device
 from ..errors import InputError, WeightsError
-from ..io import write_image
+from ..io import ImageLike, load_image, write_image
 from ..progress import Callback, Progress
 from .train import KIND, CycleGANConfig, build_state, make_step, sample_grid
 from ..transforms import resize, size_for_long_side, to_array, to_tensor
@@ -125,26 +124,31 @@ def translate(checkpoint: str | os.PathLike[str] | Generator, image: ImageLike, 
 
 def translate_files(checkpoint: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str]],
                     output: str | os.PathLike[str], *, direction: str | None = None, image_size: int | None = None,
-                    device: str = "auto", callback: Callback | None = None) -> list[Path]:
+                    device: str = "auto", callback: Callback | None = None, fail_fast: bool = False) -> list[Path]:
     """Translate image files and folders; return the written paths.
 
     ``output`` is a file when there is one input and it has an image extension; otherwise it
-    is a folder (created if missing) receiving ``<input stem>.png`` per image (see
-    :func:`impasto.io.files.output_paths`). Everything is checked before the first image is translated.
+    is a folder (created at the first write) receiving ``<input stem>.png`` per image (see
+    :func:`impasto.io.files.output_paths`; an output that is an input is refused). The checkpoint
+    and every path are checked before the first image is translated; a file that cannot be read
+    is skipped and the others are translated, then :class:`impasto.io.files.BatchError` lists the
+    failures (``fail_fast``: stop at the first).
     """
-    from ..io.files import expand_inputs, output_paths
+    from ..io.files import Batch, expand_inputs, output_paths
 
+    inputs = list(inputs)
     files = expand_inputs(inputs)
-    targets = output_paths(files, output, suffix=".png")
+    targets = output_paths(files, output, suffix=".png", sources=[*inputs, checkpoint])
     gen = load_generator(checkpoint, direction, device)
-    written = []
+    batch = Batch(fail_fast=fail_fast or len(files) == 1)  # one file: its own error, at once
     for i, (src, dst) in enumerate(zip(files, targets), start=1):
-        result = translate(gen, src, image_size=image_size)
-        written.append(result.save(dst))
-        log.debug("translated %s -> %s (%.2f s)", src, dst, result.seconds)
+        result = batch.attempt(src, lambda src=src: translate(gen, src, image_size=image_size))
+        if result is not None:
+            batch.write(src, dst, result.save)
+            log.debug("translated %s -> %s (%.2f s)", src, dst, result.seconds)
         if callback is not None:
-            callback(Progress("translate", i, len(files), {"seconds": result.seconds}))
-    return written
+            callback(Progress("translate", i, len(files), {"seconds": result.seconds if result else 0.0}))
+    return batch.finish()
 
 
 @dataclass

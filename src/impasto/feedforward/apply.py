@@ -236,35 +236,43 @@ def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.Pat
                   model: str | os.PathLike[str] | FastModel = "starry-night", *, preserve_color: bool = False,
                   max_size: int | None = None, batch_size: int = 4, device: str = "auto", precision: str = "fp32",
                   engine: str = "torch", suffix: str | None = None,
-                  callback: Callable[[int, int], None] | None = None) -> list[Path]:
+                  callback: Callable[[int, int], None] | None = None, fail_fast: bool = False) -> list[Path]:
     """Stylise image files and folders into ``output`` (a file for one input, else a folder); returns the paths.
 
-    The model, every input and every output path are checked before any image is stylised;
-    images are read and written one batch at a time, so folders of any length fit in memory.
+    The model, every input and every output path are checked before any image is stylised (an
+    output that is an input is refused); images are read and written one batch at a time, so
+    folders of any length fit in memory. A file that cannot be read is skipped and the others are
+    stylised; at the end :class:`impasto.io.files.BatchError` lists the failures (``fail_fast``:
+    stop at the first).
     """
-    from ..api import load_image
+    from ..io import load_image
     from ..io import write_image
 
-    from ..io.files import expand_inputs, output_paths
+    from ..io.files import Batch, expand_inputs, output_paths
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"batch_size must be an integer >= 1; got {batch_size!r}")
+    inputs = list(inputs)
     files = expand_inputs(inputs)
-    targets = output_paths(files, output, suffix)
+    targets = output_paths(files, output, suffix, sources=inputs)
     from ..device import resolve_device
 
     fast = load_model(model, resolve_device(device))
     total = len(files)
-    written: list[Path] = []
+    batch = Batch(fail_fast=fail_fast or len(files) == 1)  # one file: its own error, at once
     for start in range(0, total, batch_size):
         chunk = list(range(start, min(start + batch_size, total)))
-        arrays = [load_image(files[i], f"input {files[i]}") for i in chunk]
-        outs = stylize_arrays(arrays, fast, preserve_color=preserve_color, max_size=max_size,
-                              batch_size=batch_size, device=device, precision=precision, engine=engine)
+        loaded = [(i, batch.attempt(files[i], lambda f=files[i]: load_image(f, f"input {f}"))) for i in chunk]
+        chunk = [i for i, array in loaded if array is not None]
+        outs = stylize_arrays([array for _, array in loaded if array is not None], fast,
+                              preserve_color=preserve_color, max_size=max_size, batch_size=batch_size,
+                              device=device, precision=precision, engine=engine) if chunk else []
         for i, out in zip(chunk, outs):
-            written.append(write_image(targets[i], out, metadata={"Software": "impasto",
-                                                                   "impasto:model": fast.name}))
+            batch.write(files[i], targets[i], lambda path, out=out: write_image(
+                path, out, metadata={"Software": "impasto", "impasto:model": fast.name}))
         if callback is not None:
-            callback(len(written), total)
-    return written
+            callback(min(start + batch_size, total), total)
+    return batch.finish()
 
 
 def export_model(model: str | os.PathLike[str] | FastModel, path: str | os.PathLike[str], *,
