@@ -55,6 +55,8 @@ def register(sub: Any) -> None:
     a.add_argument("--image-size", type=int, default=None, metavar="N",
                    help="resize the long side to N before translating [keep the size]")
     a.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps [auto]")
+    a.add_argument("--fail-fast", action="store_true",
+                   help="stop at the first image that cannot be read [go on, list the failures at the end]")
     add_common_flags(a)
     a.set_defaults(run=run_apply)
 
@@ -98,7 +100,7 @@ def run_apply(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         written = translate_files(args.checkpoint, args.images, args.output, direction=args.direction,
-                                  image_size=args.image_size, device=args.device,
+                                  image_size=args.image_size, device=args.device, fail_fast=args.fail_fast,
                                   callback=lambda e: bar.update(e.total))
     finally:
         bar.close()

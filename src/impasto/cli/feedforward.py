@@ -62,6 +62,8 @@ def register(sub: Any) -> None:
                    help="run the network with PyTorch or onnxruntime (CPU, fp32); auto: onnxruntime on the CPU "
                         "in fp32 when installed [auto]")
     a.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    a.add_argument("--fail-fast", action="store_true",
+                   help="stop at the first image that cannot be read [go on, list the failures at the end]")
     add_common_flags(a)
     a.set_defaults(run=run_apply)
 
@@ -112,7 +114,7 @@ def run_apply(args: argparse.Namespace) -> int:
     try:
         written = stylize_files(inputs, args.output, model, preserve_color=args.preserve_color,
                                 max_size=args.max_size, batch_size=args.batch_size, device=args.device,
-                                precision=args.precision, engine=args.engine, suffix=args.suffix,
+                                precision=args.precision, engine=args.engine, suffix=args.suffix, fail_fast=args.fail_fast,
                                 callback=on_batch)
     finally:
         bar.close()
