@@ -6,6 +6,7 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -40,10 +41,11 @@ def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
                Path(out) / f"rank{rank}.pt")
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_end_with_identical_weights(examples_dir: Path, style_path: Path, tmp_path: Path) -> None:
     cfg = FastTrainConfig(style=str(style_path), data=str(examples_dir), exclude=("starry_night.jpg",), steps=2,
-                          batch_size=1, crop=32, max_side=64, style_size=64, width=4, blocks=1, kernel=3,
-                          style_layers=("relu1_2", "relu2_2"), learning_rate=1e-2, precision="fp32",
+                          batch_size=1, crop=32, load_size=64, style_size=64, width=4, blocks=1, kernel=3,
+                          style_layers=("relu1_2", "relu2_2"), lr=1e-2, precision="fp32",
                           sample_every=0, device="cpu")
     mp.start_processes(_worker, args=(2, _free_port(), cfg.to_dict(), str(tmp_path)), nprocs=2,
                        start_method="spawn", join=True)

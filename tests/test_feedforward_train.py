@@ -23,9 +23,9 @@ from impasto.transforms import resize_long_side, to_tensor
 def tiny(examples_dir: Path, style_path: Path) -> FastTrainConfig:
     """A run small enough for a test: 32 px crops of the Tübingen photo, a 4-channel net, two VGG blocks."""
     return FastTrainConfig(style=str(style_path), data=str(examples_dir), exclude=("starry_night.jpg",),
-                           steps=3, batch_size=2, crop=32, max_side=64, style_size=64, width=4, blocks=1,
+                           steps=3, batch_size=2, crop=32, load_size=64, style_size=64, width=4, blocks=1,
                            kernel=3, content_layers=("relu2_2",), style_layers=("relu1_2", "relu2_2"),
-                           learning_rate=1e-2, precision="fp32", checkpoint_every=2, sample_every=2, device="cpu")
+                           lr=1e-2, precision="fp32", checkpoint_every=2, sample_every=2, device="cpu")
 
 
 def test_config_validation(tiny: FastTrainConfig) -> None:
@@ -47,7 +47,7 @@ def test_config_validation(tiny: FastTrainConfig) -> None:
 
 def test_training_lowers_the_perceptual_loss(tiny: FastTrainConfig, tmp_path: Path) -> None:
     cfg = tiny.replace(steps=12, checkpoint_every=100, sample_every=0)
-    data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.max_side, exclude=cfg.exclude)
+    data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.load_size, exclude=cfg.exclude)
     photos = data.batch(4, step=999, seed=7)  # a fixed batch not drawn during training
     style = resize_long_side(to_tensor(load_image(cfg.style)), cfg.style_size)
     loss_fn = PerceptualLoss(cfg, style)
@@ -134,7 +134,7 @@ def test_lr_decay_lowers_the_rate_to_zero_and_survives_resume(tiny: FastTrainCon
 
     monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
     straight = train(cfg, tmp_path / "straight")
-    lr = cfg.learning_rate
+    lr = cfg.lr
     assert rates == pytest.approx([lr, lr, lr, 0.75 * lr, 0.5 * lr, 0.25 * lr])
     assert straight.optimizers["net"].param_groups[0]["lr"] == pytest.approx(0.0)
     rates.clear()
@@ -169,7 +169,7 @@ def test_distillation_without_vgg_brings_a_lighter_net_towards_its_teacher(tiny:
         raise AssertionError("the VGG ran during pure distillation")
 
     monkeypatch.setattr(FeatureExtractor, "forward", no_vgg)
-    data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.max_side, exclude=cfg.exclude)
+    data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.load_size, exclude=cfg.exclude)
     photos = data.batch(4, step=999, seed=7)
     torch.manual_seed(cfg.seed)
     student = create_net("johnson", **cfg.arch_kwargs())

@@ -12,10 +12,12 @@ over the same pixels. Computed in float64.
 PSNR is ``10 log10(1 / MSE)`` on [0, 1] images, and ``inf`` for identical images (not capped;
 ``impasto evaluate --json`` writes it as ``null``).
 
-The feature distances are impasto's own loss terms without their weights alpha and beta: the
-content distance is the mean squared difference of the relu4_2 features, the style distance the
-sum over relu1_1..relu5_1 of the mean squared difference of the Gram matrices / (C*H*W)
-(neural-style's normalisation, see :mod:`impasto.losses.functional`).
+The feature distances are impasto's own loss terms without their weights alpha and beta, from
+the pieces of the Gatys objective (:mod:`impasto.losses.functional`: ``content_targets``,
+``style_targets``, ``content_losses``, ``style_losses``): the content distance is the mean squared
+difference of the relu4_2 features, the style distance the sum over relu1_1..relu5_1 of the mean
+squared difference of the Gram matrices / (C*H*W) (neural-style's normalisation). Per-layer values
+are summed as Python floats.
 """
 
 from __future__ import annotations
@@ -125,17 +127,15 @@ class FeatureDistances:
         import torch
 
         from ..features.vgg import FeatureExtractor
-        from ..losses.functional import gram_target
+        from ..losses.functional import content_targets, style_targets
 
         self.content_layers, self.style_layers = tuple(content_layers), tuple(style_layers)
         self.extractor = FeatureExtractor([*self.content_layers, *self.style_layers], pooling=pooling,
                                           weights=weights).to(content.device)
         self.hw = tuple(content.shape[-2:])
         with torch.no_grad():
-            c = self.extractor(content)
-            s = self.extractor(style)
-        self.content_targets = {k: c[k].float() for k in self.content_layers}
-        self.style_targets = {k: gram_target(s[k].float(), "chw") for k in self.style_layers}
+            self.content_targets = content_targets(self.extractor(content), self.content_layers)
+            self.style_targets = style_targets(self.extractor(style), self.style_layers, "chw")
 
     def features(self, image) -> dict:
         import torch
@@ -144,14 +144,14 @@ class FeatureDistances:
             return self.extractor(image)
 
     def content_distance(self, feats: dict) -> float:
-        from ..losses.functional import content_loss
+        from ..losses.functional import content_losses
 
-        return sum(float(content_loss(feats[k].float(), self.content_targets[k], "mean")) for k in self.content_layers)
+        return sum(float(v) for v in content_losses(feats, self.content_targets, "mean").values())
 
     def style_distance(self, feats: dict) -> float:
-        from ..losses.functional import style_loss
+        from ..losses.functional import style_losses
 
-        return sum(float(style_loss(feats[k].float(), self.style_targets[k], "chw")) for k in self.style_layers)
+        return sum(float(v) for v in style_losses(feats, self.style_targets, "chw").values())
 
     def style_only(self, image) -> float:
         """Style distance of a (1, 3, H, W) image of any size."""

@@ -5,12 +5,11 @@ checkpoints). :func:`train` builds the network, the perceptual loss and Adam,
 and hands a step function to :func:`impasto.train.loop.fit`, the one training
 loop (progress, checkpoints every ``checkpoint_every`` steps, resume, Ctrl-C).
 
-The loss is the Gatys et al. objective with impasto's own VGG-19 and loss
-functions, exactly as :class:`impasto.losses.perceptual.StyleTransferLoss`
-computes it (mean squared feature error for content, Gram/(C*H*W) mean squared
-error for style, sum of squared neighbour differences on the 0-255 image for
-TV, here averaged over the batch), with the batch's own photos as content
-targets. So the benchmark can judge a network's output and an L-BFGS result
+The loss is the Gatys et al. objective built from the same pieces as
+:class:`impasto.losses.perceptual.StyleTransferLoss` (:mod:`impasto.losses.functional`:
+mean squared feature error for content, Gram/(C*H*W) mean squared error for
+style, sum of squared neighbour differences on the 0-255 image for TV, here
+averaged over the batch), with the batch's own photos as content targets. So the benchmark can judge a network's output and an L-BFGS result
 on the same objective (Johnson et al.'s Fig. 5). The style's Gram targets are
 computed once, before the first step.
 
@@ -35,7 +34,8 @@ from torch import Tensor, nn
 
 from ..errors import InputError, ResumeError
 from ..io.atomic import atomic_open
-from ..losses.functional import content_loss, gram_target, style_loss, tv_loss
+from ..losses.functional import (content_losses, content_targets, style_losses, style_targets, tv_255,
+                                 weighted_sum)
 from ..progress import Callback
 from ..train.data import crop_side
 from .config import FastTrainConfig
@@ -50,6 +50,12 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 class PerceptualLoss(nn.Module):
     """Johnson et al.'s training objective: content to the batch's photos, style to fixed Gram targets, TV.
+
+    Built from the pieces of the Gatys objective (:mod:`impasto.losses.functional`: the same
+    targets, per-layer losses, weighted layer sums and 0-255 TV as
+    :class:`impasto.losses.perceptual.StyleTransferLoss`), with two differences: the content
+    targets are the features of each batch's photos rather than of one fixed image, and TV is
+    averaged over the batch.
 
     ``forward(output, photos)`` returns ``{"content", "style", "tv", "total"}`` (weighted, scalar tensors),
     plus ``"teacher"`` when a ``teacher`` network is given: the mean squared difference, in 0-255 units,
@@ -67,6 +73,7 @@ class PerceptualLoss(nn.Module):
         self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None
         self.perceptual = bool(cfg.content_weight or cfg.style_weight)
         weights = cfg.style_layer_weights or (1.0,) * len(cfg.style_layers)
+        self.content_layer_weights = dict.fromkeys(cfg.content_layers, 1.0)
         self.style_layer_weights = dict(zip(cfg.style_layers, weights))
         self.targets: dict[str, Tensor] = {}
         if self.perceptual:  # pure distillation loads no VGG at all
@@ -74,8 +81,7 @@ class PerceptualLoss(nn.Module):
             self.extractor = FeatureExtractor(layers, pooling=cfg.pooling, weights=cfg.weights)
             self.content_extractor = FeatureExtractor(cfg.content_layers, pooling=cfg.pooling, weights=cfg.weights)
             with torch.no_grad():  # the style's Gram targets, once
-                feats = self._features(self.extractor, style)
-                self.targets = {k: gram_target(feats[k].float(), "chw") for k in cfg.style_layers}
+                self.targets = style_targets(self._features(self.extractor, style), cfg.style_layers, "chw")
 
     def _features(self, extractor: nn.Module, image: Tensor) -> dict[str, Tensor]:
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
@@ -86,12 +92,11 @@ class PerceptualLoss(nn.Module):
         content = style = zero
         if self.perceptual:  # skipped in pure distillation
             with torch.no_grad():
-                target = self._features(self.content_extractor, photos)
+                target = content_targets(self._features(self.content_extractor, photos), self.cfg.content_layers)
             feats = self._features(self.extractor, output)
-            content = sum((content_loss(feats[k].float(), target[k].float()) for k in self.cfg.content_layers), zero)
-            style = sum((w * style_loss(feats[k], self.targets[k], "chw")
-                         for k, w in self.style_layer_weights.items()), zero)
-        tv = tv_loss(output.float() * 255.0, "l2", reduction="sum") / output.shape[0] if self.cfg.tv_weight else zero
+            content = weighted_sum(content_losses(feats, target), self.content_layer_weights, zero)
+            style = weighted_sum(style_losses(feats, self.targets, "chw"), self.style_layer_weights, zero)
+        tv = tv_255(output.float(), "l2") / output.shape[0] if self.cfg.tv_weight else zero
         terms = {"content": self.cfg.content_weight * content, "style": self.cfg.style_weight * style,
                  "tv": self.cfg.tv_weight * tv}
         if self.teacher is not None:
@@ -224,7 +229,7 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     With ``resume``, ``out_dir/checkpoint.pt`` is loaded first and the run continues from its
     step (to ``steps``, or the config's). Returns the final :class:`TrainState`.
     """
-    from ..api import load_image
+    from ..io import load_image
     from ..device import resolve_device, resolve_precision
     from .apply import load_model
     from ..nets import create_net
@@ -254,14 +259,14 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     device = dist.device if dist.enabled else resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
     try:
-        data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.max_side, exclude=cfg.exclude)
+        data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.load_size, exclude=cfg.exclude)
         style = to_tensor(load_image(cfg.style, "style image"), device)
         style = resize_long_side(style, cfg.style_size)
         torch.manual_seed(cfg.seed)
         net = create_net(ARCH, **cfg.arch_kwargs()).to(device)
         teacher = load_model(cfg.teacher, device).inference_net if cfg.teacher else None
         loss_fn = PerceptualLoss(cfg, style, precision=precision, teacher=teacher).to(device)
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         if cfg.init_from and saved is None:
             _load_initial_weights(net, cfg)
         decay = min(cfg.lr_decay_steps, cfg.steps)  # over the planned run, also when stopped early with steps

@@ -14,7 +14,7 @@ Feature maps are ``(B, C, H, W)``; images are float RGB in ``[0, 1]``.
 from __future__ import annotations
 
 import contextlib
-from typing import Literal, get_args
+from typing import Iterable, Literal, Mapping, get_args
 
 import torch
 from torch import Tensor
@@ -300,3 +300,43 @@ def tv_loss(
         else:
             total = dx.abs().sum() + dy.abs().sum()
     return total / image.numel() if reduction == "mean" else total
+
+
+# ----------------------------------------------------------------------------- layer sums
+# The pieces every objective built on VGG features shares (the Gatys optimisation, the
+# feed-forward training loss, the evaluation distances): targets from one feature pass,
+# per-layer losses, their weighted sum, and TV in neural-style's units.
+
+
+def content_targets(feats: Mapping[str, Tensor], layers: Iterable[str]) -> dict[str, Tensor]:
+    """Targets of the content term: the detached features at ``layers``, in float32."""
+    return {k: feats[k].detach().float() for k in layers}
+
+
+def style_targets(feats: Mapping[str, Tensor], layers: Iterable[str], norm: GramNorm = "chw") -> dict[str, Tensor]:
+    """Targets of the style term: :func:`gram_target` of the detached features at ``layers``."""
+    return {k: gram_target(feats[k].detach(), norm) for k in layers}
+
+
+def content_losses(feats: Mapping[str, Tensor], targets: Mapping[str, Tensor],
+                   reduction: ContentReduction = "mean") -> dict[str, Tensor]:
+    """:func:`content_loss` at each layer of ``targets`` (features upcast to float32)."""
+    return {k: content_loss(feats[k].float(), target, reduction) for k, target in targets.items()}
+
+
+def style_losses(feats: Mapping[str, Tensor], targets: Mapping[str, Tensor], norm: GramNorm = "chw",
+                 masks: Mapping[str, Tensor] | None = None) -> dict[str, Tensor]:
+    """:func:`style_loss` at each layer of ``targets``, with that layer's mask when ``masks`` is given."""
+    return {k: style_loss(feats[k], target, norm, None if masks is None else masks[k])
+            for k, target in targets.items()}
+
+
+def weighted_sum(losses: Mapping[str, Tensor], weights: Mapping[str, float], zero: Tensor) -> Tensor:
+    """``zero + sum_l w_l * losses[l]`` over the layers of ``weights``, in their order."""
+    return sum((w * losses[k] for k, w in weights.items()), zero)
+
+
+def tv_255(image: Tensor, kind: TVKind = "l2", beta: float = 2.0) -> Tensor:
+    """:func:`tv_loss` summed over the image in 0-255 units (neural-style's TV; the ``tv_weight``
+    of impasto's objectives is in these units)."""
+    return tv_loss(image * 255.0, kind, beta, reduction="sum")
