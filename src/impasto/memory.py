@@ -25,10 +25,11 @@ from .tiles import ALIGN, MARGIN
 
 # bytes of activation memory per output pixel, by device type and precision (measured, rounded up)
 ACTIVATION_BYTES = {("cpu", "bf16"): 2400, ("cpu", "fp32"): 3300, ("cuda", "bf16"): 2000, ("cuda", "fp32"): 2600}
-# the same with gradient checkpointing: measured 1.3 KB against 1.8 KB per pixel on the CPU in bf16
+# the same when activations are recomputed (gradient checkpointing): measured 1.3 KB against 1.8 KB
+# per pixel on the CPU in bf16
 # (1024x768, 3 steps: the requested layers' outputs, their fp32 Gram copies and the backward's
 # transient buffers remain); the CUDA values assume the same ratio
-CHECKPOINT_ACTIVATION_BYTES = {("cpu", "bf16"): 1700, ("cpu", "fp32"): 2300, ("cuda", "bf16"): 1400,
+RECOMPUTE_ACTIVATION_BYTES = {("cpu", "bf16"): 1700, ("cpu", "fp32"): 2300, ("cuda", "bf16"): 1400,
                                ("cuda", "fp32"): 1800}
 CPU_BASE_BYTES = 700 * 2**20
 IMAGE_BYTES = 3 * 4  # one float32 RGB pixel
@@ -70,11 +71,11 @@ def largest_padded_tile_pixels(height: int, width: int, tile_size: int, margin: 
 
 
 def estimate_peak_bytes(height: int, width: int, *, device_type: str, precision: str, optimizer: str,
-                        lbfgs_pairs: int, checkpoint: bool = False, tile: int | None = None) -> int:
+                        lbfgs_pairs: int, recompute: bool = False, tile: int | None = None) -> int:
     """Estimated peak memory (bytes) of optimising an image of ``height`` x ``width``,
     in one VGG pass or (``tile``) in tiles with cores of about ``tile`` px."""
     pixels = height * width
-    table = CHECKPOINT_ACTIVATION_BYTES if checkpoint else ACTIVATION_BYTES
+    table = RECOMPUTE_ACTIVATION_BYTES if recompute else ACTIVATION_BYTES
     per_pixel = table.get((device_type, precision), table[("cuda", "fp32")])
     state = (3 * lbfgs_pairs + 4) if optimizer == "lbfgs" else 6  # a pair is 2 vectors, plus torch's temporaries
     base = CPU_BASE_BYTES if device_type == "cpu" else 0
@@ -87,10 +88,11 @@ def estimate_peak_bytes(height: int, width: int, *, device_type: str, precision:
 
 @dataclass(frozen=True)
 class MemoryPlan:
-    """How a run fits in memory: gradient checkpointing, the tile size for levels that need tiling
+    """How a run fits in memory: recomputed activations (gradient checkpointing), the tile size for
+    levels that need tiling
     (None: no tiling), the L-BFGS history, and the estimate (bytes) of the finest level."""
 
-    checkpoint: bool
+    recompute: bool
     tile: int | None
     lbfgs_history: int
     estimate: int
@@ -104,7 +106,7 @@ class MemoryPlan:
             return None
         if self.always_tile or self.budget is None:
             return self.tile
-        untiled = estimate_peak_bytes(*hw, checkpoint=self.checkpoint, **self.estimate_kwargs)
+        untiled = estimate_peak_bytes(*hw, recompute=self.recompute, **self.estimate_kwargs)
         return self.tile if untiled > self.budget else None
 
 
@@ -117,12 +119,12 @@ class DoesNotFit(Exception):
 
 
 def plan_memory(hw: tuple[int, int], budget: int | None, *, device_type: str, precision: str, optimizer: str,
-                lbfgs_history: int, steps: int, checkpoint: str = "auto", tiling: str = "auto",
+                lbfgs_history: int, steps: int, recompute: str = "auto", tiling: str = "auto",
                 tile_size: int | None = None) -> MemoryPlan:
     """Choose, in order, one pass, tiles (largest first, down to 1024 px),
     the same with a shorter L-BFGS history (down to ``MIN_LBFGS_PAIRS``), then smaller tiles, for a
-    finest level of size ``hw`` (``checkpoint`` and ``tiling`` as in :class:`GatysConfig`; with tiling
-    off, ``checkpoint="auto"`` checkpoints a pass that would not fit otherwise).
+    finest level of size ``hw`` (``recompute`` and ``tiling`` as in :class:`GatysConfig`; with tiling
+    off, ``recompute="auto"`` recomputes in a pass that would not fit otherwise).
 
     ``steps`` is the number of steps of the finest level (L-BFGS keeps no more pairs than that).
     Raises :class:`DoesNotFit` when nothing fits in ``budget`` bytes.
@@ -131,28 +133,28 @@ def plan_memory(hw: tuple[int, int], budget: int | None, *, device_type: str, pr
         raise InputError(f"a {hw[1]}x{hw[0]} result is beyond the {MAX_SIDE} px impasto plans for; "
                          "choose a smaller --image-size")
     pairs = min(lbfgs_history, steps)
-    kw = dict(device_type=device_type, precision=precision, optimizer=optimizer)
-    est = lambda p, ck, t: estimate_peak_bytes(*hw, lbfgs_pairs=p, checkpoint=ck, tile=t, **kw)  # noqa: E731
-    plan = lambda ck, t, p: MemoryPlan(ck, t, p if p < pairs else lbfgs_history, est(p, ck, t), budget,  # noqa: E731
+    kw = {"device_type": device_type, "precision": precision, "optimizer": optimizer}
+    est = lambda p, ck, t: estimate_peak_bytes(*hw, lbfgs_pairs=p, recompute=ck, tile=t, **kw)
+    plan = lambda ck, t, p: MemoryPlan(ck, t, p if p < pairs else lbfgs_history, est(p, ck, t), budget,
                                        tiling == "on", {**kw, "lbfgs_pairs": p})
     if budget is None:
-        return plan(checkpoint == "on", (tile_size or 1024) if tiling == "on" else None, pairs)
+        return plan(recompute == "on", (tile_size or 1024) if tiling == "on" else None, pairs)
     if tiling != "on":
-        # tiles beat checkpointing (2048x1536 on the CPU, bf16: one pass 8.3 GB and 19 s a step;
-        # checkpointed 6.4 GB, 29 s; tiles of 1024 px 3.7 GB, 29 s), so auto checkpointing is for
+        # tiles beat recomputation (2048x1536 on the CPU, bf16: one pass 8.3 GB and 19 s a step;
+        # recomputed 6.4 GB, 29 s; tiles of 1024 px 3.7 GB, 29 s), so auto recomputation is for
         # runs with tiling off
-        ck = checkpoint == "on" or (checkpoint == "auto" and tiling == "off" and est(pairs, False, None) > budget)
+        ck = recompute == "on" or (recompute == "auto" and tiling == "off" and est(pairs, False, None) > budget)
         need = est(pairs, ck, None)
         if need <= budget:
             return plan(ck, None, pairs)
         if tiling == "off":
             raise DoesNotFit(need, largest_fitting_side(*hw, budget, lbfgs_pairs=pairs,
-                                                        checkpoint=checkpoint != "off", **kw))
-    ck = checkpoint == "on"
+                                                        recompute=recompute != "off", **kw))
+    ck = recompute == "on"
     tiles = [tile_size] if tile_size else [t for t in TILE_SIZES if t < max(hw)]  # one tile is no tiling
     if not tiles:
         raise DoesNotFit(est(pairs, ck, None), largest_fitting_side(*hw, budget, lbfgs_pairs=pairs,
-                                                                    checkpoint=checkpoint != "off", **kw))
+                                                                    recompute=recompute != "off", **kw))
     # small tiles waste time on their margins (a 256 px core computes 3x its pixels): first shorten
     # the L-BFGS history with tiles of 1024 px or more, and only then try smaller tiles. The estimate
     # is linear in the pairs, so the most pairs each tile allows is solved for, not searched
@@ -170,7 +172,7 @@ def plan_memory(hw: tuple[int, int], budget: int | None, *, device_type: str, pr
         if t not in big and est(smallest, ck, t) <= budget:
             return plan(ck, t, smallest)
     raise DoesNotFit(est(pairs, ck, tiles[-1]), largest_fitting_side(
-        *hw, budget, lbfgs_pairs=smallest, checkpoint=ck, tile=tiles[-1], **kw))
+        *hw, budget, lbfgs_pairs=smallest, recompute=ck, tile=tiles[-1], **kw))
 
 
 def available_bytes(device) -> int | None:
@@ -229,7 +231,7 @@ def pyramid_level_count(image_size: int, min_scale: int, scale_factor: float, mu
         raise InputError(f"image_size {image_size} is far beyond any memory; choose at most {MAX_SIDE}")
     if multiscale == "off" or image_size < 2 * min_scale or not scale_factor > 1:
         return 1
-    levels = int(math.floor((math.log(image_size) - math.log(min_scale)) / math.log(scale_factor) + 1e-9)) + 1
+    levels = math.floor((math.log(image_size) - math.log(min_scale)) / math.log(scale_factor) + 1e-9) + 1
     if levels > MAX_PYRAMID_LEVELS:
         raise InputError(
             f"scale_factor {scale_factor!r} from min_scale {min_scale} to image_size {image_size} makes {levels} "
@@ -238,7 +240,7 @@ def pyramid_level_count(image_size: int, min_scale: int, scale_factor: float, mu
 
 
 def check_scales(image_size: int, min_scale: int, scale_factor: float, multiscale: str,
-                 style_scales: "list[float] | tuple[float, ...]" = ()) -> None:
+                 style_scales: list[float] | tuple[float, ...] = ()) -> None:
     """The size checks a configuration needs before anything is planned: the pyramid's level count
     (:func:`pyramid_level_count`) and each style's long side (``style_scale * image_size``, see
     :func:`impasto.transforms.style_long_side`) within :data:`MAX_SIDE`. Raises :class:`InputError`."""
@@ -251,8 +253,8 @@ def check_scales(image_size: int, min_scale: int, scale_factor: float, multiscal
                              f"impasto plans at most {MAX_SIDE} px: use a style scale of at most {largest:.3g}")
 
 
-def check_style_memory(style_hws: "list[tuple[int, int]]", long_side: int, style_scales: "list[float]",
-                       plan: MemoryPlan) -> "list[tuple[int, int]]":
+def check_style_memory(style_hws: list[tuple[int, int]], long_side: int, style_scales: list[float],
+                       plan: MemoryPlan) -> list[tuple[int, int]]:
     """Check that each style image fits at the finest level, where its Gram targets are computed
     (a no-grad VGG pass, tiled like the content when the plan tiles). Called by the engine after
     :func:`plan_memory`, before any style is resized; returns each style's (h, w) at that level.

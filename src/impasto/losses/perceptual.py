@@ -21,32 +21,20 @@ mask covers keeps only the content (and TV) terms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from ..config import GatysConfig
-from ..features.vgg import FeatureExtractor, layer_hw
+from ..features.layers import layer_hw
+from ..features.vgg import FeatureExtractor
 from .functional import content_loss, gram_target, resize_mask, style_loss, tv_loss
+from .terms import LossTerms
 
+if TYPE_CHECKING:
+    from ..config import GatysConfig
 
-@dataclass
-class LossTerms:
-    """Weighted loss terms of one evaluation (scalars)."""
-
-    content: Tensor
-    style: Tensor
-    tv: Tensor
-
-    @property
-    def total(self) -> Tensor:
-        return self.content + self.style + self.tv
-
-    def as_floats(self) -> dict[str, float]:
-        terms = {"content": self.content, "style": self.style, "tv": self.tv, "total": self.total}
-        return {k: float(v.detach()) for k, v in terms.items()}
+__all__ = ["LossTerms", "StyleTransferLoss", "blend_weights"]
 
 
 def _weights(layers: Sequence[str], weights: Sequence[float] | None) -> dict[str, float]:

@@ -35,10 +35,11 @@ from typing import Any, Iterator
 import torch
 from torch import Tensor
 
-from ..features.vgg import layer_hw, layer_stride
+from ..features.layers import layer_hw, layer_stride
 from ..tiles import ALIGN, MARGIN, Tile, tile_grid
 from .functional import gram_distance, gram_matrix, masked_gram_matrix, normalise_gram
-from .perceptual import LossTerms, StyleTransferLoss
+from .perceptual import StyleTransferLoss
+from .terms import LossTerms
 
 
 def _crop(t: Tensor, box: tuple[int, int, int, int]) -> Tensor:

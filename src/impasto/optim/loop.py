@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ImpastoError
-from ..losses.perceptual import LossTerms
+from ..losses.terms import LossTerms
 from ..progress import Callback, Progress
 from .optimizers import make_optimizer, make_schedule
 
