@@ -21,13 +21,10 @@ epochs, and decays over steps.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
-from ..config import _finite, _opt, _positive_int
-from ..errors import InputError
+from .config import CycleGANConfig
 
 if TYPE_CHECKING:  # torch is imported by the functions below, so the CLI can build its flags without it
     import numpy as np
@@ -39,78 +36,6 @@ if TYPE_CHECKING:  # torch is imported by the functions below, so the CLI can bu
 
 KIND = "cyclegan"
 NET_NAMES = ("G", "F", "D_A", "D_B")
-
-
-@dataclass(frozen=True)
-class CycleGANConfig:
-    """Everything that defines one CycleGAN training run (defaults: the paper's)."""
-
-    steps: int = _opt(100_000, "training steps (one step = one image from each domain per batch element)")
-    decay_steps: int | None = _opt(None, "last steps over which the learning rate falls linearly to 0 "
-                                   "(default: half of --steps, as the paper's 100+100 epochs)")
-    crop: int = _opt(256, "side of the random training crops, in pixels")
-    load_size: int = _opt(286, "training images are shrunk so their short side is at most this before cropping")
-    batch_size: int = _opt(1, "images per domain per step")
-    ngf: int = _opt(64, "generator width (channels of its first layer)")
-    n_blocks: int = _opt(9, "residual blocks of the generator: 9 (paper, 256 px) or 6 (128 px)", choices=(6, 9))
-    ndf: int = _opt(64, "discriminator width")
-    lr: float = _opt(2e-4, "Adam learning rate")
-    beta1: float = _opt(0.5, "Adam beta1")
-    lambda_cycle: float = _opt(10.0, "weight of each cycle-consistency term")
-    lambda_identity: float = _opt(0.5, "identity-loss weight relative to lambda_cycle (0 switches it off)")
-    pool_size: int = _opt(50, "history pool of generated images for the discriminators (0: off)")
-    checkpoint_every: int = _opt(1000, "write the checkpoint every N steps (and at the end)")
-    sample_every: int = _opt(1000, "save a sample grid A, G(A), F(G(A)), B, F(B), G(F(B)) every N steps (0: off)")
-    seed: int = _opt(0, "random seed for initialisation, crops, flips and the pool")
-    device: str = _opt("auto", "compute device: auto, cpu, cuda, cuda:N or mps")
-
-    def replace(self, **changes: Any) -> "CycleGANConfig":
-        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI flags)."""
-        changes = {k: v for k, v in changes.items() if v is not None}
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise InputError(f"unknown option(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CycleGANConfig":
-        return cls().replace(**dict(data))
-
-    @property
-    def constant_steps(self) -> int:
-        decay = self.steps // 2 if self.decay_steps is None else self.decay_steps
-        return self.steps - decay
-
-    def validate(self) -> "CycleGANConfig":
-        """Raise InputError on the first nonsense value; return self."""
-        _positive_int("steps", self.steps, minimum=1)
-        if self.decay_steps is not None:
-            _positive_int("decay_steps", self.decay_steps, minimum=0)
-            if self.decay_steps > self.steps:
-                raise InputError(f"decay_steps ({self.decay_steps}) must be <= steps ({self.steps})")
-        _positive_int("crop", self.crop, minimum=32)  # the PatchGAN's last instance norm needs 3x3 at 32 px
-        _positive_int("load_size", self.load_size, minimum=32)
-        if self.load_size < self.crop:
-            raise InputError(f"load_size ({self.load_size}) must be >= crop ({self.crop})")
-        _positive_int("batch_size", self.batch_size, minimum=1)
-        _positive_int("ngf", self.ngf, minimum=1)
-        _positive_int("ndf", self.ndf, minimum=1)
-        if self.n_blocks not in (6, 9):
-            raise InputError(f"n_blocks must be 6 or 9; got {self.n_blocks!r}")
-        _finite("lr", self.lr, positive=True)
-        _finite("beta1", self.beta1, positive=False)
-        if self.beta1 >= 1:
-            raise InputError(f"beta1 must be < 1; got {self.beta1!r}")
-        _finite("lambda_cycle", self.lambda_cycle, positive=False)
-        _finite("lambda_identity", self.lambda_identity, positive=False)
-        _positive_int("pool_size", self.pool_size, minimum=0)
-        _positive_int("checkpoint_every", self.checkpoint_every, minimum=1)
-        _positive_int("sample_every", self.sample_every, minimum=0)
-        _positive_int("seed", self.seed, minimum=0)
-        return self
 
 
 def build_state(cfg: CycleGANConfig, device: torch.device) -> TrainState:
