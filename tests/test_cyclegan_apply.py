@@ -189,3 +189,24 @@ def test_cli_train_writes_checkpoint_and_samples_then_resumes(tmp_path):
     data = load_checkpoint(ckpt, kind="cyclegan")
     assert data["step"] == 5 and [h["step"] for h in data["history"]] == [1, 2, 3, 4, 5]
     assert data["config"]["ngf"] == 4 and data["config"]["steps"] == 5
+
+
+def test_translate_files_reports_one_progress_event_per_file_and_the_cli_renders_them(trained, tmp_path, capsys):
+    from impasto.cyclegan.apply import translate_files
+    from impasto.progress import Progress
+
+    _, ckpt = trained
+    rng = np.random.default_rng(2)
+    for name in ("x.png", "y.png"):
+        write_image(tmp_path / name, rng.random((20, 24, 3)).astype(np.float32))
+    events: list[Progress] = []
+    translate_files(ckpt, [tmp_path / "x.png", tmp_path / "y.png"], tmp_path / "out", device="cpu",
+                    callback=events.append)
+    assert [(e.stage, e.step, e.total, Path(e.item).name) for e in events] == [
+        ("translate", 1, 2, "x.png"), ("translate", 2, 2, "y.png")]
+    assert all(e.losses["seconds"] >= 0 for e in events)
+    capsys.readouterr()
+    assert main(["cyclegan", "apply", str(ckpt), str(tmp_path / "x.png"), str(tmp_path / "y.png"),
+                 "-o", str(tmp_path / "out2"), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "translate" in err and "2/2" in err  # the one ProgressBar, fed the events

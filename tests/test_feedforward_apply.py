@@ -145,3 +145,18 @@ def test_shipped_starry_night_model_stylises_a_real_photo(name: str, content_pat
     assert main(["fast", "apply", "--model", name, str(content_path), "-o", str(target),
                  "--max-size", "128", "-q"]) == 0
     assert read_image(target).shape == (96, 128, 3)
+
+
+def test_stylize_files_reports_one_progress_event_per_file(tmp_path: Path) -> None:
+    from impasto.io import write_image
+    from impasto.progress import Progress
+
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png", "c.png"):
+        write_image(tmp_path / name, rng.random((16, 20, 3)).astype(np.float32))
+    events: list[Progress] = []
+    written = stylize_files([tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"], tmp_path / "out",
+                            _tiny_model(), batch_size=2, device="cpu", callback=events.append)
+    assert len(written) == 3
+    assert [(e.stage, e.step, e.total) for e in events] == [("stylize", 1, 3), ("stylize", 2, 3), ("stylize", 3, 3)]
+    assert [Path(e.item).name for e in events] == ["a.png", "b.png", "c.png"]

@@ -19,13 +19,13 @@ from typing import Any
 
 from ..errors import ImpastoError
 from .common import ProgressBar, add_common_flags
-from .stylize import add_config_flags
+from .common import add_config_flags
 
 log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    from ..cyclegan.train import CycleGANConfig
+    from ..cyclegan.config import CycleGANConfig
 
     p = sub.add_parser("cyclegan", help="CycleGAN: train on two unpaired folders, or translate images",
                        description="CycleGAN unpaired image-to-image translation (Zhu et al. 2017).")
@@ -83,7 +83,7 @@ def run_train(args: argparse.Namespace) -> int:
     bar = ProgressBar("cyclegan", quiet=args.quiet)
     try:
         run = train_cyclegan(args.folder_a, args.folder_b, config=config, checkpoint=args.output, resume=args.resume,
-                             samples=args.samples, callback=lambda e: bar.update(e.total, dict(e.losses)),
+                             samples=args.samples, callback=bar,
                              **(overrides if args.resume else {}))
     finally:
         bar.close()
@@ -101,7 +101,7 @@ def run_apply(args: argparse.Namespace) -> int:
     try:
         written = translate_files(args.checkpoint, args.images, args.output, direction=args.direction,
                                   image_size=args.image_size, device=args.device, fail_fast=args.fail_fast,
-                                  callback=lambda e: bar.update(e.total))
+                                  callback=bar)
     finally:
         bar.close()
     log.info("wrote %d image(s) to %s (%.1f s)", len(written), args.output, time.perf_counter() - t0)

@@ -1,7 +1,7 @@
 """``impasto fast train|apply|export``: feed-forward stylisation networks (Johnson et al. 2016).
 
 * ``impasto fast train --style PAINTING.jpg --data PHOTOS/ -o RUN/`` trains a network
-  (flags generated from :class:`impasto.feedforward.train.FastTrainConfig`); ``--resume``
+  (flags generated from :class:`impasto.feedforward.config.FeedForwardTrainConfig`); ``--resume``
   continues ``RUN/checkpoint.pt``. Works under ``torchrun`` for several processes.
 * ``impasto fast apply [MODEL] IMAGE... -o OUT`` stylises files and folders with a
   checkpoint, an exported model or a shipped model (``--model starry-night``).
@@ -26,8 +26,8 @@ log = logging.getLogger("impasto")
 
 def register(sub: Any) -> None:
     from .common import Parser
-    from .stylize import add_config_flags
-    from ..feedforward.config import FastTrainConfig
+    from ..feedforward.config import FeedForwardTrainConfig
+    from .common import add_config_flags
 
     p = sub.add_parser("fast", help="feed-forward stylisation: train a network per style, apply it in milliseconds",
                        description="Feed-forward style transfer networks (Johnson et al. 2016, instance norm).")
@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
                    help="run folder: checkpoint.pt, samples/, loss.png, history.csv")
     t.add_argument("--resume", action="store_true", help="continue FOLDER/checkpoint.pt")
     add_common_flags(t)
-    add_config_flags(t, FastTrainConfig)
+    add_config_flags(t, FeedForwardTrainConfig)
     t.set_defaults(run=run_train)
 
     a = fsub.add_parser("apply", help="stylise images with a trained network",
@@ -78,14 +78,15 @@ def register(sub: Any) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..feedforward.train import FastTrainConfig, train
-    from .stylize import config_from_args
+    from ..feedforward.config import FeedForwardTrainConfig
+    from ..feedforward.train import train
+    from .common import config_from_args
 
-    cfg = config_from_args(args, FastTrainConfig)
+    cfg = config_from_args(args, FeedForwardTrainConfig)
     bar = ProgressBar("train", quiet=args.quiet)
     t0 = time.perf_counter()
     try:
-        state = train(cfg, args.output, resume=args.resume, callback=lambda ev: bar.update(ev.total, ev.losses))
+        state = train(cfg, args.output, resume=args.resume, callback=bar)
     finally:
         bar.close()
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 wrote anything
@@ -105,17 +106,11 @@ def run_apply(args: argparse.Namespace) -> int:
         model, inputs = inputs[0], inputs[1:]
     bar = ProgressBar("apply", quiet=args.quiet, unit="image")
     t0 = time.perf_counter()
-    seen = {"n": 0}
-
-    def on_batch(done: int, total: int) -> None:
-        bar.update(total, n=done - seen["n"])
-        seen["n"] = done
-
     try:
         written = stylize_files(inputs, args.output, model, preserve_color=args.preserve_color,
                                 max_size=args.max_size, batch_size=args.batch_size, device=args.device,
                                 precision=args.precision, engine=args.engine, suffix=args.suffix, fail_fast=args.fail_fast,
-                                callback=on_batch)
+                                callback=bar)
     finally:
         bar.close()
     seconds = time.perf_counter() - t0

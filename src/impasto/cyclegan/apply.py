@@ -147,7 +147,7 @@ def translate_files(checkpoint: str | os.PathLike[str], inputs: Sequence[str | o
             batch.write(src, dst, result.save)
             log.debug("translated %s -> %s (%.2f s)", src, dst, result.seconds)
         if callback is not None:
-            callback(Progress("translate", i, len(files), {"seconds": result.seconds if result else 0.0}))
+            callback(Progress("translate", i, len(files), {"seconds": result.seconds} if result else {}, item=str(src)))
     return batch.finish()
 
 

@@ -21,13 +21,14 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..errors import InputError
+from ..progress import Callback, Progress
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def _prepare(model: FastModel, precision: str, device: torch.device) -> str:
 def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] | FastModel = "starry-night", *,
                    preserve_color: bool = False, max_size: int | None = None, batch_size: int = 4,
                    device: str = "auto", precision: str = "fp32", engine: str = "torch",
-                   callback: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+                   callback: Callback | None = None) -> list[np.ndarray]:
     """Stylise float (H, W, 3) [0, 1] arrays of any size; returns arrays of the same sizes.
 
     Images of equal size go through the network together, ``batch_size`` at a time.
@@ -169,7 +170,8 @@ def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] |
     network under bf16 autocast with channels-last tensors. ``engine`` ``"onnxruntime"`` runs
     the network's ONNX form under onnxruntime on the CPU instead of PyTorch (fp32; faster on
     many CPUs, see the README); ``"auto"`` picks it on the CPU in fp32 when onnxruntime is
-    installed. ``callback(done, total)`` is called after each batch.
+    installed. ``callback`` receives a :class:`~impasto.progress.Progress` (stage ``"stylize"``)
+    per image, after its batch.
     """
     from ..color import recombine_luminance
     from ..device import resolve_device
@@ -209,9 +211,10 @@ def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] |
                 out = stylize_tensor(fast, batch, precision=precision).permute(0, 2, 3, 1).cpu().numpy()
             for j, i in enumerate(chunk):
                 results[i] = recombine_luminance(out[j], inputs[i]) if preserve_color else out[j]
-            done += len(chunk)
-            if callback is not None:
-                callback(done, len(inputs))
+            for _ in chunk:
+                done += 1
+                if callback is not None:
+                    callback(Progress("stylize", done, len(inputs)))
     return [r for r in results if r is not None]
 
 
@@ -236,14 +239,15 @@ def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.Pat
                   model: str | os.PathLike[str] | FastModel = "starry-night", *, preserve_color: bool = False,
                   max_size: int | None = None, batch_size: int = 4, device: str = "auto", precision: str = "fp32",
                   engine: str = "torch", suffix: str | None = None,
-                  callback: Callable[[int, int], None] | None = None, fail_fast: bool = False) -> list[Path]:
+                  callback: Callback | None = None, fail_fast: bool = False) -> list[Path]:
     """Stylise image files and folders into ``output`` (a file for one input, else a folder); returns the paths.
 
     The model, every input and every output path are checked before any image is stylised (an
     output that is an input is refused); images are read and written one batch at a time, so
     folders of any length fit in memory. A file that cannot be read is skipped and the others are
     stylised; at the end :class:`impasto.io.files.BatchError` lists the failures (``fail_fast``:
-    stop at the first).
+    stop at the first). ``callback`` receives a :class:`~impasto.progress.Progress` (stage
+    ``"stylize"``, ``item`` the input file) per file, after its batch.
     """
     from ..io import load_image
     from ..io import write_image
@@ -271,7 +275,8 @@ def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.Pat
             batch.write(files[i], targets[i], lambda path, out=out: write_image(
                 path, out, metadata={"Software": "impasto", "impasto:model": fast.name}))
         if callback is not None:
-            callback(min(start + batch_size, total), total)
+            for i in range(start, min(start + batch_size, total)):
+                callback(Progress("stylize", i + 1, total, item=str(files[i])))
     return batch.finish()
 
 

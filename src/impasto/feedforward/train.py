@@ -9,8 +9,9 @@ The loss is the Gatys et al. objective built from the same pieces as
 :class:`impasto.losses.perceptual.StyleTransferLoss` (:mod:`impasto.losses.functional`:
 mean squared feature error for content, Gram/(C*H*W) mean squared error for
 style, sum of squared neighbour differences on the 0-255 image for TV, here
-averaged over the batch), with the batch's own photos as content targets. So the benchmark can judge a network's output and an L-BFGS result
-on the same objective (Johnson et al.'s Fig. 5). The style's Gram targets are
+averaged over the batch), with the batch's own photos as content targets. So
+the benchmark can judge a network's output and an L-BFGS result on the same
+objective (Johnson et al.'s Fig. 5). The style's Gram targets are
 computed once, before the first step.
 
 A run writes into one folder: ``checkpoint.pt`` (latest), ``samples/step_N.jpg``
