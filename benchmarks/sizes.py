@@ -47,7 +47,7 @@ def worker(size: int, steps: int, device: str, precision: str, tiling: str, out:
     record = {
         "size": size, "hw": list(result.array.shape[:2]), "steps": steps, "device": result.device,
         "precision": result.extra.get("precision"), "scales": result.extra.get("scales"),
-        "checkpoint": result.extra.get("checkpoint"), "tile_size": result.extra.get("tile_size"),
+        "checkpoint": result.extra.get("recompute"), "tile_size": result.extra.get("tile_size"),
         "lbfgs_history": result.extra.get("lbfgs_history"),
         "memory_estimate_mb": float(result.extra.get("memory_estimate_mb", "nan")),
         "wall_s": round(wall, 2), "optimize_s": round(result.seconds, 2),

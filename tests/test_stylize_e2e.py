@@ -25,7 +25,7 @@ from PIL import Image
 
 import impasto
 from impasto import GatysConfig, InputError
-from impasto import api
+from impasto import api, gatys
 
 pytestmark = pytest.mark.slow
 
@@ -336,7 +336,7 @@ def no_compute(monkeypatch: pytest.MonkeyPatch) -> list[api.GatysConfig]:
         reached.append(cfg)
         raise RuntimeError("compute started")
 
-    monkeypatch.setattr(api, "_run", fake_run)
+    monkeypatch.setattr(gatys, "run", fake_run)
     return reached
 
 
@@ -344,7 +344,7 @@ BAD_OPTIONS = [
     ({"image_size": 0}, "image_size"),
     ({"style_weight": -1}, "style_weight"),
     ({"content_weight": float("nan")}, "content_weight"),
-    ({"num_iterations": 0}, "num_iterations"),
+    ({"num_iterations": 0}, "steps"),  # the old name of steps
     ({"style_layers": ("relu9_9",)}, "relu9_9"),
     ({"style_layer_weights": (1.0,)}, "style_layer_weights"),
     ({"optimizer": "sgd"}, "optimizer"),

@@ -60,6 +60,7 @@ def _masks(content):
     {"gram_norm": "hw", "content_reduction": "sum", "tv_kind": "l1", "pooling": "avg"},
     {"gram_norm": "paper", "content_reduction": "paper", "two_styles": True, "masks": True},
 ])
+@pytest.mark.slow
 def test_tiled_loss_and_gradient_equal_one_pass(images, options, one_thread) -> None:
     content, style, start = images
     options = dict(options)
@@ -84,6 +85,7 @@ def test_tiled_loss_and_gradient_equal_one_pass(images, options, one_thread) -> 
     assert err < 2e-6
 
 
+@pytest.mark.slow
 def test_a_margin_narrower_than_the_receptive_field_is_not_exact(images, one_thread) -> None:
     """The 96 px margin is what makes tiling exact: with 32 px the deep features at tile edges differ."""
     content, style, start = images
@@ -95,6 +97,7 @@ def test_a_margin_narrower_than_the_receptive_field_is_not_exact(images, one_thr
     assert float((grad - ref_grad).abs().max() / ref_grad.abs().max()) > 2e-5
 
 
+@pytest.mark.slow
 def test_the_gradient_of_each_term_is_its_own(images, one_thread) -> None:
     """The backward pass weights the content and style parts by their own incoming gradients."""
     content, style, start = images
@@ -112,6 +115,7 @@ def test_the_gradient_of_each_term_is_its_own(images, one_thread) -> None:
         assert tiled(start).as_floats()["total"] == pytest.approx(whole(start).as_floats()["total"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_stylize_with_tiles_follows_the_same_path(content_path, style_path, one_thread) -> None:
     run = dict(image_size=128, num_iterations=5, precision="fp32", multiscale="off", seed=0)
     plain = impasto.stylize(content_path, style_path, tiling="off", **run)
@@ -122,6 +126,7 @@ def test_stylize_with_tiles_follows_the_same_path(content_path, style_path, one_
     assert diff.mean() < 1e-4 and diff.max() < 1e-2
 
 
+@pytest.mark.slow
 def test_cli_tiles_on_request_and_says_so(tmp_path, capsys, content_path, style_path, one_thread) -> None:
     import json
 
@@ -136,26 +141,27 @@ def test_cli_tiles_on_request_and_says_so(tmp_path, capsys, content_path, style_
     assert cli.main(["stylize", str(content_path), str(style_path), "-o", str(out), "--tile-size", "8"]) == 2
 
 
+@pytest.mark.slow
 def test_a_memory_cap_makes_the_plan_tile(monkeypatch, content_path, style_path) -> None:
-    from impasto.api import check_memory
+    from impasto.gatys import check_memory
 
     monkeypatch.setattr(memory, "available_bytes", lambda device: 64 * 2**30)
     args = ((1536, 2048), CPU, "bf16", "lbfgs", 100, 10)
     free = check_memory(*args)
     capped = check_memory(*args, max_memory=6.0)
     assert free.tile is None and capped.tile is not None and capped.estimate <= 6e9
-    with pytest.raises(impasto.InputError, match=r"GiB is allowed .*--image-size \d+"):
+    with pytest.raises(impasto.InputError, match=r"GiB is allowed .*image_size=\d+"):
         impasto.stylize(content_path, style_path, image_size=2048, max_memory=0.5)
     # refused before the content is resized to a size that could not even be allocated
     for multiscale in ("auto", "off"):
-        with pytest.raises(impasto.InputError, match=r"GiB is free .*--image-size \d+"):
+        with pytest.raises(impasto.InputError, match=r"GiB is free .*image_size=\d+"):
             impasto.stylize(content_path, style_path, image_size=100_000, multiscale=multiscale)
 
 
 def test_the_plan_tiles_only_what_does_not_fit() -> None:
     kw = dict(device_type="cpu", precision="bf16", optimizer="lbfgs", lbfgs_history=100, steps=40)
     untiled = memory.estimate_peak_bytes(3072, 4096, device_type="cpu", precision="bf16", optimizer="lbfgs",
-                                         lbfgs_pairs=40, checkpoint=True)
+                                         lbfgs_pairs=40, recompute=True)
     budget = 20 * 2**30
     assert untiled > budget
     plan = memory.plan_memory((3072, 4096), budget, **{**kw, "steps": 10})

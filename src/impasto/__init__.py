@@ -1,7 +1,7 @@
 """impasto: neural style transfer (Gatys et al.) on the original VGG-19.
 
-Importing the package is cheap: torch is loaded only when a function that
-needs it is first used, so ``impasto --help`` stays fast.
+Importing the package is cheap: every name below is loaded on first use, and
+torch only when a function that needs it runs, so ``impasto --help`` stays fast.
 
     >>> import impasto                                         # doctest: +SKIP
     >>> result = impasto.stylize("photo.jpg", "painting.jpg", image_size=256)
@@ -10,18 +10,47 @@ needs it is first used, so ``impasto --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import Any
-
-from .config import GatysConfig
-from .errors import ImpastoError, InputError, WeightsError
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["GatysConfig", "ImpastoError", "InputError", "WeightsError", "stylize", "Stylized", "__version__"]
+
+# public name -> module that defines it (relative to this package)
+_EXPORTS = {
+    "stylize": "api", "Stylized": "api", "evaluate": "api", "Evaluation": "api", "stylize_fast": "api",
+    "train_fast": "api", "translate": "api", "train_cyclegan": "api",
+    "load_image": "io.inputs", "ImageLike": "io.inputs",
+    "GatysConfig": "config.gatys", "FeedForwardTrainConfig": "feedforward.config",
+    "FastTrainConfig": "feedforward.config", "CycleGANConfig": "cyclegan.config",
+    "Progress": "progress", "Callback": "progress",
+    "ImpastoError": "errors", "InputError": "errors", "ImageReadError": "errors", "OutputPathError": "errors",
+    "WeightsError": "errors", "ResumeError": "errors",
+}
+
+__all__ = [
+    "stylize", "Stylized", "evaluate", "Evaluation", "stylize_fast", "train_fast", "translate", "train_cyclegan",
+    "load_image", "ImageLike", "GatysConfig", "FeedForwardTrainConfig", "FastTrainConfig", "CycleGANConfig",
+    "Progress", "Callback", "ImpastoError", "InputError", "ImageReadError", "OutputPathError", "WeightsError",
+    "ResumeError", "__version__",
+]
+
+if TYPE_CHECKING:
+    from .api import Evaluation, Stylized, evaluate, stylize, stylize_fast, train_cyclegan, train_fast, translate
+    from .config.gatys import GatysConfig
+    from .cyclegan.config import CycleGANConfig
+    from .errors import ImageReadError, ImpastoError, InputError, OutputPathError, ResumeError, WeightsError
+    from .feedforward.config import FastTrainConfig, FeedForwardTrainConfig
+    from .io.inputs import ImageLike, load_image
+    from .progress import Callback, Progress
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("stylize", "Stylized"):
-        from . import api
-
-        return getattr(api, name)
+    if name in _EXPORTS:
+        value = getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     raise AttributeError(f"module 'impasto' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,28 +1,38 @@
 """The one façade under every interface: ``stylize()`` and friends.
 
 The CLI and any other front-end are thin layers over these functions. They
-validate everything first (config, images, output path), then compute.
+validate everything first (config, images, output path), then hand over to the
+method's own module (:mod:`impasto.gatys`, :mod:`impasto.feedforward`,
+:mod:`impasto.cyclegan`, :mod:`impasto.eval`) and wrap what comes back in a
+result dataclass. Nothing here computes, and torch is imported only by the
+methods.
 """
 
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
+from . import gatys
 from .config import GatysConfig
 from .errors import InputError
-from .io import read_image, write_image
+from .io import ImageLike, load_image, write_image
 from .progress import Callback
 
-ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray, Any]
+if TYPE_CHECKING:
+    from .cyclegan.apply import CycleGANRun, Translated
+    from .cyclegan.config import CycleGANConfig
+    from .feedforward.config import FeedForwardTrainConfig
+    from .train.loop import TrainState
 
-MIN_SIDE = 16  # VGG-19 halves the size four times before conv5_1
+__all__ = ["Stylized", "Evaluation", "ImageLike", "load_image", "stylize", "evaluate", "stylize_fast", "train_fast",
+           "translate", "train_cyclegan", "GatysConfig"]
 
 
 @dataclass
@@ -61,30 +71,6 @@ class Stylized:
         return write_image(path, self.array, metadata=self.metadata())
 
 
-def load_image(image: ImageLike, what: str = "image") -> np.ndarray:
-    """Path, Pillow image, (H, W, 3) array in [0, 1] or (1, 3, H, W) tensor -> float32 (H, W, 3)."""
-    if isinstance(image, (str, os.PathLike)):
-        array = read_image(image)
-    elif isinstance(image, Image.Image):
-        array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    elif isinstance(image, np.ndarray):
-        array = image.astype(np.float32)
-        if array.max(initial=0) > 1.0 + 1e-6:
-            raise InputError(f"{what}: arrays must hold values in [0, 1]")
-    elif hasattr(image, "detach"):
-        if image.ndim != 4 or image.shape[0] != 1 or image.shape[1] != 3:
-            raise InputError(f"{what}: tensors must have shape (1, 3, H, W)")
-        array = image.detach().float().cpu()[0].permute(1, 2, 0).numpy()
-    else:
-        raise InputError(f"{what}: expected a path, a PIL image, an array or a tensor, got {type(image).__name__}")
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise InputError(f"{what}: expected an RGB image of shape (H, W, 3), got {array.shape}")
-    h, w = array.shape[:2]
-    if min(h, w) < MIN_SIDE:
-        raise InputError(f"{what} is {w}x{h} pixels; impasto needs at least {MIN_SIDE} px on each side")
-    return array
-
-
 def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *, config: GatysConfig | None = None,
             callback: Callback | None = None, masks: Sequence[ImageLike | None] | None = None,
             **overrides: Any) -> Stylized:
@@ -95,7 +81,8 @@ def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *, confi
         content: the photograph (path, PIL image, array or tensor).
         style: the painting, or a list of paintings blended by ``style_blend_weights``
             (each at its own size with ``style_scales``).
-        config: a :class:`GatysConfig`; keyword ``overrides`` replace its fields.
+        config: a :class:`GatysConfig`; keyword ``overrides`` replace its fields (old names such as
+            ``num_iterations``, ``learning_rate`` and ``checkpoint`` are accepted too).
         callback: receives a :class:`~impasto.progress.Progress` after every step.
         masks: one mask per style (path, PIL image or (H, W) / (H, W, 3) array in [0, 1] with the
             content's aspect ratio; white = the style applies) or ``None`` for a style over the whole
@@ -105,7 +92,7 @@ def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *, confi
         :class:`Stylized` with ``.image`` (PIL), ``.array``, ``.losses`` and ``.history``.
 
     Example:
-        >>> out = stylize("photo.jpg", "starry.jpg", image_size=256, num_iterations=200)  # doctest: +SKIP
+        >>> out = stylize("photo.jpg", "starry.jpg", image_size=256, steps=200)  # doctest: +SKIP
         >>> out.save("photo_starry.png")                                                  # doctest: +SKIP
         >>> stylize("photo.jpg", ["starry.jpg", "scream.jpg"], style_blend_weights=[0.7, 0.3],
         ...         preserve_color="luminance")                                           # doctest: +SKIP
@@ -119,197 +106,10 @@ def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *, confi
     style_arrs = [load_image(s, f"style image {i + 1}" if many else "style image") for i, s in enumerate(styles)]
     if masks is None and cfg.style_masks is not None:
         masks = [None if m.lower() == "none" else m for m in cfg.style_masks]
-    mask_arrs = load_masks(masks, content_arr.shape[:2], len(style_arrs))
+    mask_arrs = gatys.load_masks(masks, content_arr.shape[:2], len(style_arrs))
     init_arr = load_image(cfg.init_image, "init image") if cfg.init == "image" else None
-    return _run(cfg, content_arr, style_arrs if many else style_arrs[0], init_arr, callback, masks=mask_arrs)
-
-
-def load_masks(masks: Sequence[ImageLike | None] | None, content_hw: tuple[int, int],
-               n_styles: int) -> list[np.ndarray | None] | None:
-    """Masks -> (H, W) float32 arrays in [0, 1] (luminance of RGB masks), checked against the content.
-
-    A mask must have the content's aspect ratio (within 2%) and must not be all black.
-    """
-    if masks is None:
-        return None
-    masks = list(masks)
-    if len(masks) != n_styles:
-        raise InputError(f"{len(masks)} style mask(s) for {n_styles} style(s): give one mask per style "
-                         "('none' for a style that covers the whole image)")
-    from .color import luminance
-
-    out: list[np.ndarray | None] = []
-    for i, mask in enumerate(masks, start=1):
-        if mask is None:
-            out.append(None)
-            continue
-        if isinstance(mask, np.ndarray) and mask.ndim == 2:
-            mask = np.repeat(mask[..., None], 3, axis=2)
-        arr = np.clip(luminance(load_image(mask, f"style mask {i}")), 0.0, 1.0)
-        (mh, mw), (ch, cw) = arr.shape, content_hw
-        if abs(mw / mh - cw / ch) > 0.02 * (cw / ch):
-            raise InputError(f"style mask {i} is {mw}x{mh} pixels but the content is {cw}x{ch}; "
-                             "a mask must have the content's aspect ratio")
-        if float(arr.max()) <= 0:
-            raise InputError(f"style mask {i} is all black: that style would apply nowhere")
-        out.append(arr)
-    return out
-
-
-def _run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequence[np.ndarray],
-         init_arr: np.ndarray | None, callback: Callback | None,
-         masks: Sequence[np.ndarray | None] | None = None) -> Stylized:
-    import torch
-
-    from .device import make_generator, resolve_device, resolve_precision
-    from .features.vgg import FeatureExtractor
-    from .losses.functional import resize_mask
-    from .losses.perceptual import StyleTransferLoss, blend_weights
-    from .losses.tiled import TiledStyleTransferLoss
-    from .optim import initial_image
-    from .optim.pyramid import optimize_pyramid, steps_per_level
-    from .transforms import resize, resize_long_side, size_for_long_side, style_long_side, to_array, to_tensor
-
-    many = not isinstance(style_arr, np.ndarray)
-    style_arrs = list(style_arr) if many else [style_arr]
-    n_styles = len(style_arrs)
-    for name in ("style_blend_weights", "style_scales"):
-        values = getattr(cfg, name)
-        if values is not None and len(values) != n_styles:
-            raise InputError(f"{name} has {len(values)} value(s) for {n_styles} style(s)")
-    if masks is not None and len(masks) != n_styles:
-        raise InputError(f"{len(masks)} style mask(s) for {n_styles} style(s)")
-    blend_weights(n_styles, cfg.style_blend_weights)
-    style_scales = list(cfg.style_scales) if cfg.style_scales is not None else [cfg.style_scale] * n_styles
-
-    colour_source = content_arr
-    if cfg.preserve_color == "histogram":
-        from .color import match_color_histogram
-
-        style_arrs = [match_color_histogram(s, content_arr) for s in style_arrs]
-    elif cfg.preserve_color == "luminance":
-        from .color import grey_rgb, luminance, luminance_only_inputs
-
-        content_arr, style_arrs = luminance_only_inputs(content_arr, style_arrs)
-        if init_arr is not None:
-            init_arr = grey_rgb(luminance(init_arr))
-
-    device = resolve_device(cfg.device)
-    precision = resolve_precision(cfg.precision, device)
-    if cfg.seed is not None:
-        torch.manual_seed(cfg.seed)
-    content_full = to_tensor(content_arr, device)
-    styles_full = [to_tensor(s, device) for s in style_arrs]
-    masks_full = None if masks is None else [
-        None if m is None else torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None].to(device)
-        for m in masks]
-    sizes = cfg.scale_sizes()
-    steps = steps_per_level(cfg.num_iterations, len(sizes), cfg.fine_steps_ratio)
-    if len(sizes) > cfg.num_iterations:
-        sizes, steps = sizes[-1:], [cfg.num_iterations]
-
-    # plan the memory before any image is resized to the requested size
-    final_hw = size_for_long_side(content_full.shape[-2], content_full.shape[-1], sizes[-1])
-    plan = check_memory(final_hw, device, precision, cfg.optimizer, cfg.lbfgs_history, steps[-1],
-                        cfg.checkpoint, cfg.tiling, cfg.tile_size, cfg.max_memory)
-
-    def level_images(long_side: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        content = resize_long_side(content_full, long_side)
-        styles = [resize_long_side(s, style_long_side(long_side, scale)) for s, scale in zip(styles_full, style_scales)]
-        return content, styles
-
-    need = _min_side_for_layers([*cfg.content_layers, *cfg.style_layers])
-    coarse_content, coarse_styles = level_images(sizes[0])
-    names = ["content image"] + [f"style image {i}" if many else "style image" for i in range(1, n_styles + 1)]
-    for what, tensor in zip(names, [coarse_content, *coarse_styles]):
-        h, w = tensor.shape[-2:]
-        if min(h, w) < need:
-            raise InputError(f"{what} becomes {w}x{h} pixels at size {sizes[0]}, but the chosen VGG layers "
-                             f"need at least {need} px on each side; raise image_size (or style_scale, min_scale) "
-                             "or crop the image to a less elongated shape")
-    extractor = FeatureExtractor([*cfg.content_layers, *cfg.style_layers], pooling=cfg.pooling, weights=cfg.weights,
-                                 channels_last=device.type in ("cpu", "cuda"), checkpoint=plan.checkpoint).to(device)
-
-    finest: dict[int, tuple[StyleTransferLoss, tuple[int, int]]] = {}  # kept to judge the result with
-
-    def make_objective(long_side: int) -> tuple[StyleTransferLoss, tuple[int, int]]:
-        if long_side in finest:
-            return finest[long_side]
-        content, styles = level_images(long_side)
-        hw = (content.shape[-2], content.shape[-1])
-        level_masks = None if masks_full is None else [None if m is None else resize_mask(m, hw) for m in masks_full]
-        tile = plan.tile_for(hw)
-        loss_class, extra = (StyleTransferLoss, {}) if tile is None else (TiledStyleTransferLoss, {"tile_size": tile})
-        objective = loss_class.from_config(cfg, extractor, content, styles if many else styles[0],
-                                           precision=precision, style_masks=level_masks, **extra)
-        if long_side == sizes[-1]:
-            finest[long_side] = (objective, hw)
-        return objective, hw
-
-    start = initial_image(cfg.init, coarse_content, coarse_styles[0], noise_std=cfg.init_noise_std,
-                          generator=make_generator(cfg.seed),
-                          image=to_tensor(init_arr, device) if init_arr is not None else None)
-    t0 = time.perf_counter()
-    result, history = optimize_pyramid(
-        start, make_objective, sizes, steps, callback=callback, optimizer=cfg.optimizer, lr=cfg.lr,
-        lr_schedule=cfg.lr_schedule, lbfgs_history=plan.lbfgs_history, line_search=cfg.line_search,
-        clamp=cfg.clamp)
-    seconds = time.perf_counter() - t0
-    final_objective, _ = make_objective(sizes[-1])
-    with torch.no_grad():
-        final = final_objective(result).as_floats()
-    array = to_array(result)
-    extra = {"precision": precision, "scales": ",".join(map(str, sizes)), "checkpoint": "on" if plan.checkpoint else "off",
-             "tile_size": str(plan.tile_for(final_hw) or "off"), "lbfgs_history": str(plan.lbfgs_history),
-             "memory_estimate_mb": str(round(plan.estimate / 2**20))}
-    if cfg.preserve_color == "luminance":
-        from .color import recombine_luminance
-
-        colours = to_array(resize(to_tensor(colour_source, device), tuple(result.shape[-2:])))
-        array = recombine_luminance(array, colours)
-    if many:
-        extra["styles"] = str(n_styles)
-    return Stylized(array, final, history, cfg, seconds, str(device), extra=extra)
-
-
-def check_memory(hw: tuple[int, int], device: Any, precision: str, optimizer: str, lbfgs_history: int,
-                 steps: int, checkpoint: str = "auto", tiling: str = "auto", tile_size: int | None = None,
-                 max_memory: float | None = None) -> Any:
-    """Plan, before any compute, how a finest level of size ``hw`` fits in the memory that is free:
-    checkpointing, tiling, a shorter L-BFGS history (see :func:`impasto.memory.plan_memory`); raise
-    :class:`InputError` naming the largest size that fits if nothing does. Returns the ``MemoryPlan``."""
-    import logging
-
-    from .memory import DoesNotFit, available_bytes, plan_memory
-
-    free = available_bytes(device)
-    budget = None if free is None else int(0.9 * free)
-    if max_memory is not None:
-        cap = int(max_memory * 1e9)
-        budget = cap if budget is None else min(budget, cap)
-        free = cap if free is None else min(free, cap)
-    try:
-        plan = plan_memory(hw, budget, device_type=device.type, precision=precision, optimizer=optimizer,
-                           lbfgs_history=lbfgs_history, steps=steps, checkpoint=checkpoint, tiling=tiling,
-                           tile_size=tile_size)
-    except DoesNotFit as e:
-        hints = [h for h, off in (("--precision bf16", precision == "fp32"), ("--checkpoint on", checkpoint == "off"),
-                                  ("--tiling auto", tiling == "off")) if off]
-        raise InputError(
-            f"a {hw[1]}x{hw[0]} result needs about {e.need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is "
-            f"{'allowed' if max_memory is not None else 'free'} on {device.type}; "
-            f"the largest size that fits is about --image-size {e.largest}"
-            + (f" ({' or '.join(hints)} also lowers the need)" if hints else "")) from None
-    if plan.lbfgs_history < min(lbfgs_history, steps):
-        logging.getLogger("impasto").warning(
-            "L-BFGS history lowered from %d to %d pairs to fit in memory", lbfgs_history, plan.lbfgs_history)
-    return plan
-
-
-def _min_side_for_layers(layers: list[str]) -> int:
-    """Smallest input side that keeps every layer at least 1 px: each pool before it halves (floor) the size."""
-    pools = max(int(name[4]) - (0 if name.startswith("pool") else 1) for name in layers)
-    return 2 ** pools
+    out = gatys.run(cfg, content_arr, style_arrs if many else style_arrs[0], init_arr, callback, masks=mask_arrs)
+    return Stylized(out.array, out.losses, out.history, cfg, out.seconds, out.device, extra=out.extra)
 
 
 @dataclass
@@ -382,46 +182,90 @@ def evaluate(content: ImageLike, style: ImageLike, results: Sequence[ImageLike],
     return Evaluation(rows, hw, [arr for _, arr in images])
 
 
-def translate(checkpoint: Any, image: ImageLike, **kwargs: Any) -> Any:
+def translate(checkpoint: str | os.PathLike[str] | Any, image: ImageLike, **options: Any) -> Translated:
     """Translate one image with a CycleGAN generator (impasto checkpoint or a recognised foreign ``.pth``).
 
-    See :func:`impasto.cyclegan.apply.translate` for the options (``direction``, ``image_size``, ``device``).
+    Args:
+        checkpoint: an impasto CycleGAN checkpoint, a foreign generator ``.pth``, or a loaded generator.
+        image: path, PIL image, (H, W, 3) array in [0, 1] or (1, 3, H, W) tensor.
+        options: ``direction`` ("AtoB" or "BtoA"), ``image_size``, ``device``; see
+            :func:`impasto.cyclegan.apply.translate`.
+
+    Returns:
+        a ``Translated`` result with ``.array``, ``.image`` and ``.save(path)``.
+
+    Example:
+        >>> impasto.translate("horse2zebra.pt", "horse.jpg").save("zebra.png")   # doctest: +SKIP
     """
     from .cyclegan.apply import translate as _translate
 
-    return _translate(checkpoint, image, **kwargs)
+    return _translate(checkpoint, image, **options)
 
 
-def train_cyclegan(folder_a: str | os.PathLike, folder_b: str | os.PathLike, **kwargs: Any) -> Any:
-    """Train a CycleGAN between two unpaired image folders; see :func:`impasto.cyclegan.apply.train_cyclegan`."""
+def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike[str], *,
+                   config: CycleGANConfig | None = None, checkpoint: str | os.PathLike[str] | None = None,
+                   resume: bool = False, callback: Callback | None = None, **options: Any) -> CycleGANRun:
+    """Train a CycleGAN between two unpaired image folders.
+
+    Args:
+        folder_a, folder_b: the two domains.
+        config: a :class:`~impasto.cyclegan.config.CycleGANConfig`; keyword ``options`` that are its
+            fields replace single values (``samples``, ``n_samples``: see
+            :func:`impasto.cyclegan.apply.train_cyclegan`).
+        checkpoint: the file written during training (and resumed from with ``resume``).
+        callback: receives a :class:`~impasto.progress.Progress` after every step.
+
+    Returns:
+        a ``CycleGANRun`` (steps, loss history, config, checkpoint path).
+    """
     from .cyclegan.apply import train_cyclegan as _train
 
-    return _train(folder_a, folder_b, **kwargs)
+    return _train(folder_a, folder_b, config=config, checkpoint=checkpoint, resume=resume, callback=callback,
+                  **options)
 
 
-def stylize_fast(images: ImageLike | list[ImageLike], model: Any = "starry-night", **kwargs: Any) -> Any:
+def stylize_fast(images: ImageLike | list[ImageLike], model: str | os.PathLike[str] | Any = "starry-night",
+                 **options: Any) -> np.ndarray | list[np.ndarray]:
     """Stylise one image (returns an (H, W, 3) array) or a list (returns a list) with a feed-forward network.
 
-    ``model`` is a shipped model's name (``"starry-night"``), a checkpoint or an exported model file.
-    Options (``preserve_color``, ``max_size``, ``batch_size``, ``device``, ``precision``): see
-    :func:`impasto.feedforward.apply.stylize_arrays`; for files and folders see :func:`impasto.feedforward.apply.stylize_files`.
+    Args:
+        images: one image (path, PIL image, array, tensor) or a list of them.
+        model: a shipped model's name (``"starry-night"``, ``"starry-night-lite"``), a checkpoint or an
+            exported model file.
+        options: ``preserve_color``, ``max_size``, ``batch_size``, ``device``, ``precision``: see
+            :func:`impasto.feedforward.apply.stylize_arrays`; for files and folders see
+            :func:`impasto.feedforward.apply.stylize_files`.
+
+    Example:
+        >>> out = impasto.stylize_fast("photo.jpg")                                 # doctest: +SKIP
     """
     from .feedforward.apply import stylize_arrays
 
     single = not isinstance(images, (list, tuple))
     arrays = [load_image(im) for im in ([images] if single else images)]
-    out = stylize_arrays(arrays, model, **kwargs)
+    out = stylize_arrays(arrays, model, **options)
     return out[0] if single else out
 
 
-def train_fast(style: str | os.PathLike, data: str | os.PathLike, out_dir: str | os.PathLike, *,
-               resume: bool = False, callback: Callback | None = None, **options: Any) -> Any:
+def train_fast(style: str | os.PathLike[str], data: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
+               resume: bool = False, callback: Callback | None = None,
+               config: FeedForwardTrainConfig | None = None, **options: Any) -> TrainState:
     """Train a feed-forward network for ``style`` on the photos in ``data``, writing into ``out_dir``.
 
-    ``options`` are fields of :class:`impasto.feedforward.train.FastTrainConfig`. Returns the final
-    training state; ``out_dir/checkpoint.pt`` is the model (use it with :func:`stylize_fast`).
-    """
-    from .feedforward.train import FastTrainConfig, train
+    Args:
+        style: the painting.
+        data: a folder of training photographs.
+        out_dir: the run folder (``checkpoint.pt``, samples, loss curve).
+        resume: continue ``out_dir/checkpoint.pt`` at its saved step.
+        callback: receives a :class:`~impasto.progress.Progress` after every step.
+        config: a :class:`~impasto.feedforward.config.FeedForwardTrainConfig`; keyword ``options``
+            (its fields, or old names such as ``learning_rate``) replace single values.
 
-    cfg = FastTrainConfig().replace(style=str(style), data=str(data), **options)
+    Returns:
+        the final training state; ``out_dir/checkpoint.pt`` is the model (use it with :func:`stylize_fast`).
+    """
+    from .feedforward.config import FeedForwardTrainConfig
+    from .feedforward.train import train
+
+    cfg = (config or FeedForwardTrainConfig()).replace(style=str(style), data=str(data), **options)
     return train(cfg, out_dir, resume=resume, callback=callback)
