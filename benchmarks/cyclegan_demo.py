@@ -205,18 +205,12 @@ def plot(path: Path, history: list[dict], record: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    def smooth(v: np.ndarray, k: int = 50) -> np.ndarray:
-        k = max(1, min(k, len(v)))
-        return np.convolve(v, np.ones(k) / k, mode="valid")
+    from impasto.eval.figures import draw_loss_curves
 
-    steps = np.array([h["step"] for h in history])
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for key, label in (("cycle_A", "cycle A (x10 L1)"), ("cycle_B", "cycle B (x10 L1)"), ("gan_G", "GAN G"),
-                       ("D_B", "D_B")):
-        v = smooth(np.array([h[key] for h in history]))
-        axes[0].plot(steps[len(steps) - len(v):], v, label=label)
+    labels = {"cycle_A": "cycle A (x10 L1)", "cycle_B": "cycle B (x10 L1)", "gan_G": "GAN G", "D_B": "D_B"}
+    draw_loss_curves(axes[0], history, list(labels), labels=labels, smooth=50, log=False)
     axes[0].set(xlabel="step", title="training losses (moving mean of 50)")
-    axes[0].legend(fontsize=8)
     ev = record["evals"]
     es = [e["step"] for e in ev]
     dom = record["domains"]

@@ -172,3 +172,29 @@ def test_cli_figure_bad_options_are_one_line(tmp_path, capsys, content_path, sty
 def test_cli_figure_without_kind_prints_help(capsys):
     assert main(["figure"]) == 2
     assert "reconstructions" in capsys.readouterr().err
+
+
+def test_draw_loss_curves_uses_the_step_smooths_and_skips_empty_terms():
+    from matplotlib.figure import Figure
+
+    history = [{"step": 100 + i, "a": float(i + 1), "b": 0.0, "c": 2.0} for i in range(10)]
+    ax = Figure().subplots()
+    figures.draw_loss_curves(ax, history, smooth=4)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"a", "c"}  # "b" has no positive value on the log scale
+    x, y = lines["a"].get_data()
+    assert list(x) == [103, 104, 105, 106, 107, 108, 109]  # moving mean of 4 ends at each step
+    assert y[0] == pytest.approx(2.5) and y[-1] == pytest.approx(8.5)
+    assert ax.get_yscale() == "log"
+
+
+def test_feedforward_loss_png_comes_from_the_shared_plotter(tmp_path, monkeypatch):
+    from impasto.feedforward import train as ff_train
+
+    calls = []
+    monkeypatch.setattr(figures, "loss_curves_figure", lambda history, path, **kw: calls.append((path, kw)))
+    history = [{"step": i, "content": 1.0, "style": 2.0, "total": 3.0} for i in range(1, 301)]
+    ff_train.write_history(tmp_path, history)
+    assert (tmp_path / "history.csv").read_text().splitlines()[0] == "step,content,style,total"
+    (path, kw), = calls
+    assert path == tmp_path / "loss.png" and kw["keys"] == ["content", "style", "total"] and kw["smooth"] == 3

@@ -7,7 +7,8 @@
   conv2_1; ...; larger sets give larger, smoother texture): the paper's Fig. 1.
 * :func:`ratio_grid` / :func:`grid_figure`: results over content/style ratios alpha/beta and style
   layer sets: the paper's Fig. 3.
-* :func:`loss_curves_figure`: each loss term of a run over the steps.
+* :func:`loss_curves_figure` / :func:`draw_loss_curves`: each loss term of a run over the steps (the one
+  loss-curve plotter: Gatys runs, feed-forward training's ``loss.png``, the CycleGAN demo).
 * :func:`comparison_sheet`: several images side by side with their numbers (``impasto evaluate``).
 
 Like the paper, these use its normalisations (``gram_norm="paper"``: E_l = 1/(4 N^2 M^2) sum (G - A)^2,
@@ -142,7 +143,7 @@ def ratio_grid(content: np.ndarray, style: np.ndarray, *, ratios: Sequence[float
         row = []
         for ratio in ratios:
             options = dict(content_layers=("conv4_2",), style_layers=layers, style_layer_weights=[1 / d] * d,
-                           content_weight=float(ratio), style_weight=1.0, image_size=size, num_iterations=steps,
+                           content_weight=float(ratio), style_weight=1.0, image_size=size, steps=steps,
                            multiscale="off", device=device, seed=seed, weights=weights, precision="fp32",
                            **PAPER_LOSS)
             key = {"kind": "grid", "content": _fingerprint(content), "style": _fingerprint(style), **options}
@@ -233,11 +234,57 @@ def grid_figure(grid: Sequence[Sequence[np.ndarray]], path: str | os.PathLike, *
     return save_figure(fig, path)
 
 
-def loss_curves_figure(history: Sequence[Mapping[str, float]], path: str | os.PathLike, *,
-                       title: str | None = None, stages: Sequence[int] = ()) -> Path:
-    """Each weighted loss term (content, style, tv, total) over the steps, on a log scale.
+GATYS_LOSS_KEYS = ("total", "style", "content", "tv")
 
-    ``stages``: steps where a new scale of the coarse-to-fine schedule starts (drawn as lines).
+
+def draw_loss_curves(ax: Any, history: Sequence[Mapping[str, float]], keys: Sequence[str] | None = None, *,
+                     labels: Mapping[str, str] | None = None, smooth: int = 1, log: bool = True,
+                     stages: Sequence[int] = ()) -> None:
+    """Draw loss terms over the steps onto a matplotlib axis: the one loss-curve plotter.
+
+    Used by :func:`loss_curves_figure` (a Gatys run, a feed-forward training run's ``loss.png``)
+    and by ``benchmarks/cyclegan_demo.py`` as one panel of its figure.
+
+    Args:
+        history: one mapping per step; its ``"step"`` is the x value when present, else steps count 1, 2, ...
+        keys: the terms to draw, in order (default: every key but ``"step"`` of the first entry). A term with
+            no positive value is left out on a log scale.
+        labels: legend text per key (default: the key).
+        smooth: moving average over this many steps (1: none); the curve then starts at the ``smooth``-th step.
+        log: log-scale y axis (non-positive values are not drawn).
+        stages: steps where a new stage starts (drawn as dashed vertical lines).
+    """
+    if not history:
+        raise ValueError("empty loss history")
+    keys = [k for k in history[0] if k != "step"] if keys is None else list(keys)
+    steps = np.array([h.get("step", i) for i, h in enumerate(history, start=1)], dtype=float)
+    window = max(1, min(int(smooth), len(history)))
+    for key in keys:
+        values = np.array([h.get(key, np.nan) for h in history], dtype=float)
+        if log:
+            if np.all(~(values > 0)):
+                continue
+            values = np.where(values > 0, values, np.nan)
+        if window > 1:
+            values = np.convolve(values, np.ones(window) / window, mode="valid")
+        ax.plot(steps[len(steps) - len(values):], values, label=(labels or {}).get(key, key),
+                lw=1.5 if key == "total" else 1.0)
+    for s in stages:
+        ax.axvline(s, color="0.6", lw=0.8, ls="--")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def loss_curves_figure(history: Sequence[Mapping[str, float]], path: str | os.PathLike, *,
+                       title: str | None = None, stages: Sequence[int] = (), keys: Sequence[str] | None = None,
+                       smooth: int = 1, xlabel: str = "step (one evaluation of the objective)") -> Path:
+    """Each weighted loss term over the steps, on a log scale, as one figure file (see :func:`draw_loss_curves`).
+
+    ``keys`` defaults to a Gatys run's terms (total, style, content, tv); ``stages``: steps where a new
+    scale of the coarse-to-fine schedule starts (drawn as lines).
     """
     from matplotlib.figure import Figure
 
@@ -245,19 +292,9 @@ def loss_curves_figure(history: Sequence[Mapping[str, float]], path: str | os.Pa
         raise ValueError("empty loss history")
     fig = Figure(figsize=(6.4, 4.0), layout="constrained")
     ax = fig.subplots()
-    steps = np.arange(1, len(history) + 1)
-    for key in ("total", "style", "content", "tv"):
-        values = np.array([h.get(key, np.nan) for h in history], dtype=float)
-        if np.all(~(values > 0)):
-            continue
-        ax.plot(steps, np.where(values > 0, values, np.nan), label=key, lw=1.5 if key == "total" else 1.0)
-    for s in stages:
-        ax.axvline(s, color="0.6", lw=0.8, ls="--")
-    ax.set_yscale("log")
-    ax.set_xlabel("step (one evaluation of the objective)")
+    draw_loss_curves(ax, history, GATYS_LOSS_KEYS if keys is None else keys, smooth=smooth, stages=stages)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("weighted loss")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
     ax.set_title(title or "Loss terms over the run", fontsize=10)
     return save_figure(fig, path)
 

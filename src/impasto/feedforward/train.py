@@ -24,12 +24,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import logging
-import math
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -151,7 +149,9 @@ def write_samples(path: Path, photos: Tensor, outputs: Tensor) -> None:
 
 
 def write_history(folder: Path, history: list[dict[str, float]]) -> None:
-    """``history.csv`` and ``loss.png`` (drawn with Pillow: no plotting dependency)."""
+    """``history.csv`` and ``loss.png`` (:func:`impasto.eval.figures.loss_curves_figure`)."""
+    from ..eval.figures import loss_curves_figure
+
     if not history:
         return
     keys = [k for k in history[0] if k != "step"]
@@ -160,53 +160,8 @@ def write_history(folder: Path, history: list[dict[str, float]]) -> None:
         writer.writerow(["step", *keys])
         for row in history:
             writer.writerow([int(row["step"]), *(f"{row.get(k, float('nan')):.6g}" for k in keys)])
-    plot_losses(folder / "loss.png", history, keys)
-
-
-def plot_losses(path: Path, history: list[dict[str, float]], keys: list[str], size: tuple[int, int] = (720, 400)) -> None:
-    """A log-scale line plot of the loss terms (moving average over ~1% of the run) as a PNG."""
-    from PIL import Image, ImageDraw
-
-    from ..io import write_image
-
-    w, h = size
-    left, right, top, bottom = 60, 110, 20, 40
-    img = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(img)
-    steps = np.array([r["step"] for r in history], dtype=float)
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#000000", "#9467bd"]
-    series = {}
-    window = max(1, len(history) // 100)
-    for k in keys:
-        v = np.array([max(r.get(k, np.nan), 1e-12) for r in history], dtype=float)
-        if window > 1:
-            v = np.convolve(v, np.ones(window) / window, mode="valid")
-        series[k] = np.log10(v)
-    finite = np.concatenate([s[np.isfinite(s)] for s in series.values()])
-    if finite.size == 0:
-        return
-    lo, hi = math.floor(finite.min()), math.ceil(finite.max())
-    hi = hi if hi > lo else lo + 1
-    x0, x1 = steps[0], max(steps[-1], steps[0] + 1)
-
-    def xy(step: float, val: float) -> tuple[float, float]:
-        return (left + (step - x0) / (x1 - x0) * (w - left - right),
-                top + (hi - val) / (hi - lo) * (h - top - bottom))
-
-    draw.rectangle([left, top, w - right, h - bottom], outline="black")
-    for dec in range(lo, hi + 1):
-        _, y = xy(x0, dec)
-        draw.line([left - 4, y, left, y], fill="black")
-        draw.text((5, y - 6), f"1e{dec}", fill="black")
-    draw.text((left, h - bottom + 8), f"step {int(x0)}", fill="black")
-    draw.text((w - right - 70, h - bottom + 8), f"step {int(x1)}", fill="black")
-    for i, (k, s) in enumerate(series.items()):
-        pts = [xy(st, v) for st, v in zip(steps[len(steps) - len(s):], s) if np.isfinite(v)]
-        colour = colours[i % len(colours)]
-        if len(pts) > 1:
-            draw.line(pts, fill=colour, width=2)
-        draw.text((w - right + 10, top + 16 * i), k, fill=colour)
-    write_image(path, np.asarray(img, dtype=np.float32) / 255.0)
+    loss_curves_figure(history, folder / "loss.png", keys=keys, smooth=len(history) // 100, xlabel="training step",
+                       title="Training loss terms (moving mean over 1% of the run)")
 
 
 def _load_initial_weights(net: nn.Module, cfg: FastTrainConfig) -> None:
