@@ -21,7 +21,7 @@ from .stylize import add_config_flags, config_from_args, intermediate_path
 
 __all__ = ["main", "build_parser", "add_config_flags", "config_from_args", "intermediate_path", "peak_rss_mb"]
 
-COMMANDS = ["stylize", "feedforward", "cyclegan", "figure", "evaluate"]
+COMMANDS = ["stylize", "feedforward", "cyclegan", "decoders", "figure", "evaluate"]
 
 
 def build_parser() -> Parser:

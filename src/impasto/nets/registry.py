@@ -17,7 +17,7 @@ from ..errors import InputError
 FactoryT = TypeVar("FactoryT", bound=Callable[..., nn.Module])
 
 _NETS: dict[str, Callable[..., nn.Module]] = {}
-_MODULES = ("johnson", "cyclegan")  # impasto.nets.<module> files that register networks
+_MODULES = ("johnson", "cyclegan", "decoder")  # impasto.nets.<module> files that register networks
 
 
 def register_net(name: str) -> Callable[[FactoryT], FactoryT]:

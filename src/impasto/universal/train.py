@@ -1,0 +1,254 @@
+"""Training a decoder to invert VGG-19 at one level (Li et al. 2017, section 3.1).
+
+The decoder of ``reluN_1`` learns reconstruction only: for a photo ``I``,
+``I' = decoder(VGG(I))`` and the loss is
+
+    L = ||I' - I||^2 + feature_weight * ||VGG(I') - VGG(I)||^2 / mean(VGG(I)^2)
+
+with both terms averaged over their elements. Li et al. use lambda = 1 on raw
+features; impasto divides the feature term by the mean square of the target
+features so that one ``feature_weight`` means the same at every level and with
+either VGG preprocessing (the Caffe weights see 0-255 pixels, so raw feature
+errors are ~1e4 times the pixel error), and weights it 0.1 by default so the
+pixel term (which the PSNR measures) is not drowned out. No style images are involved, so any
+photographs serve as data (:mod:`impasto.universal.data`).
+
+:func:`train` hands a step function to :func:`impasto.train.loop.fit`, the one
+training loop (progress events, atomic checkpoints every ``checkpoint_every``
+steps, resume, Ctrl-C). With ``eval_images``, every ``eval_every`` steps the
+decoder's reconstruction PSNR on those held-out photos is logged and kept in
+the checkpoint's ``extra["psnr"]``.
+
+A run writes ``<run_dir>/checkpoint.pt``; :func:`impasto.universal.decoders.load_decoder`
+reads it (or a shipped fp16 file) back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import InputError, ResumeError
+from ..nets.decoder import LEVELS, VGGDecoder
+from ..progress import Callback
+from ..train.loop import TrainState, fit, linear_decay
+
+log = logging.getLogger(__name__)
+
+KIND = "decoder"
+ARCH = "vgg_decoder"
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class DecoderTrainConfig:
+    """Every choice of a decoder training run (stored in its checkpoints).
+
+    Attributes:
+        level: VGG layer the decoder inverts, ``relu1_1`` ... ``relu5_1``.
+        width: hidden-channel multiplier of the decoder (1.0: Li et al.'s mirror of VGG).
+        steps: Adam updates in all (a resumed run continues up to this number).
+        batch_size: crops per step.
+        crop: crop side in pixels.
+        max_scale: crops cover ``crop * s`` pixels of the image, ``s`` in [1, max_scale], shrunk to ``crop``.
+        lr: Adam learning rate.
+        lr_decay_steps: lower the rate linearly to 0 over the last this many planned steps (0: constant).
+        feature_weight: weight of the relative feature loss against the pixel loss.
+        precision: ``fp32`` or ``bf16`` (autocast of VGG and decoder; losses in fp32).
+        seed: seeds the weights and the batches.
+        checkpoint_every: steps between checkpoints.
+        eval_every: steps between held-out PSNR measurements (0: never).
+        weights: VGG-19 weights (``embedded`` Caffe weights by default).
+    """
+
+    level: str = "relu3_1"
+    width: float = 1.0
+    steps: int = 4000
+    batch_size: int = 4
+    crop: int = 128
+    max_scale: float = 2.0
+    lr: float = 2e-4
+    lr_decay_steps: int = 0
+    feature_weight: float = 0.1
+    precision: str = "fp32"
+    seed: int = 0
+    checkpoint_every: int = 200
+    eval_every: int = 200
+    weights: str = "embedded"
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise InputError(f"unknown decoder level {self.level!r}; choose from {', '.join(LEVELS)}")
+        if self.steps < 1 or self.batch_size < 1 or self.checkpoint_every < 1 or self.eval_every < 0:
+            raise InputError("steps, batch_size and checkpoint_every must be >= 1, eval_every >= 0")
+        if not (self.lr > 0 and math.isfinite(self.lr)) or self.feature_weight < 0:
+            raise InputError(f"need lr > 0 and feature_weight >= 0; got {self.lr}, {self.feature_weight}")
+        if self.precision not in ("fp32", "bf16"):
+            raise InputError(f"precision must be fp32 or bf16; got {self.precision!r}")
+        smallest = 4 * 2 ** int(self.level[4])
+        if self.crop < smallest:
+            raise InputError(f"crop {self.crop} px is too small for {self.level}; use at least {smallest}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class ReconstructionLoss(nn.Module):
+    """Pixel MSE plus the relative VGG feature MSE at the decoder's level (see the module docstring)."""
+
+    def __init__(self, level: str, *, feature_weight: float = 1.0, weights: str = "embedded",
+                 precision: str = "fp32") -> None:
+        super().__init__()
+        from ..features.vgg import FeatureExtractor
+
+        self.level, self.feature_weight, self.precision = level, feature_weight, precision
+        self.encoder = FeatureExtractor([level], weights=weights)
+
+    def encode(self, image: Tensor) -> Tensor:
+        with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            return self.encoder(image)[self.level]
+
+    def forward(self, output: Tensor, photos: Tensor, target: Tensor) -> dict[str, Tensor]:
+        pixel = F.mse_loss(output.float(), photos)
+        terms = {"pixel": pixel}
+        if self.feature_weight:
+            feats = self.encode(output).float()
+            terms["feature"] = self.feature_weight * F.mse_loss(feats, target) / target.pow(2).mean().clamp_min(1e-12)
+        terms["total"] = sum(terms.values(), torch.zeros((), device=output.device))
+        return terms
+
+
+def reconstruct(decoder: nn.Module, loss_fn: ReconstructionLoss, image: Tensor) -> Tensor:
+    """encode -> decode of (B, 3, H, W) images, clamped to [0, 1]."""
+    feats = loss_fn.encode(image).float()
+    with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=loss_fn.precision == "bf16"):
+        out = decoder(feats, size=tuple(image.shape[-2:]))
+    return out.float().clamp(0, 1)
+
+
+def heldout_psnr(decoder: nn.Module, loss_fn: ReconstructionLoss, images: Sequence[Tensor]) -> float:
+    """Mean PSNR (dB) of encode -> decode over ``images`` ((1, 3, H, W) each)."""
+    values = []
+    with torch.no_grad():
+        for image in images:
+            mse = float((reconstruct(decoder, loss_fn, image) - image).pow(2).mean())
+            values.append(10 * math.log10(1.0 / max(mse, 1e-12)))
+    return float(np.mean(values))
+
+
+def load_eval_images(files: Sequence[str | Path], long_side: int = 256) -> list[Tensor]:
+    """Held-out photos as (1, 3, H, W) tensors with the long side ``long_side``."""
+    from ..io import read_image
+    from ..transforms import resize_long_side, to_tensor
+
+    return [resize_long_side(to_tensor(read_image(f)), long_side) for f in files]
+
+
+def feature_rms(loss_fn: ReconstructionLoss, photos: Tensor) -> float:
+    """Root mean square of the level's features on ``photos`` (the decoder's ``input_scale`` is its inverse).
+
+    The Caffe VGG sees 0-255 pixels, so its shallow features reach the hundreds; a decoder fed them
+    unscaled starts with outputs ~100x too large, and shrinking its first weights instead makes Adam's
+    fixed step size huge relative to them.
+    """
+    with torch.no_grad():
+        return float(loss_fn.encode(photos).float().pow(2).mean().sqrt().clamp_min(1e-6))
+
+
+def init_output(decoder: VGGDecoder) -> None:
+    """Start the RGB layer near mid-grey (small weights, bias 0.5) instead of random colours."""
+    with torch.no_grad():
+        last = decoder.stages[-1][-1]
+        last.weight.mul_(0.1)
+        last.bias.fill_(0.5)
+
+
+def make_step(decoder_name: str, loss_fn: ReconstructionLoss, data: Any, *, batch_size: int, seed: int) -> Any:
+    """The step function for :func:`fit`: draw the step's crops, reconstruct them, one Adam update."""
+
+    def step_fn(state: TrainState, step: int) -> dict[str, float]:
+        decoder, opt = state.nets[decoder_name], state.optimizers[decoder_name]
+        photos = data.batch(batch_size, step, seed=seed)
+        with torch.no_grad():
+            target = loss_fn.encode(photos).float()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=loss_fn.precision == "bf16"):
+            output = decoder(target, size=tuple(photos.shape[-2:]))
+        terms = loss_fn(output, photos, target)
+        opt.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        opt.step()
+        out = {k: float(v.detach()) for k, v in terms.items()}
+        out["psnr"] = 10 * math.log10(1.0 / max(out["pixel"], 1e-12))
+        return out
+
+    return step_fn
+
+
+def train(cfg: DecoderTrainConfig, data: Any, run_dir: str | Path, *, resume: bool = False,
+          eval_images: Sequence[Tensor] = (), callback: Callback | None = None) -> TrainState:
+    """Train (or, with ``resume``, continue) the decoder of ``cfg.level`` on ``data``.
+
+    Args:
+        cfg: the run's settings.
+        data: a :class:`impasto.universal.data.ReconstructionData` (anything with ``batch(n, step, seed)``).
+        run_dir: folder for ``checkpoint.pt`` (created).
+        resume: continue ``run_dir/checkpoint.pt``; its level and width must match ``cfg``.
+        eval_images: held-out (1, 3, H, W) photos for the periodic PSNR.
+        callback: receives a :class:`impasto.progress.Progress` per step.
+
+    Returns:
+        The final :class:`impasto.train.loop.TrainState` (``state.nets["decoder"]``).
+    """
+    run_dir = Path(run_dir)
+    ckpt = run_dir / CHECKPOINT_NAME
+    if resume and not ckpt.is_file():
+        raise ResumeError(f"nothing to resume: {ckpt} does not exist (drop --resume to start a new run)")
+    if not resume and ckpt.is_file():
+        raise InputError(f"{ckpt} exists; pass --resume to continue it or choose another run folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    loss_fn = ReconstructionLoss(cfg.level, feature_weight=cfg.feature_weight, weights=cfg.weights,
+                                 precision=cfg.precision)
+    if resume:
+        from ..train.checkpoint import load_checkpoint
+
+        saved_ckpt = load_checkpoint(ckpt, kind=KIND)
+        arch_kwargs = dict(saved_ckpt["nets"]["decoder"]["kwargs"])
+        if (arch_kwargs.get("level"), arch_kwargs.get("width")) != (cfg.level, cfg.width):
+            raise ResumeError(f"{ckpt} holds a decoder with {arch_kwargs}; use the same --level/--width")
+    else:
+        scale = 1.0 / feature_rms(loss_fn, data.batch(cfg.batch_size, 0, seed=cfg.seed))
+        arch_kwargs = {"level": cfg.level, "width": cfg.width, "input_scale": float(f"{scale:.4g}")}
+    decoder = VGGDecoder(**arch_kwargs)
+    if not resume:
+        init_output(decoder)
+    opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
+    schedulers = {}
+    if cfg.lr_decay_steps:
+        factor = linear_decay(cfg.steps - cfg.lr_decay_steps, cfg.lr_decay_steps)
+        schedulers["decoder"] = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    state = TrainState(nets={"decoder": decoder}, archs={"decoder": (ARCH, arch_kwargs)},
+                       optimizers={"decoder": opt}, schedulers=schedulers)
+    if resume:
+        state.load(saved_ckpt)
+        log.info("resumed %s at step %d", ckpt, state.step)
+    step_fn = make_step("decoder", loss_fn, data, batch_size=cfg.batch_size, seed=cfg.seed)
+
+    def evaluate(state: TrainState, step: int) -> None:
+        value = heldout_psnr(state.nets["decoder"], loss_fn, eval_images)
+        state.extra.setdefault("psnr", []).append([step, value])
+        log.info("step %d: held-out PSNR %.2f dB (%s)", step, value, cfg.level)
+
+    return fit(state, step_fn, steps=cfg.steps, kind=KIND, config=cfg.to_dict(), checkpoint=ckpt,
+               checkpoint_every=cfg.checkpoint_every, sample_fn=evaluate if eval_images else None,
+               sample_every=cfg.eval_every if eval_images else 0, callback=callback)

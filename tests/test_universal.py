@@ -1,0 +1,167 @@
+"""Universal style transfer: decoders, their training, the cascade, decoder files, gallery and CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from impasto.errors import InputError
+from impasto.nets import create_net
+from impasto.nets.decoder import LEVELS, VGGDecoder
+from impasto.universal.cascade import Encoder, stylize_tensor, stylize_universal
+
+
+@pytest.fixture(scope="module")
+def kodak(shared_images: Path) -> list[Path]:
+    files = [shared_images / "kodak" / f"kodim0{i}.png" for i in (1, 2)]
+    if not all(f.is_file() for f in files):
+        pytest.skip("shared Kodak photos not available")
+    return files
+
+
+@pytest.fixture(scope="module")
+def photo(kodak: list[Path]) -> np.ndarray:
+    from impasto.io import read_image
+
+    return read_image(kodak[0])[::8, ::8].copy()  # 64 x 96
+
+
+@pytest.fixture(scope="module")
+def painting(shared_images: Path) -> np.ndarray:
+    from impasto.io import read_image
+
+    path = shared_images / "style" / "starry_night.jpg"
+    if not path.is_file():
+        pytest.skip("shared painting not available")
+    return read_image(path)[::10, ::10].copy()
+
+
+def random_decoders(levels: tuple[str, ...]) -> dict[str, VGGDecoder]:
+    torch.manual_seed(0)
+    return {level: VGGDecoder(level, width=0.25).eval() for level in levels}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_decoder_returns_the_image_size_even_for_odd_sizes(level):
+    dec = create_net("vgg_decoder", level=level, width=0.125)
+    stride = 2 ** (int(level[4]) - 1)
+    channels = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}[int(level[4])]
+    h, w = 37, 53
+    assert dec(torch.rand(1, channels, h // stride, w // stride), size=(h, w)).shape == (1, 3, h, w)
+
+
+def test_decoder_rejects_features_of_another_level():
+    with pytest.raises(InputError, match="expects"):
+        VGGDecoder("relu2_1")(torch.rand(1, 64, 8, 8))
+
+
+@pytest.mark.slow
+def test_training_lowers_the_loss_and_resume_continues(kodak, tmp_path):
+    from impasto.universal.data import ReconstructionData
+    from impasto.universal.train import DecoderTrainConfig, train
+
+    data = ReconstructionData(kodak, 48, max_side=128)
+    cfg = DecoderTrainConfig(level="relu1_1", steps=30, batch_size=2, crop=48, lr=2e-3, checkpoint_every=10,
+                             eval_every=0)
+    state = train(cfg, data, tmp_path / "run")
+    pixel = [h["pixel"] for h in state.history]
+    assert np.mean(pixel[-5:]) < 0.5 * np.mean(pixel[:5])
+    longer = DecoderTrainConfig(**{**cfg.to_dict(), "steps": 33})
+    resumed = train(longer, data, tmp_path / "run", resume=True)
+    assert resumed.step == 33 and len(resumed.history) == 33
+
+
+def test_batches_depend_only_on_step_and_seed(kodak):
+    from impasto.universal.data import ReconstructionData
+
+    data = ReconstructionData(kodak, 32, max_side=96)
+    assert torch.equal(data.batch(3, 7, seed=1), data.batch(3, 7, seed=1))
+    assert not torch.equal(data.batch(3, 7, seed=1), data.batch(3, 8, seed=1))
+
+
+def test_strength_zero_reconstructs_through_the_decoder(photo, painting):
+    decoders = random_decoders(("relu2_1",))
+    encoder = Encoder("relu2_1")
+    content = torch.from_numpy(photo).permute(2, 0, 1)[None]
+    style = torch.from_numpy(painting).permute(2, 0, 1)[None]
+    out = stylize_tensor(content, [style], encoder, decoders, strength=0.0)
+    expected = decoders["relu2_1"](encoder.encode(content, ["relu2_1"])["relu2_1"], size=(64, 96)).clamp(0, 1)
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["wct", "adain"])
+def test_flat_colour_style_gives_a_finite_image(photo, method):
+    flat = np.full((64, 64, 3), (0.8, 0.3, 0.1), dtype=np.float32)
+    out = stylize_universal(photo, flat, method=method, image_size=None,
+                            decoders=random_decoders(("relu3_1", "relu2_1", "relu1_1")))
+    assert out.shape == photo.shape and np.isfinite(out).all()
+
+
+def test_callback_sees_each_level_deepest_first(photo, painting):
+    seen = []
+    stylize_universal(photo, [painting, painting], style_blend=[1, 2], image_size=None,
+                      decoders=random_decoders(("relu1_1", "relu2_1")), callback=lambda e: seen.append(e.stage))
+    assert seen == ["wct relu2_1", "wct relu1_1"]
+
+
+def test_bad_input_is_a_one_line_input_error(photo, painting, tmp_path):
+    decoders = random_decoders(("relu3_1",))
+    with pytest.raises(InputError, match="too small for relu3_1"):
+        stylize_universal(photo[:12, :12], painting, image_size=None, decoders=decoders)
+    with pytest.raises(InputError, match="strength"):
+        stylize_universal(photo, painting, strength=1.2, decoders=decoders)
+    with pytest.raises(InputError, match="no decoder for relu2_1"):
+        stylize_universal(photo, painting, levels=["relu2_1"], decoders=tmp_path)
+    with pytest.raises(InputError, match="decoder folder not found"):
+        stylize_universal(photo, painting, decoders=tmp_path / "missing")
+    with pytest.raises(InputError, match="method"):
+        stylize_universal(photo, painting, method="gatys", decoders=decoders)
+
+
+def test_exported_fp16_decoder_loads_back(tmp_path, photo, painting):
+    from impasto.train.checkpoint import save_checkpoint
+    from impasto.universal.decoders import export_decoder, load_decoder, load_decoder_set
+
+    dec = random_decoders(("relu2_1",))["relu2_1"]
+    entry = {"arch": "vgg_decoder", "kwargs": {"level": "relu2_1", "width": 0.25}, "state": dec.state_dict()}
+    (tmp_path / "relu2_1").mkdir()
+    save_checkpoint(tmp_path / "relu2_1" / "checkpoint.pt", {"kind": "decoder", "nets": {"decoder": entry}, "step": 5})
+    out = export_decoder(tmp_path / "relu2_1", tmp_path / "relu2_1.pt")
+    loaded, info = load_decoder(out)
+    assert info["step"] == 5 and loaded.level == "relu2_1"
+    x = torch.rand(1, 128, 8, 8)
+    assert torch.allclose(loaded(x), dec(x), atol=1e-2)
+    assert set(load_decoder_set(["relu2_1"], tmp_path)) == {"relu2_1"}
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError):
+        load_decoder(tmp_path / "bad.pt")
+
+
+def test_gallery_resolves_names_and_lists_them():
+    from impasto.gallery import list_styles, resolve_style
+
+    names = list_styles()
+    assert "starry-night" in names and len(names) == 6
+    assert resolve_style("Starry_Night").is_file()
+    with pytest.raises(InputError, match="starry-night"):
+        resolve_style("mona-lisa")
+
+
+def test_gallery_name_works_as_a_style(photo):
+    out = stylize_universal(photo, "great-wave", method="adain", image_size=None,
+                            decoders=random_decoders(("relu1_1",)))
+    assert out.shape == photo.shape
+
+
+def test_cli_trains_a_decoder_and_reports_bad_data(kodak, tmp_path, capsys):
+    from impasto.cli import main
+
+    run = tmp_path / "run"
+    code = main(["decoders", "train", "--data", str(kodak[0]), "--level", "relu1_1", "-o", str(run),
+                 "--steps", "3", "--crop", "32", "--batch-size", "1", "-q"])
+    assert code == 0 and (run / "checkpoint.pt").is_file()
+    assert main(["decoders", "train", "--data", str(tmp_path / "nothing"), "-o", str(tmp_path / "r2")]) == 2
+    assert "training data not found" in capsys.readouterr().err

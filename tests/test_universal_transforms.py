@@ -1,0 +1,93 @@
+"""WCT and AdaIN feature transforms: known statistics, flat images, strength and blending."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from impasto.errors import InputError
+from impasto.universal.transforms import adain, feature_stats, wct, whiten
+
+
+def correlated(c: int, h: int, w: int, seed: int, scale: float = 3.0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    mix = torch.randn(c, c, generator=gen, dtype=torch.float64)
+    base = torch.randn(c, h * w, generator=gen, dtype=torch.float64)
+    return (scale * mix @ base + torch.randn(c, 1, generator=gen, dtype=torch.float64)).reshape(c, h, w)
+
+
+def cov(flat: torch.Tensor) -> torch.Tensor:
+    centred = flat - flat.mean(dim=1, keepdim=True)
+    return centred @ centred.T / (flat.shape[1] - 1)
+
+
+def test_whitening_gives_identity_covariance_in_float64():
+    feats = correlated(8, 12, 10, seed=0)
+    white = whiten(feats)
+    assert white.dtype == torch.float64
+    assert torch.allclose(white.mean(dim=1), torch.zeros(8, dtype=torch.float64), atol=1e-10)
+    assert torch.allclose(cov(white), torch.eye(8, dtype=torch.float64), atol=1e-8)
+
+
+def test_wct_output_has_the_style_mean_and_covariance():
+    content, style = correlated(6, 10, 10, seed=1), correlated(6, 9, 11, seed=2, scale=0.5)
+    out = wct(content, feature_stats(style)).reshape(6, -1)
+    flat_style = style.reshape(6, -1)
+    assert torch.allclose(out.mean(dim=1), flat_style.mean(dim=1), atol=1e-8)
+    assert torch.allclose(cov(out), cov(flat_style), atol=1e-6)
+
+
+def test_wct_keeps_shape_and_dtype_of_batched_float32_features():
+    content = correlated(4, 5, 6, seed=3).float()[None]
+    out = wct(content, feature_stats(correlated(4, 7, 7, seed=4)))
+    assert out.shape == (1, 4, 5, 6) and out.dtype == torch.float32
+
+
+def test_flat_style_gives_finite_features_equal_to_its_colour():
+    content = correlated(5, 8, 8, seed=5)
+    flat_style = torch.full((5, 8, 8), 2.5, dtype=torch.float64)
+    out = wct(content, feature_stats(flat_style))
+    assert torch.isfinite(out).all()
+    # colouring with (floored) near-zero eigenvalues leaves only the style's mean, up to sqrt(floor) * |whitened|
+    assert torch.allclose(out, torch.full_like(out, 2.5), atol=0.05)
+
+
+def test_flat_content_gives_the_style_mean_without_nan():
+    style = correlated(5, 8, 8, seed=6)
+    out = wct(torch.zeros(5, 6, 6, dtype=torch.float64), feature_stats(style))
+    assert torch.isfinite(out).all()
+    assert torch.allclose(out.reshape(5, -1), style.reshape(5, -1).mean(dim=1, keepdim=True).expand(5, 36))
+
+
+def test_adain_matches_the_style_channel_mean_and_std():
+    content, style = correlated(6, 9, 9, seed=7), correlated(6, 8, 12, seed=8, scale=0.2)
+    out = adain(content, feature_stats(style)).reshape(6, -1)
+    s = style.reshape(6, -1)
+    assert torch.allclose(out.mean(dim=1), s.mean(dim=1), atol=1e-8)
+    assert torch.allclose(out.std(dim=1, unbiased=False), s.std(dim=1, unbiased=False), rtol=1e-3)
+
+
+@pytest.mark.parametrize("transform", [wct, adain])
+def test_strength_zero_returns_the_content_and_half_is_the_midpoint(transform):
+    content, stats = correlated(4, 6, 6, seed=9), feature_stats(correlated(4, 6, 6, seed=10))
+    assert torch.allclose(transform(content, stats, strength=0.0), content)
+    full = transform(content, stats, strength=1.0)
+    assert torch.allclose(transform(content, stats, strength=0.5), (full + content) / 2)
+
+
+@pytest.mark.parametrize("transform", [wct, adain])
+def test_blending_two_identical_styles_equals_one(transform):
+    content, stats = correlated(4, 6, 6, seed=11), feature_stats(correlated(4, 6, 6, seed=12))
+    assert torch.allclose(transform(content, [stats, stats], weights=[0.3, 0.7]), transform(content, stats))
+
+
+@pytest.mark.parametrize("strength", [-0.1, 1.5])
+def test_strength_outside_zero_one_is_an_input_error(strength):
+    with pytest.raises(InputError, match="strength"):
+        wct(torch.rand(3, 4, 4), feature_stats(torch.rand(3, 4, 4)), strength=strength)
+
+
+def test_bad_blend_weights_are_an_input_error():
+    stats = feature_stats(torch.rand(3, 4, 4))
+    with pytest.raises(InputError, match="weights"):
+        adain(torch.rand(3, 4, 4), [stats, stats], weights=[1.0])
