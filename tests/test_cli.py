@@ -28,7 +28,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from impasto import cli
 
@@ -200,19 +200,20 @@ BAD_IMAGE_HINT = {
 
 @pytest.mark.parametrize("role", ["content", "style"])
 @pytest.mark.parametrize("kind", BAD_IMAGES)
-def test_bad_image_fails_with_one_line(kind, role, tmp_path, capsys, cli_content, cli_style):
+def test_bad_image_fails_with_one_line(kind, role, tmp_path, capsys, monkeypatch, cli_content, cli_style):
     bad = make_bad_image(kind, tmp_path)
     output = tmp_path / "out.png"
     content, style = (bad, cli_style) if role == "content" else (cli_content, bad)
-    t0 = time.perf_counter()
+    decoded = []  # sizes of the images whose pixels were decoded
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda im: decoded.append(im.size) or real_load(im))
     line = fail_run(["stylize", content, style, "-o", output, *TINY, "--json"], output, capsys)
-    elapsed = time.perf_counter() - t0
     assert BAD_IMAGE_HINT[kind] in line.lower(), line
     # The message names the file or at least which input it was.
     assert bad.name in line or f"{role} image" in line, line
     if kind == "bomb_png":
         # Refused from the header: no 900-megapixel decode, no network load.
-        assert elapsed < 10, f"bomb check took {elapsed:.1f} s"
+        assert (30000, 30000) not in decoded
         assert "30000x30000" in line or "pixels" in line, line
 
 
@@ -382,6 +383,7 @@ def test_keyboard_interrupt_in_process(tmp_path, monkeypatch, capsys, cli_conten
     assert not cli.intermediate_path(output, 6).exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_in_subprocess(signum, tmp_path, cli_content, cli_style):
     output = tmp_path / "out.png"
@@ -431,7 +433,7 @@ def test_json_summary_and_png_metadata(tmp_path, capsys, cli_content, cli_style)
     assert set(summary["losses"]) >= {"content", "style", "tv", "total"}
     assert all(math.isfinite(v) for v in summary["losses"].values())
     assert summary["config"]["image_size"] == 48
-    assert summary["config"]["num_iterations"] == 3
+    assert summary["config"]["steps"] == 3  # --num-iterations is the old name of --steps
     assert summary["seconds"] >= 0 and summary["peak_rss_mb"] > 0
     assert err.strip() == ""  # -q and --json: nothing else on stderr
     with Image.open(output) as im:
@@ -451,7 +453,7 @@ def test_neural_style_spellings(tmp_path, capsys, cli_content, cli_style):
     assert rc == 0, err
     config = json.loads(out)["config"]
     assert config["image_size"] == 40
-    assert config["num_iterations"] == 2
+    assert config["steps"] == 2
     assert config["style_layers"] == ["relu1_1", "relu2_1"]
     assert config["style_layer_weights"] == [1.0, 0.5]
     with Image.open(output) as im:
@@ -484,12 +486,9 @@ def test_print_iter_logs_steps(tmp_path, capsys, cli_content, cli_style):
 
 def test_help_does_not_import_torch():
     code = "import sys, impasto.cli; impasto.cli.build_parser(); print('torch' in sys.modules)"
-    t0 = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    elapsed = time.perf_counter() - t0
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
-    assert elapsed < 30, f"building the parser took {elapsed:.1f} s"
 
 
 def test_module_help_lists_stylize():

@@ -16,8 +16,8 @@ from typing import Any, Sequence
 
 from .. import __version__
 from ..errors import ImpastoError
-from .common import Parser, peak_rss_mb
-from .stylize import add_config_flags, config_from_args, intermediate_path
+from .common import Parser, add_config_flags, config_from_args, peak_rss_mb
+from .stylize import intermediate_path
 
 __all__ = ["main", "build_parser", "add_config_flags", "config_from_args", "intermediate_path", "peak_rss_mb"]
 

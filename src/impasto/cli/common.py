@@ -1,10 +1,16 @@
-"""Pieces shared by every subcommand: the one-line-error parser, common flags, a progress bar."""
+"""Pieces shared by every subcommand: the one-line-error parser, common flags, flags generated from a
+config dataclass (one per field, plus its old names), a progress bar."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import re
 import sys
 from typing import Any
+
+from ..config import GatysConfig
+from ..errors import InputError
 
 
 class Parser(argparse.ArgumentParser):
@@ -19,10 +25,77 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
+def _field_type(f: dataclasses.Field) -> Any:
+    text = str(f.type)
+    if "float" in text:
+        return float
+    if "int" in text and "tuple" not in text:
+        return int
+    return str
+
+
+def flag_names(name: str) -> list[str]:
+    """``--image-size`` and neural-style's ``--image_size`` for the option ``image_size``."""
+    return [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig, title: str = "options") -> None:
+    """One flag per field of the config dataclass ``cls`` (default None, so unset flags keep the
+    dataclass default), plus hidden flags for its old option names (``cls.ALIASES``)."""
+    group = parser.add_argument_group(f"{title} (defaults in brackets)")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    aliases: dict[str, list[str]] = {}
+    for old, new in getattr(cls, "ALIASES", {}).items():
+        aliases.setdefault(new, []).append(old)
+    for f in fields.values():
+        meta = dict(f.metadata)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        kwargs: dict[str, Any] = {"dest": f.name, "default": None,
+                                  "help": f"{meta.get('help', '')} [{shown}]".replace("%", "%%")}  # argparse %-formats
+        if f.type in (bool, "bool"):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif meta.get("nargs"):
+            kwargs.update(nargs="+", metavar="X")
+        else:
+            kwargs.update(type=_field_type(f), metavar=f.name.split("_")[-1].upper())
+        if "choices" in meta:
+            kwargs["choices"] = meta["choices"]
+        group.add_argument(*flag_names(f.name), **kwargs)
+        old_flags = [flag for old in aliases.get(f.name, []) for flag in flag_names(old)]
+        if old_flags:
+            group.add_argument(*old_flags, **{**kwargs, "help": argparse.SUPPRESS})
+
+
+def config_from_args(args: argparse.Namespace, cls: type = GatysConfig) -> Any:
+    """The validated config from parsed flags; list flags accept spaces or commas ("relu1_1,relu2_1")."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
+    try:
+        return cls().replace(**values).validate()
+    except InputError as err:
+        raise InputError(as_flags(str(err), cls)) from None
+
+
+def as_flags(message: str, cls: type = GatysConfig) -> str:
+    """A library message in command-line words: ``image_size=512`` becomes ``--image-size 512`` and an
+    option named at the start (``steps must be ...``) becomes its flag, for the options of ``cls``."""
+    names = {f.name for f in dataclasses.fields(cls)} | set(getattr(cls, "ALIASES", {}))
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match[1], match[2]
+        if name not in names:
+            return match[0]
+        return f"--{name.replace('_', '-')}" + (f" {value}" if value else "")
+
+    message = re.sub(r'\b([a-z][a-z0-9_]*)="?([\w.]+)"?', flag, message)
+    return re.sub(r"^([a-z][a-z0-9_]*)()(?= )", flag, message)
+
+
 class ProgressBar:
     """A tqdm bar on stderr, created at the first event so a run that fails while setting up prints only its error.
 
-    Call it with ``(total, losses)`` per step; ``close()`` when done. Silent when ``quiet``.
+    Pass it as the ``callback`` of any long operation (one :class:`impasto.progress.Progress` per unit), or
+    call ``update(total, losses)`` per step; ``close()`` when done. Silent when ``quiet``.
     """
 
     def __init__(self, desc: str, quiet: bool = False, unit: str = "step") -> None:
@@ -39,6 +112,12 @@ class ProgressBar:
         self.bar.update(n)
         if losses:
             self.bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+
+    def __call__(self, event: Any) -> None:
+        """Render one :class:`impasto.progress.Progress` event: the callback every long operation takes."""
+        self.update(event.total, dict(event.losses))
+        if event.item is not None and self.bar is not None:
+            self.bar.set_postfix_str(event.item.rsplit("/", 1)[-1], refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -16,8 +16,9 @@ import argparse
 import logging
 from typing import Any
 
+from ..config import GatysConfig
 from ..errors import InputError
-from .common import ProgressBar, add_common_flags
+from .common import ProgressBar, add_common_flags, add_config_flags, config_from_args
 
 log = logging.getLogger("impasto")
 
@@ -47,13 +48,11 @@ def register(sub: Any) -> None:
     _run_options(g, steps=300)
     g.set_defaults(run=run_grid)
 
-    from .stylize import add_config_flags
-
     lo = kinds.add_parser("losses", help="run a stylisation and plot each loss term over the steps")
     _inputs(lo)
     lo.add_argument("--result", metavar="IMAGE", help="also save the stylised image here")
     add_common_flags(lo)
-    add_config_flags(lo)
+    add_config_flags(lo, GatysConfig, "optimisation options")
     lo.set_defaults(run=run_losses)
 
 
@@ -75,9 +74,8 @@ def _run_options(p: argparse.ArgumentParser, steps: int) -> None:
 
 def _checked_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """Validate the options, the output path and both images before any compute: (output, content, style)."""
-    from ..api import load_image
-    from ..config import LAYER_NAMES
-    from ..io import check_output_path
+    from ..features.layers import check_layers
+    from ..io import check_output_path, load_image
 
     if args.size < 32:
         raise InputError(f"--size must be at least 32; got {args.size}")
@@ -86,9 +84,8 @@ def _checked_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     for d in getattr(args, "style_depths", []):
         if not 1 <= d <= 5:
             raise InputError(f"--style-depths takes 1 to 5 (conv1_1 ... conv5_1); got {d}")
-    for layer in getattr(args, "content_layers", []):
-        if layer not in LAYER_NAMES:
-            raise InputError(f"unknown VGG-19 layer {layer!r}; names look like conv4_2, relu1_1, pool3")
+    if getattr(args, "content_layers", None):
+        check_layers(args.content_layers)
     for ratio in getattr(args, "ratios", []):
         if not ratio > 0:
             raise InputError(f"--ratios must be > 0; got {ratio}")
@@ -143,12 +140,11 @@ def run_grid(args: argparse.Namespace) -> int:
 
 
 def run_losses(args: argparse.Namespace) -> int:
-    from ..api import load_image, stylize
+    from ..api import stylize
     from ..eval import figures
-    from ..io import check_output_path
-    from .stylize import config_from_args
+    from ..io import check_output_path, load_image
 
-    cfg = config_from_args(args)
+    cfg = config_from_args(args, GatysConfig)
     output = check_output_path(args.output)
     result_path = check_output_path(args.result) if args.result else None
     content = load_image(args.content, "content image")

@@ -7,15 +7,16 @@ own size (``--style-scales``) and optionally confined to a region by a mask imag
 ``--preserve-color luminance|histogram`` keeps the photo's colours (Gatys et al. 2017).
 
 Flags are generated from the fields of :class:`impasto.config.GatysConfig` (one
-source of defaults); each is accepted with dashes and with neural-style's
-underscores (``--image-size`` and ``--image_size``). Unset flags keep the
-config's defaults.
+source of defaults, see :func:`impasto.cli.common.add_config_flags`); each is
+accepted with dashes and with neural-style's underscores (``--image-size`` and
+``--image_size``), and old names stay accepted (``--num-iterations``,
+``--num-iter``, ``--niter`` for ``--steps``; ``--learning-rate`` for ``--lr``;
+``--checkpoint`` for ``--recompute``). Unset flags keep the config's defaults.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import time
@@ -23,67 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import GatysConfig
-from ..errors import ImpastoError
-from .common import ProgressBar, add_common_flags, peak_rss_mb
+from ..errors import ImpastoError, InputError
+from .common import ProgressBar, add_common_flags, add_config_flags, as_flags, config_from_args, peak_rss_mb
 
 log = logging.getLogger("impasto")
-
-
-def _field_type(f: dataclasses.Field) -> Any:
-    text = str(f.type)
-    if "float" in text:
-        return float
-    if "int" in text and "tuple" not in text:
-        return int
-    return str
-
-
-def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig) -> None:
-    """One flag per config field, default None so unset flags keep the dataclass default."""
-    group = parser.add_argument_group("optimisation options (defaults in brackets)")
-    for f in dataclasses.fields(cls):
-        meta = dict(f.metadata)
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        help_text = f"{meta.get('help', '')} [{shown}]".replace("%", "%%")  # argparse formats help with %
-        kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": help_text}
-        if f.type in (bool, "bool"):
-            group.add_argument(*_flag_names(f.name), dest=f.name, default=None, help=kwargs["help"],
-                               action=argparse.BooleanOptionalAction)
-            continue
-        if "choices" in meta:
-            kwargs["choices"] = meta["choices"]
-        if meta.get("nargs"):
-            kwargs["nargs"] = "+"
-            kwargs["metavar"] = "X"
-        else:
-            kwargs["type"] = _field_type(f)
-            kwargs["metavar"] = f.name.split("_")[-1].upper()
-        group.add_argument(*_flag_names(f.name), **kwargs)
-    group.add_argument("--num-iter", "--niter", dest="num_iterations", type=int, default=None, help=argparse.SUPPRESS)
-
-
-def _flag_names(name: str) -> list[str]:
-    return [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
-
-
-def config_from_args(args: argparse.Namespace, cls: type = GatysConfig) -> Any:
-    """Build the config from parsed flags: list flags accept spaces or commas ("relu1_1,relu2_1")."""
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        value = getattr(args, f.name, None)
-        if value is None:
-            continue
-        if isinstance(value, list):
-            items = [item for part in value for item in part.split(",") if item.strip()]
-            if "float" in str(f.type):
-                try:
-                    items = [float(x) for x in items]
-                except ValueError:
-                    raise ImpastoError(f"--{f.name.replace('_', '-')} takes numbers; got {' '.join(value)}") from None
-            value = tuple(items)
-        values[f.name] = value
-    return cls().replace(**values).validate()
 
 
 def register(sub: Any) -> None:
@@ -98,7 +42,7 @@ def register(sub: Any) -> None:
                    help="save the current image every N steps as OUTPUT_<step>.ext [0: off]")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     add_common_flags(p)
-    add_config_flags(p)
+    add_config_flags(p, GatysConfig, "optimisation options")
     control = p.add_argument_group("perceptual control (short names)")
     control.add_argument("--style-blend", dest="style_blend_weights", nargs="+", default=None, metavar="W",
                          help="same as --style-blend-weights: one weight per style, e.g. 0.7 0.3")
@@ -113,11 +57,11 @@ def intermediate_path(output: Path, step: int) -> Path:
 
 
 def run_stylize(args: argparse.Namespace) -> int:
-    from ..api import load_image, stylize
-    from ..io import check_output_path, write_image
+    from ..api import stylize
+    from ..io import check_output_path, load_image, write_image
     from ..transforms import to_array
 
-    cfg = config_from_args(args)
+    cfg = config_from_args(args, GatysConfig)
     if args.print_iter < 0 or args.save_iter < 0:
         raise ImpastoError("--print-iter and --save-iter must be >= 0")
     output = check_output_path(args.output)
@@ -141,6 +85,8 @@ def run_stylize(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         result = stylize(content, style, config=cfg, callback=on_step)
+    except InputError as err:  # the library names options; say the flags
+        raise InputError(as_flags(str(err), GatysConfig)) from None
     finally:
         bar.close()
     result.save(output)
