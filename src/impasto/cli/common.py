@@ -77,18 +77,15 @@ def config_from_args(args: argparse.Namespace, cls: type = GatysConfig) -> Any:
 
 
 def as_flags(message: str, cls: type = GatysConfig) -> str:
-    """A library message in command-line words: ``image_size=512`` becomes ``--image-size 512`` and an
-    option named at the start (``steps must be ...``) becomes its flag, for the options of ``cls``."""
+    """A library message in command-line words: the hints ``image_size=512`` and ``recompute="on"`` become
+    ``--image-size 512`` and ``--recompute on`` (options of ``cls`` only; other text is left as it is)."""
     names = {f.name for f in dataclasses.fields(cls)} | set(getattr(cls, "ALIASES", {}))
 
     def flag(match: re.Match[str]) -> str:
         name, value = match[1], match[2]
-        if name not in names:
-            return match[0]
-        return f"--{name.replace('_', '-')}" + (f" {value}" if value else "")
+        return f"--{name.replace('_', '-')} {value}" if name in names else match[0]
 
-    message = re.sub(r'\b([a-z][a-z0-9_]*)="?([\w.]+)"?', flag, message)
-    return re.sub(r"^([a-z][a-z0-9_]*)()(?= )", flag, message)
+    return re.sub(r'\b([a-z][a-z0-9_]*)="?([\w.]+)"?', flag, message)
 
 
 class ProgressBar:
