@@ -121,6 +121,14 @@ def test_bad_input_is_a_one_line_input_error(photo, painting, tmp_path):
         stylize_universal(photo, painting, method="gatys", decoders=decoders)
 
 
+def test_no_shipped_decoders_is_an_input_error(photo, painting, tmp_path, monkeypatch):
+    import impasto.universal.decoders as decoders_module
+
+    monkeypatch.setattr(decoders_module, "SHIPPED_DIR", tmp_path / "weights")
+    with pytest.raises(InputError, match="no decoders are shipped"):
+        stylize_universal(photo, painting)
+
+
 def test_exported_fp16_decoder_loads_back(tmp_path, photo, painting):
     from impasto.train.checkpoint import save_checkpoint
     from impasto.universal.decoders import export_decoder, load_decoder, load_decoder_set

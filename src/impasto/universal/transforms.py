@@ -125,8 +125,13 @@ def wct(content: Tensor, style: FeatureStats | Sequence[FeatureStats], *, streng
     _check_strength(strength)
     styles = _as_list(style)
     ws = _blend_weights(len(styles), weights)
-    whitened = whiten(content)
-    out = sum(w * colour(whitened, s) for w, s in zip(ws, styles))
+    stats = feature_stats(content)
+    e = stats.eigvecs
+    whitening = e @ torch.diag(stats.eigvals.rsqrt()) @ e.T
+    # one (C, C) matrix for whitening and the blended colourings, then a single (C, N) product
+    matrix = sum(w * (s.eigvecs @ torch.diag(s.eigvals.sqrt()) @ s.eigvecs.T) for w, s in zip(ws, styles)) @ whitening
+    mean = sum(w * s.mean for w, s in zip(ws, styles))
+    out = matrix @ (_flat(content) - stats.mean) + mean
     return _mix(content, out, strength)
 
 
