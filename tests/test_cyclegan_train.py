@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from impasto.cyclegan.apply import train_cyclegan
+from impasto.cyclegan.train import train_cyclegan
 from impasto.errors import InputError
 from impasto.io import write_image
 from impasto.train.checkpoint import load_checkpoint

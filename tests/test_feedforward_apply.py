@@ -13,7 +13,9 @@ from impasto.api import load_image
 from impasto.cli import main
 from impasto.color import rgb_to_yiq
 from impasto.errors import InputError
-from impasto.feedforward.apply import FastModel, export_model, load_model, shipped_models, stylize_arrays, stylize_files
+from impasto.feedforward.apply import stylize_arrays, stylize_files
+from impasto.feedforward.export import export_model
+from impasto.feedforward.model import FastModel, load_model, shipped_models
 from impasto.io import read_image
 from impasto.nets import create_net
 from impasto.transforms import resize_long_side, to_array, to_tensor
@@ -125,7 +127,7 @@ def test_shipped_starry_night_model_stylises_a_real_photo(name: str, content_pat
 
     assert name in shipped_models()
     model = load_model(name)
-    from impasto.feedforward.apply import _models_dir
+    from impasto.feedforward.model import _models_dir
 
     size = sum(p.stat().st_size for p in _models_dir().glob(f"{name}.*"))
     assert size <= 4 * 1024 * 1024, size  # the package's models stay small

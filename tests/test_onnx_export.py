@@ -10,20 +10,22 @@ import torch
 
 from impasto.cli import main
 from impasto.errors import InputError
-from impasto.feedforward.apply import FastModel, export_model, export_onnx
+from impasto.feedforward.export import export_model, export_onnx
+from impasto.feedforward.model import FeedForwardModel
 from impasto.nets import create_net
 
 ort = pytest.importorskip("onnxruntime")  # in the dev and onnx extras, so CI runs this
 
 
-def _model() -> FastModel:
+def _model() -> FeedForwardModel:
     torch.manual_seed(5)
     net = create_net("johnson", width=4, blocks=2, kernel=5)
     with torch.no_grad():
         net.tail.conv.bias.fill_(0.5)
-    return FastModel(net.eval(), "t", "johnson", {"width": 4, "blocks": 2, "kernel": 5})
+    return FeedForwardModel(net.eval(), "t", "johnson", {"width": 4, "blocks": 2, "kernel": 5})
 
 
+@pytest.mark.slow
 def test_onnxruntime_matches_pytorch_at_dynamic_sizes(tmp_path: Path) -> None:
     fast = _model()
     path = export_onnx(fast, tmp_path / "m.onnx")
@@ -70,7 +72,7 @@ def test_onnxruntime_engine_matches_the_torch_engine(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["starry-night", "starry-night-lite"])
 def test_shipped_onnx_twin_matches_the_shipped_weights(name: str) -> None:
-    from impasto.feedforward.apply import load_model
+    from impasto.feedforward.model import load_model
 
     model = load_model(name)
     assert model.onnx_path is not None and model.onnx_path.is_file()

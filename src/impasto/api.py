@@ -26,7 +26,8 @@ from .io import ImageLike, load_image, write_image
 from .progress import Callback
 
 if TYPE_CHECKING:
-    from .cyclegan.apply import CycleGANRun, Translated
+    from .cyclegan.apply import Translated
+    from .cyclegan.train import CycleGANRun
     from .cyclegan.config import CycleGANConfig
     from .feedforward.config import FeedForwardTrainConfig
     from .train.loop import TrainState
@@ -211,14 +212,14 @@ def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike
         folder_a, folder_b: the two domains.
         config: a :class:`~impasto.cyclegan.config.CycleGANConfig`; keyword ``options`` that are its
             fields replace single values (``samples``, ``n_samples``: see
-            :func:`impasto.cyclegan.apply.train_cyclegan`).
+            :func:`impasto.cyclegan.train.train_cyclegan`).
         checkpoint: the file written during training (and resumed from with ``resume``).
         callback: receives a :class:`~impasto.progress.Progress` after every step.
 
     Returns:
         a ``CycleGANRun`` (steps, loss history, config, checkpoint path).
     """
-    from .cyclegan.apply import train_cyclegan as _train
+    from .cyclegan.train import train_cyclegan as _train
 
     return _train(folder_a, folder_b, config=config, checkpoint=checkpoint, resume=resume, callback=callback,
                   **options)

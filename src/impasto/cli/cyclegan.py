@@ -71,7 +71,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..cyclegan.apply import train_cyclegan
+    from ..cyclegan.train import train_cyclegan
     from ..cyclegan.train import CycleGANConfig
 
     from pathlib import Path

@@ -122,7 +122,7 @@ def run_apply(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ..feedforward.apply import export_model, export_onnx
+    from ..feedforward.export import export_model, export_onnx
 
     out = Path(args.out)
     if out.suffix.lower() == ".onnx":

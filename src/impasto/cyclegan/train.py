@@ -1,4 +1,5 @@
-"""CycleGAN training (Zhu et al. 2017) as a step function for :func:`impasto.train.loop.fit`.
+"""CycleGAN training (Zhu et al. 2017): :func:`train_cyclegan` on two unpaired folders, built on a step
+function for :func:`impasto.train.loop.fit`.
 
 Naming follows the paper: G maps domain A to B, F maps B to A; D_B tells real B
 from G(A), D_A tells real A from F(B). One step, as the reference implementation:
@@ -22,8 +23,13 @@ epochs, and decays over steps.
 from __future__ import annotations
 
 import itertools
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..errors import InputError
 from .config import CycleGANConfig
 
 if TYPE_CHECKING:  # torch is imported by the functions below, so the CLI can build its flags without it
@@ -31,6 +37,7 @@ if TYPE_CHECKING:  # torch is imported by the functions below, so the CLI can bu
     import torch
     from torch import Tensor, nn
 
+    from ..progress import Callback
     from ..train.data import ImageFolder
     from ..train.loop import TrainState
 
@@ -143,3 +150,72 @@ def sample_grid(G: nn.Module, Fn: nn.Module, images_a: Tensor, images_b: Tensor)
     columns = [a, fake_b, Fn(fake_b), b, fake_a, G(fake_a)]
     rows = torch.cat([torch.cat(list(col_set), dim=-1) for col_set in zip(*columns)], dim=-2)
     return ((rows.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).float().cpu().numpy()
+
+
+@dataclass
+class CycleGANRun:
+    """The outcome of :func:`train_cyclegan`."""
+
+    steps: int
+    history: list[dict[str, float]]
+    config: CycleGANConfig
+    checkpoint: Path | None
+    seconds: float
+    samples: list[Path] = field(default_factory=list)
+
+
+def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike[str], *,
+                   config: CycleGANConfig | None = None, checkpoint: str | os.PathLike[str] | None = None,
+                   resume: bool = False, samples: str | os.PathLike[str] | None = None,
+                   n_samples: int = 3, callback: Callback | None = None, **overrides: Any) -> CycleGANRun:
+    """Train a CycleGAN between two unpaired image folders with :func:`impasto.train.loop.fit`.
+
+    Args:
+        folder_a, folder_b: the two domains (every image of each folder, not recursive).
+        config: a :class:`CycleGANConfig`; ``overrides`` replace single fields. With ``resume``
+            and no config, the checkpoint's stored configuration is used.
+        checkpoint: file written every ``checkpoint_every`` steps and at the end.
+        resume: continue from ``checkpoint`` (which must exist) at its saved step.
+        samples: folder for sample grids ``step_NNNNNN.png`` every ``sample_every`` steps.
+    """
+    from ..device import resolve_device
+    from ..io import write_image
+    from ..train.checkpoint import load_checkpoint
+    from ..train.data import ImageFolder
+    from ..train.loop import fit
+    from ..train.loop import resume as resume_state
+
+    stored: dict[str, Any] | None = None
+    if resume:
+        if checkpoint is None:
+            raise InputError("resume needs the checkpoint to continue from")
+        stored = load_checkpoint(checkpoint, kind=KIND)
+    if config is None:
+        config = CycleGANConfig.from_dict(stored["config"]) if stored is not None else CycleGANConfig()
+    cfg = config.replace(**overrides).validate()
+    if checkpoint is not None and not Path(checkpoint).parent.is_dir():
+        raise InputError(f"cannot write checkpoint {checkpoint}: folder {Path(checkpoint).parent} does not exist")
+    if samples is not None:
+        Path(samples).mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    data_a = ImageFolder.from_folder(folder_a, crop=cfg.crop, max_side=cfg.load_size)
+    data_b = ImageFolder.from_folder(folder_b, crop=cfg.crop, max_side=cfg.load_size)
+    state = build_state(cfg, device)
+    if stored is not None:
+        resume_state(state, checkpoint, KIND)  # type: ignore[arg-type]
+        for pool in ("pool_A", "pool_B"):
+            state.extra[pool] = list(state.extra.get(pool, []))
+    sample_a = data_a.batch(n_samples, 0, seed=cfg.seed + 1000).to(device)
+    sample_b = data_b.batch(n_samples, 0, seed=cfg.seed + 1001).to(device)
+    written: list[Path] = []
+
+    def sample_fn(st: Any, step: int) -> None:
+        grid = sample_grid(st.nets["G"], st.nets["F"], sample_a, sample_b)
+        written.append(write_image(Path(samples) / f"step_{step:06d}.png", grid))  # type: ignore[arg-type]
+
+    t0 = time.perf_counter()
+    fit(state, make_step(cfg, data_a, data_b, device), steps=cfg.steps, kind=KIND, config=cfg.to_dict(),
+        checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every,
+        sample_fn=sample_fn if samples is not None else None, sample_every=cfg.sample_every, callback=callback)
+    return CycleGANRun(state.step, state.history, cfg, Path(checkpoint) if checkpoint else None,
+                       time.perf_counter() - t0, written)

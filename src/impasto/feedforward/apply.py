@@ -1,143 +1,43 @@
-"""Applying trained feed-forward stylisation networks: load, stylise, export.
+"""Applying trained feed-forward stylisation networks.
 
-* :func:`load_model` takes a training checkpoint (``checkpoint.pt`` of
-  ``impasto fast train``), an exported model file, or the name of a model
-  shipped inside the package (``"starry-night"``; see :func:`shipped_models`).
 * :func:`stylize_arrays` stylises images of any size (same-sized images are
   batched) with PyTorch or, on the CPU, onnxruntime, optionally keeping the photo's colours (luminance transfer:
   the network's luminance with the photo's I and Q, :mod:`impasto.color`).
 * :func:`stylize_files` does the same for files and folders, writing one output
   per input; every input and output path is checked before any compute.
-* :func:`export_model` writes a small inference-only model (fp16 weights,
-  architecture and training config; the format of the shipped models), and
-  :func:`export_onnx` an ONNX graph with dynamic batch and image size that
-  clamps its output to [0, 1].
+
+Loading a network (:func:`load_model`, :class:`FeedForwardModel`, the shipped models) is
+:mod:`impasto.feedforward.model`; exporting it :mod:`impasto.feedforward.export`. Their names
+are importable from here too, as before.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..errors import InputError
 from ..progress import Callback, Progress
+from .export import export_model, export_onnx
+from .model import (MODEL_KIND, TRAIN_KIND, FastModel, FeedForwardModel, load_model,
+                    resolve_model_path, shipped_models)
 
 log = logging.getLogger(__name__)
 
-MODEL_KIND = "fast-model"  # an exported inference-only model
-TRAIN_KIND = "fast"  # a training checkpoint
 MIN_SIDE = 8  # the smallest image the network's padding accepts after two halvings
-_SHIPPED_SUFFIX = ".pt"
-
-
-@dataclass
-class FastModel:
-    """A loaded feed-forward network plus what is known about how it was trained."""
-
-    net: nn.Module
-    name: str
-    arch: str
-    arch_kwargs: dict[str, Any]
-    config: dict[str, Any] = field(default_factory=dict)
-    step: int = 0
-    info: dict[str, Any] = field(default_factory=dict)
-    onnx_path: Path | None = None  # a shipped ONNX twin of the network, if any
-    _session: Any = field(default=None, repr=False)
-    _inference: nn.Module | None = field(default=None, repr=False)
-
-    def __call__(self, batch: Tensor) -> Tensor:
-        return self.inference_net(batch)
-
-    @property
-    def inference_net(self) -> nn.Module:
-        """The network rewritten for inference (:func:`impasto.nets.inference.for_inference`: the same
-        function, faster), made on first use; ``net`` itself stays as trained and saved."""
-        if self._inference is None:
-            from ..nets.inference import for_inference
-
-            self._inference = for_inference(self.net)
-        return self._inference
-
-    def onnx_session(self) -> Any:
-        """An onnxruntime CPU session for this network (the shipped ``.onnx`` twin, or exported once now)."""
-        if self._session is None:
-            try:
-                import onnxruntime as ort
-            except ImportError:
-                raise InputError("engine 'onnxruntime' needs onnxruntime: pip install 'impasto[onnx]'") from None
-            import tempfile
-
-            opts = ort.SessionOptions()
-            opts.log_severity_level = 3
-            if self.onnx_path is not None:
-                self._session = ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
-            else:
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = export_onnx(self, Path(tmp) / "model.onnx", check_onnx=False)
-                    self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        return self._session
-
-
-def _models_dir() -> Path:
-    return Path(str(resources.files("impasto") / "models"))
-
-
-def shipped_models() -> list[str]:
-    """Names of the models inside the package (``impasto/models/<name>.pt``)."""
-    folder = _models_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(p.name[: -len(_SHIPPED_SUFFIX)] for p in folder.iterdir() if p.name.endswith(_SHIPPED_SUFFIX))
-
-
-def resolve_model_path(model: str | os.PathLike[str]) -> Path:
-    """A path as given if it is a file, else the shipped model of that name; one-line error otherwise."""
-    path = Path(model)
-    if path.is_file():
-        return path
-    shipped = _models_dir() / f"{model}{_SHIPPED_SUFFIX}"
-    if isinstance(model, str) and shipped.is_file():
-        return shipped
-    names = ", ".join(shipped_models()) or "none"
-    raise InputError(f"model {str(model)!r} is neither a file nor a shipped model (shipped: {names})")
-
-
-def load_model(model: str | os.PathLike[str] | FastModel, device: str | torch.device = "cpu") -> FastModel:
-    """Load a training checkpoint, an exported model or a shipped model by name; eval mode, on ``device``."""
-    from ..train.checkpoint import load_checkpoint, load_net
-
-    if isinstance(model, FastModel):
-        model.net.to(device)
-        if model._inference is not None:
-            model._inference.to(device)
-        return model
-    path = resolve_model_path(model)
-    data = load_checkpoint(path)
-    if data.get("kind") not in (TRAIN_KIND, MODEL_KIND) or "net" not in data.get("nets", {}):
-        raise InputError(f"{path} holds a {data.get('kind')!r} model, not a feed-forward stylisation network")
-    entry = data["nets"]["net"]
-    net = load_net(entry).to(device).eval().requires_grad_(False)
-    shipped = path.parent == _models_dir()
-    name = path.name[: -len(_SHIPPED_SUFFIX)] if shipped else str(path)
-    twin = path.with_suffix(".onnx")
-    return FastModel(net, name, entry["arch"], dict(entry.get("kwargs", {})), dict(data.get("config", {})),
-                     int(data.get("step", 0)), dict(data.get("extra", {}).get("info", {})),
-                     onnx_path=twin if shipped and twin.is_file() else None)
 
 
 def _autocast(device: torch.device, precision: str) -> Any:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def stylize_tensor(model: FastModel, batch: Tensor, *, precision: str = "fp32") -> Tensor:
+def stylize_tensor(model: FeedForwardModel, batch: Tensor, *, precision: str = "fp32") -> Tensor:
     """(B, 3, H, W) in [0, 1] -> stylised (B, 3, H, W) float32 in [0, 1]; no gradients."""
     if batch.ndim != 4 or batch.shape[1] != 3:
         raise InputError(f"expected images of shape (B, 3, H, W), got {tuple(batch.shape)}")
@@ -148,7 +48,7 @@ def stylize_tensor(model: FastModel, batch: Tensor, *, precision: str = "fp32") 
         return model.inference_net(x).float().clamp_(0, 1).contiguous()
 
 
-def _prepare(model: FastModel, precision: str, device: torch.device) -> str:
+def _prepare(model: FeedForwardModel, precision: str, device: torch.device) -> str:
     from ..device import resolve_precision
 
     precision = resolve_precision(precision, device)
@@ -157,7 +57,7 @@ def _prepare(model: FastModel, precision: str, device: torch.device) -> str:
     return precision
 
 
-def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] | FastModel = "starry-night", *,
+def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] | FeedForwardModel = "starry-night", *,
                    preserve_color: bool = False, max_size: int | None = None, batch_size: int = 4,
                    device: str = "auto", precision: str = "fp32", engine: str = "torch",
                    callback: Callback | None = None) -> list[np.ndarray]:
@@ -236,7 +136,7 @@ def _resolve_engine(engine: str, device: torch.device, precision: str) -> str:
 
 
 def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str],
-                  model: str | os.PathLike[str] | FastModel = "starry-night", *, preserve_color: bool = False,
+                  model: str | os.PathLike[str] | FeedForwardModel = "starry-night", *, preserve_color: bool = False,
                   max_size: int | None = None, batch_size: int = 4, device: str = "auto", precision: str = "fp32",
                   engine: str = "torch", suffix: str | None = None,
                   callback: Callback | None = None, fail_fast: bool = False) -> list[Path]:
@@ -280,56 +180,6 @@ def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.Pat
     return batch.finish()
 
 
-def export_model(model: str | os.PathLike[str] | FastModel, path: str | os.PathLike[str], *,
-                 half: bool = True, info: dict[str, Any] | None = None) -> Path:
-    """Write an inference-only model file (weights in fp16 when ``half``), loadable by :func:`load_model`."""
-    from ..train.checkpoint import net_entry, save_checkpoint
-
-    fast = load_model(model)
-    entry = net_entry(fast.arch, fast.arch_kwargs, fast.net)
-    if half:
-        entry["state"] = {k: v.half() if v.is_floating_point() else v for k, v in entry["state"].items()}
-    payload = {"kind": MODEL_KIND, "nets": {"net": entry}, "step": fast.step, "config": fast.config,
-               "extra": {"info": dict(info or fast.info)}}
-    return save_checkpoint(path, payload)
-
-
-class _Clamped(nn.Module):
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x).clamp(0, 1)
-
-
-def export_onnx(model: str | os.PathLike[str] | FastModel, path: str | os.PathLike[str], *,
-                opset: int = 17, check_onnx: bool = True) -> Path:
-    """Export to ONNX: input ``image`` (B, 3, H, W) float32 RGB in [0, 1], output ``stylized`` the same,
-    with batch, height and width dynamic. Needs the ``onnx`` package (``pip install impasto[onnx]``)."""
-    import warnings
-
-    from ..io.atomic import atomic_path
-
-    path = Path(path)
-    if path.suffix.lower() != ".onnx":
-        raise InputError(f"ONNX export needs a .onnx file name; got {path}")
-    if not path.parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {path.parent} does not exist")
-    if check_onnx:
-        try:
-            import onnx  # to check the file; the TorchScript-based exporter itself does not need it
-        except ImportError:
-            raise InputError("ONNX export needs the onnx package: pip install 'impasto[onnx]'") from None
-    fast = load_model(model)
-    wrapped = _Clamped(fast.inference_net).eval()
-    with atomic_path(path) as tmp:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer chatter about instance norm and shapes
-            torch.onnx.export(wrapped, (torch.rand(1, 3, 64, 64),), str(tmp), dynamo=False,
-                              input_names=["image"], output_names=["stylized"], opset_version=opset,
-                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                                            "stylized": {0: "batch", 2: "height", 3: "width"}})
-        if check_onnx:
-            onnx.checker.check_model(str(tmp))
-    return path
+__all__ = ["ENGINES", "MIN_SIDE", "MODEL_KIND", "TRAIN_KIND", "FastModel", "FeedForwardModel", "export_model",
+           "export_onnx", "load_model", "resolve_model_path", "shipped_models", "stylize_arrays", "stylize_files",
+           "stylize_tensor"]

@@ -166,7 +166,7 @@ def write_history(folder: Path, history: list[dict[str, float]]) -> None:
 
 def _load_initial_weights(net: nn.Module, cfg: FastTrainConfig) -> None:
     """Copy the weights of ``cfg.init_from`` (a training checkpoint or an exported model) into ``net``."""
-    from .apply import load_model
+    from .model import load_model
 
     source = load_model(cfg.init_from)
     if source.arch != ARCH or source.arch_kwargs != cfg.arch_kwargs():
@@ -187,7 +187,7 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     """
     from ..io import load_image
     from ..device import resolve_device, resolve_precision
-    from .apply import load_model
+    from .model import load_model
     from ..nets import create_net
     from ..transforms import resize_long_side, to_tensor
     from ..train import distributed
