@@ -194,6 +194,7 @@ def masked_run(content_path, style_path):
     return masked.array, plain.array, ref
 
 
+@pytest.mark.slow
 def test_region_without_style_keeps_close_to_the_content(masked_run):
     masked, plain, ref = masked_run
     styled_left, kept_right = (np.abs(a - b).mean() for a, b in zip(_halves(masked), _halves(ref)))
@@ -289,6 +290,7 @@ def test_cli_mask_count_mismatch_is_one_line_and_writes_nothing(tmp_path, capsys
     assert err.count("\n") == 0 and "2 style mask(s) for 1 style(s)" in err
 
 
+@pytest.mark.slow
 def test_one_style_in_a_list_and_an_all_ones_mask_change_nothing(content_path, style_path):
     kw = dict(image_size=32, num_iterations=4, device="cpu")
     content = load_image(content_path)

@@ -40,6 +40,7 @@ def test_config_scale_sizes_follow_the_multiscale_switch() -> None:
     assert GatysConfig(image_size=300, min_scale=100, scale_factor=1.5).scale_sizes() == [133, 200, 300]
 
 
+@pytest.mark.slow
 def test_multiscale_run_reports_global_steps_and_ends_at_full_size(content_path, style_path) -> None:
     events = []
     result = impasto.stylize(content_path, style_path, image_size=96, min_scale=48, num_iterations=12, seed=0,
@@ -53,6 +54,7 @@ def test_multiscale_run_reports_global_steps_and_ends_at_full_size(content_path,
     assert len(result.history) == 12
 
 
+@pytest.mark.slow
 def test_precision_is_resolved_and_recorded(content_path, style_path) -> None:
     from impasto.device import resolve_precision
 
