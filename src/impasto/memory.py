@@ -25,9 +25,8 @@ from .tiles import ALIGN, MARGIN
 
 # bytes of activation memory per output pixel, by device type and precision (measured, rounded up)
 ACTIVATION_BYTES = {("cpu", "bf16"): 2400, ("cpu", "fp32"): 3300, ("cuda", "bf16"): 2000, ("cuda", "fp32"): 2600}
-# the same when activations are recomputed (gradient checkpointing): measured 1.3 KB against 1.8 KB
-# per pixel on the CPU in bf16
-# (1024x768, 3 steps: the requested layers' outputs, their fp32 Gram copies and the backward's
+# the same when activations are recomputed (gradient checkpointing), measured at 1024x768, 3 steps
+# (docs/benchmarks.md; the requested layers' outputs, their fp32 Gram copies and the backward's
 # transient buffers remain); the CUDA values assume the same ratio
 RECOMPUTE_ACTIVATION_BYTES = {("cpu", "bf16"): 1700, ("cpu", "fp32"): 2300, ("cuda", "bf16"): 1400,
                                ("cuda", "fp32"): 1800}
@@ -35,8 +34,7 @@ CPU_BASE_BYTES = 700 * 2**20
 IMAGE_BYTES = 3 * 4  # one float32 RGB pixel
 # tiled: image-sized buffers besides the optimiser's (the gradient being summed, the content and style
 # images of the level, the pyramid's copies, the float32 content targets at relu4_2: 512 channels at 1/64
-# of the pixels). Fitted to two runs (60 steps, bf16): 2048x1536 in tiles of 1792 px, 6.53 GB measured;
-# 4096x3072 in tiles of 2048 px, 15.9 GB measured
+# of the pixels). Fitted to the two tiled runs of the size table in docs/large-images.md
 TILED_IMAGE_BYTES = 15 * IMAGE_BYTES + 32
 TILE_SIZES = (2048, 1792, 1536, 1280, 1024, 768, 512, 384, 256)  # tile cores tried, largest first
 MIN_LBFGS_PAIRS = 5  # the fewest curvature pairs impasto lowers the history to when memory is short
@@ -140,9 +138,8 @@ def plan_memory(hw: tuple[int, int], budget: int | None, *, device_type: str, pr
     if budget is None:
         return plan(recompute == "on", (tile_size or 1024) if tiling == "on" else None, pairs)
     if tiling != "on":
-        # tiles beat recomputation (2048x1536 on the CPU, bf16: one pass 8.3 GB and 19 s a step;
-        # recomputed 6.4 GB, 29 s; tiles of 1024 px 3.7 GB, 29 s), so auto recomputation is for
-        # runs with tiling off
+        # tiles need less memory than recomputation for about the same time (docs/large-images.md),
+        # so auto recomputation is for runs with tiling off
         ck = recompute == "on" or (recompute == "auto" and tiling == "off" and est(pairs, False, None) > budget)
         need = est(pairs, ck, None)
         if need <= budget:

@@ -1,8 +1,8 @@
 """Process-level settings that make the CPU path faster. Front-ends call them; the library never does.
 
 ``tune_allocator()``: glibc's malloc hands large blocks back to the OS after
-every free, so each VGG pass page-faults its activations in again (measured
-here: 10-12% of a 512 px step). Disabling mmap for large blocks and raising
+every free, so each VGG pass page-faults its activations in again (its cost is
+in docs/benchmarks.md). Disabling mmap for large blocks and raising
 the trim threshold keeps that memory in the process for reuse. Peak memory is
 unchanged within one image size; memory is returned when the process exits.
 Linux/glibc only; set ``IMPASTO_NO_MALLOPT=1`` to skip.
@@ -10,7 +10,7 @@ Linux/glibc only; set ``IMPASTO_NO_MALLOPT=1`` to skip.
 ``release_freed_memory()``: with the tuning above, the freed activations of
 one pyramid level stay resident, and the next, larger level cannot reuse their
 smaller holes, so a coarse-to-fine run's peak grew to the sum of its levels
-(2048 px on the CPU: 11.5 GB against 7.2 GB for the last level alone).
+(figures in docs/large-images.md).
 ``malloc_trim(0)`` between levels hands those free pages back. The pyramid
 driver calls it; it is a no-op off glibc.
 """
