@@ -78,7 +78,10 @@ def test_links_resolve_inside_the_repository(path):
         assert resolved.exists(), f"{path.name} links to a missing file: {target}"
 
 
-@pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
+USER_TEXT = [*DOCS, *sorted((ROOT / "src" / "impasto" / "models").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+
+
+@pytest.mark.parametrize("path", USER_TEXT, ids=[str(p.relative_to(ROOT)) for p in USER_TEXT])
 def test_no_paths_outside_the_repository(path):
     text = path.read_text(encoding="utf-8")
     assert "../" not in text and "/tmp" not in text
