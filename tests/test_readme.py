@@ -53,8 +53,9 @@ def test_readme_and_docs_have_python_snippets():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path,line,code", PYTHON_BLOCKS,
-                         ids=[f"{p.relative_to(ROOT)}:{n}" for p, n, _ in PYTHON_BLOCKS])
+@pytest.mark.parametrize(
+    "path,line,code", PYTHON_BLOCKS, ids=[f"{p.relative_to(ROOT)}:{n}" for p, n, _ in PYTHON_BLOCKS]
+)
 def test_python_snippet_runs(path, line, code, snippet_dir):
     exec(compile(code, f"{path.relative_to(ROOT)}:{line}", "exec"), {"__name__": "__snippet__"})
 
