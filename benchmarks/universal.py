@@ -56,14 +56,14 @@ def psnr_table(folder: Path) -> list[dict]:
     return rows
 
 
-def speed_table(decoders: dict, repeats: int) -> list[dict]:
+def speed_table(decoders: dict, repeats: int, sizes: list[tuple[int, int]]) -> list[dict]:
     from impasto.universal.cascade import Encoder, stylize_tensor
 
     deepest = max(decoders, key=lambda level: int(level[4]))
     encoder = Encoder(deepest)
     gen = torch.Generator().manual_seed(0)
     rows = []
-    for h, w in SIZES:
+    for h, w in sizes:
         content = torch.rand(1, 3, h, w, generator=gen)
         style = torch.rand(1, 3, h, w, generator=gen)
         for method in ("wct", "adain"):
@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--random-decoders", action="store_true", help="speed part with untrained decoders")
     parser.add_argument("--parts", default="psnr,speed,sheet")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for h, w in SIZES), help="WxH,... for the speed part")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "universal")
     args = parser.parse_args()
@@ -131,7 +132,8 @@ def main() -> None:
         for r in report["psnr"]:
             print(f"| {r['level']} | {r['step']} | {r['psnr_full']:.2f} | {r['psnr_256']:.2f} |")
     if "speed" in parts:
-        report["speed"] = speed_table(decoders, args.repeats)
+        sizes = [(int(hw.split("x")[1]), int(hw.split("x")[0])) for hw in args.sizes.split(",")]
+        report["speed"] = speed_table(decoders, args.repeats, sizes)
         print(f"\n| size | method | seconds ({report['threads']} threads) |\n| --- | --- | --- |")
         for r in report["speed"]:
             print(f"| {r['size']} | {r['method']} | {r['seconds']:.2f} |")

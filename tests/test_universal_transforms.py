@@ -91,3 +91,24 @@ def test_bad_blend_weights_are_an_input_error():
     stats = feature_stats(torch.rand(3, 4, 4))
     with pytest.raises(InputError, match="weights"):
         adain(torch.rand(3, 4, 4), [stats, stats], weights=[1.0])
+
+
+def test_statistics_in_blocks_equal_one_block(monkeypatch):
+    import impasto.universal.transforms as transforms
+
+    exact = correlated(6, 20, 30, seed=13)
+    whole = transforms.feature_stats(exact)
+    monkeypatch.setattr(transforms, "CHUNK", 64)  # 600 pixels in 10 blocks
+    blocks = transforms.feature_stats(exact)
+    assert torch.allclose(blocks.mean, whole.mean) and torch.allclose(blocks.std, whole.std)
+    assert torch.allclose(blocks.eigvals, whole.eigvals, rtol=1e-9)
+    single = transforms.feature_stats(exact.float())  # float32 block products, float64 sums
+    assert torch.allclose(single.eigvals, whole.eigvals, rtol=1e-5)
+
+
+def test_float32_wct_agrees_with_float64():
+    content, stats = correlated(8, 16, 16, seed=14), feature_stats(correlated(8, 16, 16, seed=15))
+    exact = wct(content, stats)
+    single = wct(content.float(), stats)
+    assert single.dtype == torch.float32
+    assert torch.allclose(single.double(), exact, rtol=1e-4, atol=1e-4 * float(exact.abs().max()))

@@ -92,7 +92,7 @@ def stylize_tensor(content: Tensor, styles: Sequence[Tensor], encoder: Encoder, 
     style_stats: list[dict[str, FeatureStats]] = []
     for style in styles:  # one VGG pass per style gives every level
         feats = encoder.encode(style, order)
-        style_stats.append({level: feature_stats(feats[level]) for level in order})
+        style_stats.append({level: feature_stats(feats[level], covariance=method == "wct") for level in order})
     image = content
     size = tuple(content.shape[-2:])
     for k, level in enumerate(order, start=1):

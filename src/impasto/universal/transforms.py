@@ -11,10 +11,12 @@ Both take several styles with blend weights (Li et al. sec. 4, "interpolation": 
 features of each style, weighted) and a ``strength`` alpha that blends the result with the content
 features, ``alpha * f_cs + (1 - alpha) * f_c`` (Li et al. eq. 4).
 
-Numerics (departures from the paper's code): covariances and their eigendecompositions are in
-float64; eigenvalues below ``floor = max(eps, rel_eps * largest)`` are raised to the floor instead
-of discarded, so a flat colour image (covariance 0) gives finite features: whitening maps its
-(zero) centred features to zero and colouring with a flat style gives the style's mean.
+Numerics (departures from the paper's code): statistics are accumulated over blocks of 65536
+pixels in float64 (each block's products in the features' own precision, float32 for VGG
+features); eigendecompositions are float64; the resulting (C, C) matrix is applied in float32.
+Eigenvalues below ``floor = max(eps, rel_eps * largest)`` are raised to the floor instead of
+discarded, so a flat colour image (covariance 0) gives finite features: whitening maps its
+(zero) centred features to zero, and colouring with a flat style gives the style's mean.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..errors import InputError
 
 EPS = 1e-5
 REL_EPS = 1e-8
+CHUNK = 1 << 16  # pixels per float64 block when accumulating statistics
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,8 @@ class FeatureStats:
     """Channel statistics of one set of features: mean (C, 1), covariance eigenvectors and eigenvalues (float64)."""
 
     mean: Tensor
-    eigvecs: Tensor
-    eigvals: Tensor
+    eigvecs: Tensor | None  # None when computed with covariance=False (AdaIN needs only mean and std)
+    eigvals: Tensor | None
     std: Tensor  # channel standard deviations (C, 1), for AdaIN
 
 
@@ -48,7 +51,12 @@ def _flat(feats: Tensor) -> Tensor:
         feats = feats[0]
     if feats.dim() != 3:
         raise InputError(f"features must be (C, H, W) or (1, C, H, W); got {tuple(feats.shape)}")
-    return feats.reshape(feats.shape[0], -1).double()
+    return feats.reshape(feats.shape[0], -1)
+
+
+def _work_dtype(feats: Tensor) -> torch.dtype:
+    """float64 features stay float64; anything else is transformed in float32."""
+    return torch.float64 if feats.dtype == torch.float64 else torch.float32
 
 
 def eigen_floor(eigvals: Tensor, eps: float = EPS, rel_eps: float = REL_EPS) -> Tensor:
@@ -57,33 +65,54 @@ def eigen_floor(eigvals: Tensor, eps: float = EPS, rel_eps: float = REL_EPS) -> 
     return eigvals.clamp_min(floor)
 
 
-def feature_stats(feats: Tensor, *, eps: float = EPS) -> FeatureStats:
-    """Mean, covariance eigendecomposition (float64, floored eigenvalues) and channel std of ``feats``.
+def feature_stats(feats: Tensor, *, eps: float = EPS, covariance: bool = True) -> FeatureStats:
+    """Mean, channel std and (with ``covariance``) the covariance eigendecomposition of ``feats``.
+
+    All in float64, accumulated over blocks of pixels; eigenvalues floored (:func:`eigen_floor`).
 
     Shape: feats (C, H, W) or (1, C, H, W); mean and std (C, 1); eigvecs (C, C); eigvals (C,).
     """
     flat = _flat(feats)
-    n = flat.shape[1]
-    mean = flat.mean(dim=1, keepdim=True)
-    centred = flat - mean
-    cov = centred @ centred.T / max(n - 1, 1)
+    c, n = flat.shape
+    work = _work_dtype(flat)
+    blocks = range(0, n, CHUNK)  # bounded memory at 4K sizes; sums of blocks accumulate in float64
+    mean = sum(flat[:, i:i + CHUNK].to(work).sum(dim=1, keepdim=True).double() for i in blocks) / n
+    mean_w = mean.to(work)
+    if not covariance:
+        variance = sum((flat[:, i:i + CHUNK].to(work) - mean_w).pow(2).sum(dim=1, keepdim=True).double()
+                       for i in blocks) / n
+        return FeatureStats(mean, None, None, (variance + eps).sqrt())
+    cov = torch.zeros(c, c, dtype=torch.float64, device=flat.device)
+    for i in blocks:  # centred with the exact mean, each block's products in the features' precision
+        centred = flat[:, i:i + CHUNK].to(work) - mean_w
+        cov += (centred @ centred.T).double()
+    variance = cov.diagonal().unsqueeze(1) / n
+    cov /= max(n - 1, 1)
     eigvals, eigvecs = torch.linalg.eigh(cov)
-    std = (centred.pow(2).mean(dim=1, keepdim=True) + eps).sqrt()
-    return FeatureStats(mean, eigvecs, eigen_floor(eigvals, eps), std)
+    return FeatureStats(mean, eigvecs, eigen_floor(eigvals, eps), (variance + eps).sqrt())
+
+
+def _eig(stats: FeatureStats) -> tuple[Tensor, Tensor]:
+    if stats.eigvecs is None or stats.eigvals is None:
+        raise ValueError("these statistics were computed without the covariance (covariance=False); WCT needs it")
+    return stats.eigvecs, stats.eigvals
 
 
 def whiten(feats: Tensor, stats: FeatureStats | None = None) -> Tensor:
     """Whitened features (float64, (C, H*W)): zero mean, identity covariance where the eigenvalues exceed the floor."""
     stats = stats or feature_stats(feats)
-    centred = _flat(feats) - stats.mean
-    e = stats.eigvecs
-    return e @ torch.diag(stats.eigvals.rsqrt()) @ e.T @ centred
+    e, d = _eig(stats)
+    return e @ torch.diag(d.rsqrt()) @ e.T @ (_flat(feats).double() - stats.mean)
 
 
 def colour(whitened: Tensor, stats: FeatureStats) -> Tensor:
     """Coloured features (float64, (C, N)): covariance and mean of ``stats``."""
-    e = stats.eigvecs
-    return e @ torch.diag(stats.eigvals.sqrt()) @ e.T @ whitened + stats.mean
+    return _colouring_matrix(stats) @ whitened + stats.mean
+
+
+def _colouring_matrix(stats: FeatureStats) -> Tensor:
+    e, d = _eig(stats)
+    return e @ torch.diag(d.sqrt()) @ e.T
 
 
 def _blend_weights(n: int, weights: Sequence[float] | None) -> list[float]:
@@ -126,12 +155,15 @@ def wct(content: Tensor, style: FeatureStats | Sequence[FeatureStats], *, streng
     styles = _as_list(style)
     ws = _blend_weights(len(styles), weights)
     stats = feature_stats(content)
-    e = stats.eigvecs
-    whitening = e @ torch.diag(stats.eigvals.rsqrt()) @ e.T
+    e, d = _eig(stats)
+    whitening = e @ torch.diag(d.rsqrt()) @ e.T
     # one (C, C) matrix for whitening and the blended colourings, then a single (C, N) product
-    matrix = sum(w * (s.eigvecs @ torch.diag(s.eigvals.sqrt()) @ s.eigvecs.T) for w, s in zip(ws, styles)) @ whitening
+    matrix = sum(w * _colouring_matrix(s) for w, s in zip(ws, styles)) @ whitening
     mean = sum(w * s.mean for w, s in zip(ws, styles))
-    out = matrix @ (_flat(content) - stats.mean) + mean
+    dtype = _work_dtype(content)
+    # the statistics and the (C, C) matrix are float64; applying it to float32 features in float32 keeps
+    # the (C, N) work and memory of a 4K image modest
+    out = matrix.to(dtype) @ (_flat(content).to(dtype) - stats.mean.to(dtype)) + mean.to(dtype)
     return _mix(content, out, strength)
 
 
@@ -144,14 +176,16 @@ def adain(content: Tensor, style: FeatureStats | Sequence[FeatureStats], *, stre
     _check_strength(strength)
     styles = _as_list(style)
     ws = _blend_weights(len(styles), weights)
-    flat = _flat(content)
-    mean = flat.mean(dim=1, keepdim=True)
-    std = ((flat - mean).pow(2).mean(dim=1, keepdim=True) + eps).sqrt()
-    normalised = (flat - mean) / std
-    out = sum(w * (normalised * s.std + s.mean) for w, s in zip(ws, styles))
+    dtype = _work_dtype(content)
+    stats = feature_stats(content, eps=eps, covariance=False)
+    # per channel: out = scale * x + shift, with the styles' blended targets
+    scale = sum(w * s.std for w, s in zip(ws, styles)) / stats.std
+    shift = sum(w * s.mean for w, s in zip(ws, styles)) - scale * stats.mean
+    out = scale.to(dtype) * _flat(content).to(dtype) + shift.to(dtype)
     return _mix(content, out, strength)
 
 
 def _mix(content: Tensor, transformed: Tensor, strength: float) -> Tensor:
-    mixed = strength * transformed + (1.0 - strength) * _flat(content)
-    return mixed.reshape(content.shape).to(content.dtype)
+    if strength != 1.0:
+        transformed = strength * transformed + (1.0 - strength) * _flat(content).to(transformed.dtype)
+    return transformed.reshape(content.shape).to(content.dtype)
