@@ -107,6 +107,31 @@ def test_callback_sees_each_level_deepest_first(photo, painting):
     assert seen == ["wct relu2_1", "wct relu1_1"]
 
 
+def test_preserve_color_luminance_keeps_the_photo_chroma(photo, painting):
+    from impasto.color import rgb_to_yiq
+
+    kept = stylize_universal(photo, painting, image_size=None, decoders=random_decoders(("relu1_1",)),
+                             preserve_color="luminance")
+    assert np.abs(rgb_to_yiq(kept)[..., 1:] - rgb_to_yiq(photo)[..., 1:]).mean() < 0.01
+
+
+def test_preserve_color_histogram_recolours_the_style_like_the_photo(photo, painting, monkeypatch):
+    import impasto.universal.cascade as cascade
+    from impasto.color import color_moments
+
+    seen = []
+
+    def capture(content, styles, *args, **kwargs):
+        seen.extend(styles)
+        return content
+
+    monkeypatch.setattr(cascade, "stylize_tensor", capture)
+    stylize_universal(photo, painting, image_size=None, decoders=random_decoders(("relu1_1",)),
+                      preserve_color="histogram")
+    style_seen = seen[0][0].permute(1, 2, 0).numpy()
+    assert np.allclose(color_moments(style_seen)[0], color_moments(photo)[0], atol=0.03)
+
+
 def test_bad_input_is_a_one_line_input_error(photo, painting, tmp_path):
     decoders = random_decoders(("relu3_1",))
     with pytest.raises(InputError, match="too small for relu3_1"):
@@ -117,6 +142,8 @@ def test_bad_input_is_a_one_line_input_error(photo, painting, tmp_path):
         stylize_universal(photo, painting, levels=["relu2_1"], decoders=tmp_path)
     with pytest.raises(InputError, match="decoder folder not found"):
         stylize_universal(photo, painting, decoders=tmp_path / "missing")
+    with pytest.raises(InputError, match="preserve_color"):
+        stylize_universal(photo, painting, preserve_color="yes", decoders=decoders)
     with pytest.raises(InputError, match="method"):
         stylize_universal(photo, painting, method="gatys", decoders=decoders)
 

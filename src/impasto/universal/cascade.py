@@ -123,7 +123,8 @@ def _load(item: ImageInput, what: str) -> np.ndarray:
 
 def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageInput], *, method: str = "wct",
                       strength: float = 1.0, style_blend: Sequence[float] | None = None,
-                      preserve_color: bool = False, image_size: int | None = 512, style_size: int | None = None,
+                      preserve_color: bool | str = False, image_size: int | None = 512,
+                      style_size: int | None = None,
                       levels: Sequence[str] | None = None, decoders: DecodersArg = None,
                       device: str | torch.device = "cpu", callback: Callback | None = None) -> np.ndarray:
     """Stylise ``content`` with any painting in one pass (WCT or multi-level AdaIN).
@@ -134,7 +135,9 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
         method: ``"wct"`` (Li et al. 2017) or ``"adain"`` (Huang & Belongie 2017, at every level).
         strength: alpha in [0, 1]: 0 reconstructs the content through the decoders, 1 is full style.
         style_blend: one weight per style (normalised; default equal).
-        preserve_color: keep the content's colours (luminance of the result, I/Q of the content).
+        preserve_color: keep the content's colours: ``"luminance"`` (or True): the result's luminance with
+            the content's I/Q channels; ``"histogram"``: each style's colours matched to the content's
+            mean and covariance before stylising (Gatys et al. 2017); False or ``"none"``: off.
         image_size: long side of the result in pixels (None: the content's own size).
         style_size: long side the styles are resized to (default: ``image_size``, or the content's long side).
         levels: decoder levels to run, e.g. ``("relu4_1", "relu3_1")`` (default: every level found).
@@ -156,6 +159,9 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
         raise InputError(f"unknown method {method!r}; choose wct or adain")
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"strength must be between 0 and 1; got {strength}")
+    colour_mode = {True: "luminance", False: "none"}.get(preserve_color, preserve_color)  # type: ignore[call-overload]
+    if colour_mode not in ("none", "luminance", "histogram"):
+        raise InputError(f"preserve_color must be luminance, histogram or none; got {preserve_color!r}")
     if image_size is not None and image_size < 1:
         raise InputError(f"image_size must be positive; got {image_size}")
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
@@ -176,12 +182,18 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
     if image_size is not None:
         content_t = resize_long_side(content_t, image_size)
     s_side = style_size or max(content_t.shape[-2:])
-    style_ts = [resize_long_side(to_tensor(_load(s, "style"), device), s_side) for s in style_list]
+    style_arrays = [_load(s, "style") for s in style_list]
+    if colour_mode == "histogram":
+        from ..color import match_color_histogram
+
+        content_np = to_array(content_t)
+        style_arrays = [match_color_histogram(s, content_np) for s in style_arrays]
+    style_ts = [resize_long_side(to_tensor(s, device), s_side) for s in style_arrays]
     encoder = Encoder(max(levels, key=LEVELS.index)).to(device)
     decs = {k: v.to(device) for k, v in decoder_map.items()}
     out = to_array(stylize_tensor(content_t, style_ts, encoder, decs, method=method, strength=strength,
                                   style_blend=style_blend, levels=levels, callback=callback))
-    if preserve_color:
+    if colour_mode == "luminance":
         from ..color import recombine_luminance
 
         out = recombine_luminance(out, to_array(content_t))
