@@ -1,0 +1,139 @@
+"""``impasto video IN -o OUT``: stylise a clip, steady from frame to frame, timing and sound kept.
+
+``--method fast`` (a feed-forward network, ``--model``), ``wct`` / ``adain`` (universal style
+transfer with ``--style``) or ``gatys`` (optimisation with ``--style`` and Ruder et al.'s temporal
+loss; its options are the Gatys flags, e.g. ``--steps`` for the first frame). One-pass methods are
+stabilised along the optical flow (``--stabilize``, 0 turns it off). Interrupted runs continue with
+``--resume``; the output appears only when complete. See :func:`impasto.video.stylize_video`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from typing import Any
+
+from .common import ProgressBar, add_common_flags
+
+log = logging.getLogger("impasto")
+
+
+def register(sub: Any) -> None:
+    from ..config import GatysConfig
+    from .common import add_config_flags
+
+    p = sub.add_parser(
+        "video",
+        help="stylise a video clip (any method), steady, with its timing and sound",
+        description="Stylise the clip IN into OUT. Frames are stabilised along the optical flow "
+        "(one-pass methods) or optimised with a temporal loss (gatys); the audio, frame "
+        "rate, timestamps and rotation are kept; OUT appears only when complete.",
+    )
+    p.add_argument("input", metavar="IN", help="input video")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output video (.mp4, .mov, .mkv, .webm, .avi)")
+    p.add_argument("--method", default="fast", choices=("fast", "wct", "adain", "gatys"), help="[fast]")
+    p.add_argument(
+        "-m",
+        "--model",
+        default="starry-night",
+        help="fast: shipped model (starry-night, starry-night-lite), checkpoint or exported model [starry-night]",
+    )
+    p.add_argument("--style", help="wct, adain, gatys: the painting (file or gallery name, e.g. great-wave)")
+    p.add_argument(
+        "--stabilize",
+        type=float,
+        default=None,
+        metavar="S",
+        help="fast, wct, adain: flow-guided blending strength in [0, 1), 0 = off [0.8]",
+    )
+    p.add_argument("--strength", type=float, default=1.0, help="wct, adain: style strength in [0, 1] [1]")
+    p.add_argument("--decoders", default=None, metavar="FOLDER", help="wct, adain: decoder folder [shipped]")
+    p.add_argument(
+        "--temporal-weight",
+        type=float,
+        default=None,
+        help="gatys: weight of the temporal loss, 0 = independent frames [1000]",
+    )
+    p.add_argument(
+        "--later-steps",
+        type=int,
+        default=None,
+        help="gatys: optimisation steps for each frame after the first [half of --steps]",
+    )
+    p.add_argument("--codec", default="libx264", help="video encoder, e.g. libx264, libx265, libvpx-vp9 [libx264]")
+    p.add_argument("--crf", type=int, default=18, help="constant-rate quality, lower is better [18]")
+    p.add_argument("--no-audio", action="store_true", help="drop the sound track")
+    p.add_argument("--batch-size", type=int, default=4, help="fast: frames per network pass [4]")
+    p.add_argument(
+        "--flow", default="medium", choices=("ultrafast", "fast", "medium"), help="optical-flow preset (DIS) [medium]"
+    )
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its work folder")
+    p.add_argument(
+        "--work-dir",
+        default=None,
+        metavar="FOLDER",
+        help="where finished frames are kept until the output is complete [OUT.frames]",
+    )
+    p.add_argument("--keep-frames", action="store_true", help="keep the work folder after success")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    add_common_flags(p)
+    add_config_flags(p, GatysConfig, "size, device and gatys options (--image-size: output long side [the input's])")
+    p.set_defaults(run=run_video)
+
+
+def run_video(args: argparse.Namespace) -> int:
+    from ..config import GatysConfig
+    from ..video.pipeline import stylize_video
+    from .common import config_from_args
+
+    config = config_from_args(args, GatysConfig) if args.method == "gatys" else None
+    bar = ProgressBar("video", quiet=args.quiet, unit="frame")
+    try:
+        result = stylize_video(
+            args.input,
+            args.output,
+            method=args.method,
+            model=args.model,
+            style=args.style,
+            stabilize=args.stabilize,
+            image_size=args.image_size,
+            codec=args.codec,
+            crf=args.crf,
+            audio=not args.no_audio,
+            batch_size=args.batch_size,
+            device=args.device or "auto",
+            precision=args.precision or "fp32",
+            strength=args.strength,
+            decoders=args.decoders,
+            config=config,
+            temporal_weight=args.temporal_weight,
+            later_steps=args.later_steps,
+            flow_preset=args.flow,
+            resume=args.resume,
+            work_dir=args.work_dir,
+            keep_frames=args.keep_frames,
+            callback=bar,
+        )
+    finally:
+        bar.close()
+    summary = {
+        "output": str(result.output),
+        "frames": result.frames,
+        "resumed": result.resumed,
+        "seconds": round(result.seconds, 2),
+        "fps": round(result.fps, 2),
+        "size": list(result.size),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        log.info(
+            "wrote %s: %d frames at %dx%d (%.1f s, %.2f frames/s)",
+            result.output,
+            result.frames,
+            *result.size,
+            result.seconds,
+            result.fps,
+        )
+    return 0
