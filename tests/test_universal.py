@@ -191,6 +191,7 @@ def test_gallery_name_works_as_a_style(photo):
     assert out.shape == photo.shape
 
 
+@pytest.mark.slow
 def test_cli_trains_a_decoder_and_reports_bad_data(kodak, tmp_path, capsys):
     from impasto.cli import main
 
@@ -200,3 +201,9 @@ def test_cli_trains_a_decoder_and_reports_bad_data(kodak, tmp_path, capsys):
     assert code == 0 and (run / "checkpoint.pt").is_file()
     assert main(["decoders", "train", "--data", str(tmp_path / "nothing"), "-o", str(tmp_path / "r2")]) == 2
     assert "training data not found" in capsys.readouterr().err
+    assert main(["decoders", "export", str(run), str(tmp_path / "relu1_1.pt"), "-q"]) == 0
+    assert main(["decoders", "eval", str(tmp_path / "relu1_1.pt"), "--images", str(kodak[1]),
+                 "--image-size", "64"]) == 0
+    line = capsys.readouterr().out.strip().split("\t")
+    assert line[1:3] == ["relu1_1", "step 3"] and line[3].endswith(" dB")
+    assert main(["decoders", "eval", str(tmp_path / "missing.pt"), "--images", str(kodak[1])]) == 2

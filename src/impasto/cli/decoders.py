@@ -4,6 +4,7 @@
   VGG level for reconstruction (flags from :class:`impasto.universal.train.DecoderTrainConfig`);
   ``--resume`` continues ``RUN/checkpoint.pt``. Data: image folders, image or video files, ``skimage``.
 * ``impasto decoders eval CHECKPOINT... --images FILE...`` prints each decoder's encode -> decode PSNR.
+* ``impasto decoders export CHECKPOINT OUT.pt`` writes the decoder alone in fp16 (the shipped form).
 """
 
 from __future__ import annotations
@@ -56,6 +57,14 @@ def register(sub: Any) -> None:
     add_common_flags(e)
     e.set_defaults(run=run_eval)
 
+    x = dsub.add_parser("export", help="write a decoder alone as a small fp16 file",
+                        description="Write the decoder of CHECKPOINT to OUT (.pt), fp16 unless --fp32.")
+    x.add_argument("checkpoint", help="decoder checkpoint or run folder")
+    x.add_argument("out", help="output .pt file")
+    x.add_argument("--fp32", action="store_true", help="keep fp32 weights")
+    add_common_flags(x)
+    x.set_defaults(run=run_export)
+
 
 def run_train(args: argparse.Namespace) -> int:
     import torch
@@ -100,4 +109,17 @@ def run_eval(args: argparse.Namespace) -> int:
         decoder, info = load_decoder(path)
         value = heldout_psnr(decoder, ReconstructionLoss(decoder.level, feature_weight=0.0), images)
         print(f"{path}\t{decoder.level}\tstep {info.get('step', '?')}\t{value:.2f} dB")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..universal.decoders import export_decoder
+
+    if Path(args.out).suffix != ".pt":
+        raise InputError(f"decoder files end in .pt; got {args.out}")
+    out = export_decoder(args.checkpoint, args.out, fp16=not args.fp32)
+    log.info("wrote %s (%.2f MB)", out, out.stat().st_size / 1e6)
     return 0
