@@ -1,0 +1,1 @@
+"""Tests of impasto studio (impasto.web)."""

@@ -1,0 +1,124 @@
+"""Fixtures of the studio tests: a data folder, an uploaded photo, a live server on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the studio tests need the web extra: pip install 'impasto[web]'")
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "images"
+PHOTO = SHARED / "content" / "tubingen.jpg"
+
+
+@pytest.fixture(scope="session")
+def photo_bytes() -> bytes:
+    if not PHOTO.is_file():
+        pytest.skip(f"shared test photo missing: {PHOTO}")
+    return PHOTO.read_bytes()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``impasto serve`` in a subprocess on 127.0.0.1; always stopped by the fixture."""
+
+    def __init__(self, data: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.data, self.port = data, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "impasto", "serve", "--port", str(self.port), "--data", str(data), *extra]
+        self.log = open(data.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+
+    def wait_ready(self, timeout: float = 60.0) -> Server:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.read_log()}")
+            try:
+                if httpx.get(self.url + "/api/info", timeout=2).status_code in (200, 401):
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server not ready after {timeout} s: {self.read_log()}")
+
+    def read_log(self) -> str:
+        self.log.flush()
+        return (self.data.parent / f"server-{self.port}.log").read_text(errors="replace")[-2000:]
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[type]:
+    started: list[Server] = []
+
+    class Factory:
+        @staticmethod
+        def start(*extra: str, data: Path | None = None, env: dict[str, str] | None = None) -> Server:
+            server = Server(data or tmp_path / "data", *extra, env=env)
+            started.append(server)
+            return server.wait_ready()
+
+    yield Factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("chromium not found: apt-get install -y chromium (.ci/run installs it)")
+    pytest.importorskip("playwright", reason="the browser tests need playwright: pip install playwright")
+    return path
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One studio server (one worker) shared by a test module."""
+    server = Server(tmp_path_factory.mktemp("studio") / "data", "--workers", "1")
+    try:
+        yield server.wait_ready()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[object]:
+    """Debian's Chromium under Playwright, with a fake camera that needs no permission prompt."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=chromium_path,
+            args=["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
