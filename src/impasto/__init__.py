@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it (relative to this package)
 _EXPORTS = {
     "stylize": "api", "Stylized": "api", "evaluate": "api", "Evaluation": "api", "stylize_fast": "api",
-    "train_fast": "api", "translate": "api", "train_cyclegan": "api",
+    "train_fast": "api", "translate": "api", "train_cyclegan": "api", "stylize_video": "api",
     "load_image": "io.inputs", "ImageLike": "io.inputs",
     "GatysConfig": "config.gatys", "FeedForwardTrainConfig": "feedforward.config",
     "FastTrainConfig": "feedforward.config", "CycleGANConfig": "cyclegan.config",
@@ -31,11 +31,21 @@ __all__ = [
     "stylize", "Stylized", "evaluate", "Evaluation", "stylize_fast", "train_fast", "translate", "train_cyclegan",
     "load_image", "ImageLike", "GatysConfig", "FeedForwardTrainConfig", "FastTrainConfig", "CycleGANConfig",
     "Progress", "Callback", "ImpastoError", "InputError", "ImageReadError", "OutputPathError", "WeightsError",
-    "ResumeError", "__version__",
+    "ResumeError", "stylize_video", "__version__",
 ]
 
 if TYPE_CHECKING:
-    from .api import Evaluation, Stylized, evaluate, stylize, stylize_fast, train_cyclegan, train_fast, translate
+    from .api import (
+        Evaluation,
+        Stylized,
+        evaluate,
+        stylize,
+        stylize_fast,
+        stylize_video,
+        train_cyclegan,
+        train_fast,
+        translate,
+    )
     from .config.gatys import GatysConfig
     from .cyclegan.config import CycleGANConfig
     from .errors import ImageReadError, ImpastoError, InputError, OutputPathError, ResumeError, WeightsError

@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from .cyclegan.config import CycleGANConfig
     from .feedforward.config import FeedForwardTrainConfig
     from .train.loop import TrainState
+    from .video.pipeline import VideoResult
 
 __all__ = ["Stylized", "Evaluation", "ImageLike", "load_image", "stylize", "evaluate", "stylize_fast", "train_fast",
-           "translate", "train_cyclegan", "GatysConfig"]
+           "translate", "train_cyclegan", "GatysConfig", "stylize_video"]
 
 
 @dataclass
@@ -270,3 +271,27 @@ def train_fast(style: str | os.PathLike[str], data: str | os.PathLike[str], out_
 
     cfg = (config or FeedForwardTrainConfig()).replace(style=str(style), data=str(data), **options)
     return train(cfg, out_dir, resume=resume, callback=callback)
+
+
+def stylize_video(input: str | os.PathLike[str], output: str | os.PathLike[str], *, method: str = "fast",
+                  callback: Callback | None = None, **options: Any) -> VideoResult:
+    """Stylise a video clip, steady from frame to frame, keeping its timing, rotation and sound.
+
+    Args:
+        input: the clip.
+        output: the video to write (.mp4 by default H.264); it appears only when every frame is in.
+        method: ``"fast"`` (feed-forward ``model``), ``"wct"`` / ``"adain"`` (universal, ``style``) or
+            ``"gatys"`` (optimisation with Ruder et al.'s temporal loss, ``style`` and ``config``).
+        callback: one :class:`~impasto.progress.Progress` per frame (frames done, fps, time left).
+        options: ``model``, ``style``, ``stabilize``, ``image_size``, ``codec``, ``crf``, ``resume``, ...:
+            see :func:`impasto.video.pipeline.stylize_video`.
+
+    Returns:
+        a ``VideoResult`` (output path, frames, frames resumed, seconds, frames per second, size).
+
+    Example:
+        >>> impasto.stylize_video("clip.mp4", "clip_starry.mp4", model="starry-night-lite")  # doctest: +SKIP
+    """
+    from .video.pipeline import stylize_video as _stylize_video
+
+    return _stylize_video(input, output, method=method, callback=callback, **options)
