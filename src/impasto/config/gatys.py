@@ -43,8 +43,8 @@ class GatysConfig(ConfigBase):
     tv_kind: str = opt("l2", "total variation: l2, l1 or power (beta-TV of Mahendran & Vedaldi)", choices=TV_KINDS)
     tv_beta: float = opt(2.0, "exponent of the power TV variant", number="positive")
     content_layers: tuple[str, ...] = opt(("relu4_2",), "VGG layers for the content loss", nargs="+", layers=True)
-    content_layer_weights: tuple[float, ...] | None = opt(None, "per-layer content weights (default: 1 each)", nargs="+",
-                                                         number="nonnegative")
+    content_layer_weights: tuple[float, ...] | None = opt(None, "per-layer content weights (default: 1 each)",
+                                                         nargs="+", number="nonnegative")
     style_layers: tuple[str, ...] = opt(
         ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), "VGG layers for the style (Gram) loss", nargs="+",
         layers=True)
@@ -63,13 +63,15 @@ class GatysConfig(ConfigBase):
     preserve_color: str = opt("none", "keep the content's colours: none, luminance (style transfer on the "
                                "luminance only) or histogram (match the style's colours to the content first)",
                                choices=PRESERVE_COLOR)
-    gram_norm: str = opt("chw", "Gram normalisation: chw (neural-style), hw (pastiche) or paper (1/(4N^2M^2))", choices=GRAM_NORMS)
-    content_reduction: str = opt("mean", "content error: mean (neural-style), sum, or paper (1/2 sum)", choices=CONTENT_REDUCTIONS)
+    gram_norm: str = opt("chw", "Gram normalisation: chw (neural-style), hw (pastiche) or paper (1/(4N^2M^2))",
+                         choices=GRAM_NORMS)
+    content_reduction: str = opt("mean", "content error: mean (neural-style), sum, or paper (1/2 sum)",
+                                 choices=CONTENT_REDUCTIONS)
     pooling: str = opt("max", "VGG pooling: max or avg (the paper prefers avg)", choices=POOLINGS)
     init: str = opt("noise", "starting image: noise, content, style or image (with --init-image)", choices=INITS)
     init_image: str | None = opt(None, "starting image file when --init image")
-    init_noise_std: float = opt(0.25, "std of the Gaussian noise start, on the 0-1 scale around the content's mean colour",
-                                number="nonnegative")
+    init_noise_std: float = opt(0.25, "std of the Gaussian noise start, on the 0-1 scale around the content's "
+                                "mean colour", number="nonnegative")
     optimizer: str = opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
     lr: float | None = opt(None, "step size (default 1 for lbfgs, 0.02 for adam, on the 0-1 image scale)",
                            number="positive")
@@ -99,7 +101,8 @@ class GatysConfig(ConfigBase):
     precision: str = opt("auto", "fp32, bf16 (autocast; Gram matrices and sums stay fp32) or auto "
                           "(bf16 where the CPU/GPU has native bf16)", choices=PRECISIONS)
     seed: int | None = opt(0, "random seed; the same seed gives the same image on the same machine")
-    weights: str = opt("embedded", "VGG-19 weights: embedded (original Caffe, via pastiche), torchvision (hub cache), or a .pth path")
+    weights: str = opt("embedded", "VGG-19 weights: embedded (original Caffe, via pastiche), torchvision (hub cache), "
+                       "or a .pth path")
     device: str = opt("auto", f"compute device: {DEVICES_HELP}")
 
     @property

@@ -8,7 +8,7 @@ command line builds its flags, and checks them, before torch is loaded.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..errors import InputError
 

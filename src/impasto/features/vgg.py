@@ -17,8 +17,7 @@ import torch.utils.checkpoint
 from torch import Tensor, nn
 
 from ..errors import InputError
-from .layers import LAYER_NAMES, check_layers
-from .layers import layer_hw, layer_stride  # noqa: F401  (re-exported for older imports)
+from .layers import LAYER_NAMES, check_layers, layer_hw, layer_stride  # noqa: F401  (the last two re-exported)
 from .preprocessing import Normalize
 from .weights import VGGWeights, load_weights
 
