@@ -80,3 +80,56 @@ def test_schema_survives_reopen(tmp_path):
     s.close()
     assert JobStore(data).get(ident).params == {"method": "fast"}
     assert sqlite3.connect(data.db).execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 1
+
+
+@pytest.mark.slow
+def test_workers_die_with_a_killed_server(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import sys, time\n"
+        "from impasto.web.jobs import DataDir, WorkerPool\n"
+        "pool = WorkerPool(DataDir(sys.argv[1]).create(), 1)\n"
+        "pool.start()\n"
+        "print(pool.procs[0].pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    import numpy as np
+
+    from impasto.io import write_image
+
+    data = DataDir(tmp_path).create()
+    photo = new_id()
+    write_image(data.upload(photo), np.full((64, 64, 3), 0.5, np.float32))
+    store = JobStore(data)
+    ident = store.submit(
+        {
+            "method": "gatys",
+            "content": photo,
+            "style": "gallery:udnie",
+            "image_size": 64,
+            "steps": 1000,
+            "strength": 0.5,
+            "preserve_color": False,
+        }
+    )
+    server = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(server.stdout.readline())
+        deadline = time.monotonic() + 60
+        while store.get(ident).step < 1 and time.monotonic() < deadline:  # busy in a job, not polling
+            time.sleep(0.1)
+        assert store.get(ident).status == "running" and os.path.exists(f"/proc/{worker}")
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{worker}") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists(f"/proc/{worker}"), "the worker outlived its server"
+    finally:
+        server.kill()
+        server.wait()
