@@ -42,9 +42,9 @@ def make_generator(seed: int | None) -> torch.Generator:
 
 
 def resolve_precision(name: str, device: torch.device) -> str:
-    """``auto`` -> ``bf16`` where the hardware has native bf16 (CPU with AVX512-BF16/AMX through
-    oneDNN, CUDA with bf16 support), else ``fp32``. bf16 was measured faster with the same look
-    (see benchmarks/); MPS stays fp32."""
+    """``auto`` -> ``bf16`` where it is faster: on the CPU only where it is native and measured
+    faster (:func:`impasto.precision.bf16_is_faster`: oneDNN also reports emulated bf16, which is
+    several times slower), on CUDA where the GPU supports bf16; else ``fp32``. MPS stays fp32."""
     if name in ("fp32", "bf16"):
         return name
     if name != "auto":
@@ -52,8 +52,10 @@ def resolve_precision(name: str, device: torch.device) -> str:
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     if device.type == "cpu":
+        from .precision import bf16_is_faster
+
         try:
-            return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+            return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() and bf16_is_faster() else "fp32"
         except (AttributeError, RuntimeError):
             return "fp32"
     return "fp32"
