@@ -16,11 +16,12 @@ quasi-Newton matrices and their use in limited memory methods", eq. 3.1)::
 with ``S``, ``Y`` the pairs as columns (oldest first), ``R`` the upper triangle of ``S^T Y``,
 ``D`` its diagonal and ``gamma = s^T y / y^T y`` of the newest pair (torch's ``H_diag``). The
 pairs live as rows of one ``(m + 1, 2, n)`` tensor (``s_i`` and ``y_i`` adjacent, one spare
-slot for the pair being tested), the inner products ``S^T Y`` and ``Y^T Y`` as ``(m + 1)^2``
-float64 matrices updated one row and column per accepted pair. A step then costs one
-matrix-vector product ``[S Y]^T g``, a few operations on ``m x m`` matrices and one
-``addmv`` for the direction, plus one ``(2m x n) @ (n x 2)`` product when a pair is accepted:
-the history is read two or three times per step instead of four, in a handful of calls.
+slot so that the oldest pair is dropped without moving the others), the inner products
+``S^T Y`` and ``Y^T Y`` as ``(m + 1)^2`` float64 matrices updated one row and column per
+accepted pair. A step reads the history twice, in two calls: one ``(2m x n) @ (n x 3)``
+product gives the new pair's inner products with the stored ones and ``[S Y]^T g`` together,
+and one ``addmv`` forms the direction; the rest are operations on ``m x m`` matrices. The
+two-loop recursion reads it four times, in about ``4m`` calls.
 
 Everything else follows ``torch.optim.LBFGS.step`` (torch 2.x) line by line: the same state
 (``n_iter``, ``d``, ``t``, previous gradient and loss), the same pair test ``y^T s > 1e-10``,
@@ -51,16 +52,18 @@ class _History:
         self.m = m
         self.slots = max(2, min(m + 1, capacity))  # grows (doubling) up to m + 1
         self.buf = torch.zeros(self.slots, 2, n, dtype=dtype, device=device)  # [slot, (s, y), n]
+        self.work = torch.zeros(3, n, dtype=dtype, device=device)  # candidate s, y and the gradient g
         self.sy = torch.zeros(m + 1, m + 1, dtype=torch.float64)  # sy[i, j] = s_i . y_j (by slot)
         self.yy = torch.zeros(m + 1, m + 1, dtype=torch.float64)  # yy[i, j] = y_i . y_j
         self.order: list[int] = []  # slots of the kept pairs, oldest first
-        self.free = 0  # the slot the next candidate pair is written to
+        self.free = 0  # the slot the next accepted pair is copied to
         self.gamma = 1.0  # H_diag: the initial inverse Hessian is gamma * I
         self._small: tuple[Tensor, Tensor, Tensor, Tensor] | None = None  # idx, R, D, YY (chronological)
+        self._proj: tuple[Tensor, Tensor] | None = None  # (g, [S Y]^T g by slot) from push's product
 
     def _rows(self) -> Tensor:
         """The slots in use as a (2 * rows, n) matrix: every slot up to the highest one in use."""
-        top = max(self.order + [self.free]) + 1
+        top = max(self.order) + 1
         return self.buf[:top].view(2 * top, -1)
 
     def _grow(self) -> None:
@@ -72,23 +75,30 @@ class _History:
         self.buf, self.slots = buf, slots
 
     def push(self, g: Tensor, prev_g: Tensor, d: Tensor, t: float) -> None:
-        """Form ``y = g - prev_g``, ``s = t d``; keep the pair if ``y^T s > 1e-10`` (torch's test)."""
-        self._grow()
-        k = self.free
-        s, y = self.buf[k, 0], self.buf[k, 1]
+        """Form ``y = g - prev_g``, ``s = t d``; keep the pair if ``y^T s > 1e-10`` (torch's test).
+
+        A kept pair's inner products with every stored pair, and the history's products with ``g``
+        (for :meth:`direction`), come from one ``(2 rows x n) @ (n x 3)`` product: one read of the
+        history.
+        """
+        self._proj = None
+        s, y = self.work[0], self.work[1]
         torch.mul(d, t, out=s)
         torch.sub(g, prev_g, out=y)
         ys = float(torch.dot(y, s))
         if not ys > CURVATURE_EPS:
             return
+        self._grow()
+        k = self.free
+        self.buf[k].copy_(self.work[:2])
         self.order.append(k)
         if len(self.order) > self.m:
             self.free = self.order.pop(0)
         else:
             self.free = len(self.order)
-        self._grow()
+        self.work[2].copy_(g)
         rows = self._rows()
-        prods = torch.mm(rows, self.buf[k].t()).double().view(-1, 2, 2)  # [slot, (s_i, y_i), (s_k, y_k)]
+        prods = torch.mm(rows, self.work.t()).double().view(-1, 2, 3)  # [slot, (s_i, y_i), (s_k, y_k, g)]
         top = prods.shape[0]
         self.sy[:top, k] = prods[:, 0, 1]  # s_i . y_k
         self.sy[k, :top] = prods[:, 1, 0]  # s_k . y_j  (y_j . s_k)
@@ -96,6 +106,7 @@ class _History:
         self.yy[k, :top] = prods[:, 1, 1]
         self.gamma = float(prods[k, 0, 1] / prods[k, 1, 1])  # ys / yy of the newest pair
         self._small = None
+        self._proj = (g, prods[:, :, 2])
 
     def direction(self, g: Tensor) -> Tensor:
         """``-H g`` (a new tensor)."""
@@ -108,7 +119,12 @@ class _History:
             sy = self.sy[idx][:, idx]
             self._small = (idx, sy.triu(), sy.diagonal().clone(), self.yy[idx][:, idx])
         idx, r, dg, yy = self._small
-        proj = torch.mv(rows, g).double().view(top, 2)[idx]  # (S^T g, Y^T g), oldest first
+        if self._proj is not None and self._proj[0] is g and self._proj[1].shape[0] == top:
+            by_slot = self._proj[1]
+        else:
+            by_slot = torch.mv(rows, g).double().view(top, 2)
+        self._proj = None
+        proj = by_slot[idx]  # (S^T g, Y^T g), oldest first
         a, b = proj[:, 0:1], proj[:, 1:2]
         gamma = self.gamma
         u = torch.linalg.solve_triangular(r, a, upper=True)  # R^-1 S^T g
