@@ -362,3 +362,27 @@ def test_cli_unwritable_folder(tmp_path: Path, clip: Path, capsys: pytest.Captur
         assert "not writable" in _cli_error(["video", str(clip), "-o", str(folder / "o.mp4"), "-q"], capsys)
     finally:
         folder.chmod(0o700)
+
+
+@pytest.mark.slow
+def test_gatys_video_with_temporal_loss(tmp_path: Path) -> None:
+    from impasto.config import GatysConfig
+
+    src = make_clip(tmp_path / "tiny.mp4", frames=3, size=(48, 32), audio=False)
+    style = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+    out = tmp_path / "gatys.mp4"
+    events = []
+    result = stylize_video(
+        src,
+        out,
+        method="gatys",
+        style=style,
+        config=GatysConfig(steps=4, multiscale="off"),
+        later_steps=2,
+        flow_preset="ultrafast",
+        callback=events.append,
+    )
+    assert result.frames == 3 and probe(out).frames == 3
+    assert [e.step for e in events] == [1, 2, 3]
+    with pytest.raises(InputError, match="stabilize"):
+        stylize_video(src, tmp_path / "x.mp4", method="gatys", style=style, stabilize=0.5)

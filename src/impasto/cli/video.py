@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="fast, wct, adain: flow-guided blending strength in [0, 1), 0 = off [0.8]",
+        help="fast, wct, adain: flow-guided blending strength in [0, 1), 0 = off [0.7]",
     )
     p.add_argument("--strength", type=float, default=1.0, help="wct, adain: style strength in [0, 1] [1]")
     p.add_argument("--decoders", default=None, metavar="FOLDER", help="wct, adain: decoder folder [shipped]")

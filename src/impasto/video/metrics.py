@@ -4,7 +4,7 @@ per-frame content and style distances.
 Warping error (Lai, Huang, Wang, Shechtman, Yumer & Yang 2018, "Learning Blind Video Temporal
 Consistency", sec. 5): for each pair of consecutive frames the optical flow and the reliability mask
 M_t are computed on the *input* frames (DIS flow and Ruder et al.'s consistency and motion-boundary
-test, :mod:`impasto.video.flow`, where Lai et al. use FlowNet2), and
+test, :mod:`impasto.video.flow`, where Lai et al. use FlowNet2; warped bicubically), and
 
     E_t = sum_x M_t(x) |V_t(x) - warp(V_{t-1})(x)|^2 / (3 sum_x M_t(x))
 

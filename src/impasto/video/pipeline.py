@@ -45,7 +45,7 @@ from .io import (
 log = logging.getLogger(__name__)
 
 METHODS = ("fast", "wct", "adain", "gatys")
-DEFAULT_STABILIZE = 0.8
+DEFAULT_STABILIZE = 0.7
 STATE_FILE = "run.json"
 
 
@@ -212,7 +212,7 @@ def stylize_video(
             style transfer with ``style``) or ``"gatys"`` (optimisation with ``style``, temporal loss).
         model: for ``fast``: a shipped model's name, checkpoint or exported model.
         style: for wct/adain/gatys: the painting (file, array or gallery name).
-        stabilize: flow-guided blending strength in [0, 1) for fast/wct/adain (0: off; default 0.8).
+        stabilize: flow-guided blending strength in [0, 1) for fast/wct/adain (0: off; default 0.7).
         image_size: long side of the output frames (default: the input's size).
         codec, crf: video encoder and its constant-rate quality (lower is better; x264 default 18).
         audio: keep the input's audio stream.

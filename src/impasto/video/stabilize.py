@@ -24,9 +24,9 @@ from .flow import FlowEstimator, flow_pair, grey
 
 
 def blend(stylised: np.ndarray, warped_previous: np.ndarray, weights: np.ndarray, strength: float) -> np.ndarray:
-    """``stylised + strength * weights * (warped_previous - stylised)``; (H, W, 3) float32 arrays."""
+    """``stylised + strength * weights * (warped_previous - stylised)``, clipped to [0, 1]; (H, W, 3) float32."""
     alpha = (strength * weights)[..., None].astype(np.float32)
-    return stylised + alpha * (warped_previous - stylised)
+    return np.clip(stylised + alpha * (warped_previous - stylised), 0.0, 1.0)
 
 
 class Stabilizer:
@@ -40,11 +40,11 @@ class Stabilizer:
     (H, W, 3) in [0, 1], the same size); it returns the output frame.
 
     Example:
-        >>> stab = Stabilizer(0.8)                              # doctest: +SKIP
+        >>> stab = Stabilizer(0.7)                              # doctest: +SKIP
         >>> outs = [stab(frame, net(frame)) for frame in frames]  # doctest: +SKIP
     """
 
-    def __init__(self, strength: float = 0.8, preset: str = "medium") -> None:
+    def __init__(self, strength: float = 0.7, preset: str = "medium") -> None:
         if not 0.0 <= strength < 1.0:
             raise InputError(f"stabilize strength must be in [0, 1) (0: off); got {strength}")
         self.strength = float(strength)

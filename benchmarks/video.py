@@ -1,0 +1,135 @@
+"""Video benchmark: steadiness (warping error, Lai et al. 2018) per frame against stabilised, the
+style and content distances that show what steadiness cost, throughput at 640x360, and Gatys with
+the temporal loss against per-frame Gatys.
+
+    nice -n 10 python benchmarks/video.py [--frames 40] [--gatys-frames 6] [--clip PATH] [--model NAME]
+
+Clips: ../shared/videos (Big Buck Bunny for the one-pass methods, carphone for Gatys). Prints a
+Markdown table with the CPU's flags (avx512_bf16 / amx: what bf16 kernels can use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from impasto.config import GatysConfig
+from impasto.video.io import VideoWriter, probe, read_frames
+from impasto.video.metrics import evaluate_video
+from impasto.video.pipeline import stylize_video
+
+SHARED = ROOT.parent / "shared" / "videos"
+
+
+def cpu_flags() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    names = [f for f in ("avx512_bf16", "amx_bf16", "amx_tile") if f in text.split()]
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
+    return f"{model}; flags: {', '.join(names) or 'no avx512_bf16/amx'}"
+
+
+def cut(src: Path, dst: Path, frames: int, long_side: int | None) -> Path:
+    """The first ``frames`` frames of ``src`` (with its audio), resized to ``long_side``."""
+    from impasto.video.io import even_size
+
+    info = probe(src)
+    size = even_size(info.width, info.height, long_side)
+    with VideoWriter(dst, info, size, crf=12) as writer:
+        for frame in read_frames(info, size):
+            if frame.index >= frames:
+                break
+            writer.write(frame.rgb, frame.pts, frame.duration)
+    return dst
+
+
+def row(name: str, ev, seconds_per_frame: float, floor: float) -> str:
+    return (
+        f"| {name} | {ev.warping_error:.5f} | {ev.warping_error / floor:.2f} | {ev.content_distance:.4g} | "
+        f"{ev.style_distance:.4g} | {seconds_per_frame:.3f} | {1 / seconds_per_frame:.2f} |"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clip", default=str(SHARED / "bigbuckbunny.mp4"))
+    ap.add_argument("--gatys-clip", default=str(SHARED / "carphone_pristine.mp4"))
+    ap.add_argument("--frames", type=int, default=40)
+    ap.add_argument("--gatys-frames", type=int, default=6)
+    ap.add_argument("--gatys-size", type=int, default=128)
+    ap.add_argument("--gatys-steps", type=int, default=60)
+    ap.add_argument("--model", default="starry-night-lite")
+    ap.add_argument("--stabilize", type=float, default=0.7)
+    ap.add_argument("--flow", default="medium")
+    ap.add_argument("--keep", default=None, help="folder to keep the clips in")
+    args = ap.parse_args()
+    tmp = Path(args.keep or tempfile.mkdtemp(prefix="impasto-video-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    print(f"CPU: {cpu_flags()}\n")
+
+    clip = cut(Path(args.clip), tmp / "input.mp4", args.frames, 640)
+    info = probe(clip)
+    print(f"one-pass clip: {Path(args.clip).name}, first {info.frames} frames at {info.width}x{info.height}\n")
+    print("| run | warping error | x input floor | content dist | style dist | s/frame | frames/s |")
+    print("|---|---|---|---|---|---|---|")
+    floor = None
+    lines = []
+    for name, strength in (("fast per-frame", 0.0), (f"fast stabilised {args.stabilize}", args.stabilize)):
+        out = tmp / f"fast_{strength}.mp4"
+        t0 = time.perf_counter()
+        res = stylize_video(clip, out, model=args.model, stabilize=strength, flow_preset=args.flow)
+        spf = (time.perf_counter() - t0) / res.frames
+        ev = evaluate_video(clip, out, "starry-night", every=4, preset=args.flow)
+        floor = ev.input_warping_error
+        lines.append((name, ev, spf))
+        print(row(name, ev, spf, floor), flush=True)
+    base, stab = lines[0][1], lines[1][1]
+    lower = 100 * (1 - stab.warping_error / base.warping_error)
+    content = 100 * (stab.content_distance / base.content_distance - 1)
+    style = 100 * (stab.style_distance / base.style_distance - 1)
+    print(
+        f"\ninput floor {floor:.5f}; stabilised vs per-frame: warping error {lower:.1f}% lower, "
+        f"content distance {content:+.1f}%, style distance {style:+.1f}%\n"
+    )
+
+    gclip = cut(Path(args.gatys_clip), tmp / "gatys_input.mp4", args.gatys_frames, args.gatys_size)
+    ginfo = probe(gclip)
+    print(
+        f"gatys clip: {Path(args.gatys_clip).name}, first {ginfo.frames} frames at {ginfo.width}x{ginfo.height}, "
+        f"{args.gatys_steps} steps first frame\n"
+    )
+    print("| run | warping error | x input floor | content dist | style dist | s/frame | frames/s |")
+    print("|---|---|---|---|---|---|---|")
+    cfg = GatysConfig(steps=args.gatys_steps, multiscale="off")
+    for name, weight, later in (
+        ("gatys per-frame", 0.0, None),
+        ("gatys temporal (Ruder)", 1e3, args.gatys_steps // 2),
+    ):
+        out = tmp / f"gatys_{weight}.mp4"
+        t0 = time.perf_counter()
+        res = stylize_video(
+            gclip,
+            out,
+            method="gatys",
+            style="starry-night",
+            config=cfg,
+            temporal_weight=weight,
+            later_steps=later,
+            flow_preset=args.flow,
+        )
+        spf = (time.perf_counter() - t0) / res.frames
+        ev = evaluate_video(gclip, out, "starry-night", image_size=args.gatys_size, every=1, preset=args.flow)
+        print(row(name, ev, spf, ev.input_warping_error), flush=True)
+    print(f"\nclips in {tmp}")
+
+
+if __name__ == "__main__":
+    main()
