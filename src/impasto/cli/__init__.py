@@ -22,7 +22,7 @@ from .stylize import intermediate_path
 __all__ = ["main", "build_parser", "add_config_flags", "config_from_args", "intermediate_path", "peak_rss_mb"]
 
 COMMANDS = ["stylize", "feedforward", "cyclegan", "decoders", "figure", "evaluate", "serve", "study", "video",
-            "evaluate_video"]
+            "evaluate_video", "augment"]
 
 
 def build_parser() -> Parser:
