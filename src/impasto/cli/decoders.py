@@ -1,7 +1,7 @@
 """``impasto decoders train|eval``: the decoders of universal style transfer (Li et al. 2017).
 
 * ``impasto decoders train --data DIR [DIR ...] --level relu3_1 -o RUN/`` trains the decoder of one
-  VGG level for reconstruction (flags from :class:`impasto.universal.train.DecoderTrainConfig`);
+  VGG level for reconstruction (flags from :class:`impasto.universal.config.DecoderTrainConfig`);
   ``--resume`` continues ``RUN/checkpoint.pt``. Data: image folders, image or video files, ``skimage``.
 * ``impasto decoders eval CHECKPOINT... --images FILE...`` prints each decoder's encode -> decode PSNR.
 * ``impasto decoders export CHECKPOINT OUT.pt`` writes the decoder alone in fp16 (the shipped form).
@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import time
@@ -22,8 +21,8 @@ log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    from ..universal.train import DecoderTrainConfig
-    from .common import Parser
+    from ..universal.config import DecoderTrainConfig
+    from .common import Parser, add_config_flags
 
     p = sub.add_parser("decoders", help="train and measure the decoders of WCT/AdaIN style transfer",
                        description="Decoders inverting VGG-19 at relu1_1 ... relu5_1 (Li et al. 2017).")
@@ -41,11 +40,7 @@ def register(sub: Any) -> None:
     t.add_argument("--resume", action="store_true", help="continue FOLDER/checkpoint.pt")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads [torch's default]")
     t.add_argument("--log-every", type=int, default=20, help="steps between log lines [20]")
-    defaults = DecoderTrainConfig()
-    for f in dataclasses.fields(DecoderTrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        value = getattr(defaults, f.name)
-        t.add_argument(flag, type=type(value), default=None, help=f"[{value}]")
+    add_config_flags(t, DecoderTrainConfig, "training options")
     add_common_flags(t)
     t.set_defaults(run=run_train)
 
@@ -70,13 +65,13 @@ def run_train(args: argparse.Namespace) -> int:
     import torch
 
     from ..universal.data import ReconstructionData
-    from ..universal.train import DecoderTrainConfig, load_eval_images, train
+    from ..universal.config import DecoderTrainConfig
+    from ..universal.train import load_eval_images, train
+    from .common import config_from_args
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(DecoderTrainConfig)
-              if getattr(args, f.name) is not None}
-    cfg = DecoderTrainConfig(**values)
+    cfg = config_from_args(args, DecoderTrainConfig)
     data = ReconstructionData(args.data, cfg.crop, max_scale=cfg.max_scale, exclude=args.exclude)
     eval_images = load_eval_images(args.eval_images) if args.eval_images else []
     log.info("decoder %s: %d training images, config %s", cfg.level, len(data), json.dumps(cfg.to_dict()))

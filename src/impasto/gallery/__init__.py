@@ -38,3 +38,14 @@ def resolve_style(name: str) -> Path:
     if not path.is_file():
         raise InputError(f"no style image or gallery painting named {name!r}; gallery: {', '.join(list_styles())}")
     return path
+
+
+def style_source(item: object) -> object:
+    """``item`` with a gallery name replaced by its file: a string that is not an existing file but names a
+    shipped painting becomes that painting's path; anything else (paths, arrays, images) is returned as is.
+
+    Every place that takes a style image passes it through this first, so ``"starry-night"`` works there.
+    """
+    if isinstance(item, str) and not Path(item).exists() and is_style_name(item):
+        return resolve_style(item)
+    return item

@@ -112,13 +112,9 @@ def _load(item: ImageInput, what: str) -> np.ndarray:
         return item.astype(np.float32)
     from ..io import read_image
 
-    path = Path(item)
-    if not path.exists() and isinstance(item, str):
-        from ..gallery import is_style_name, resolve_style
+    from ..gallery import style_source
 
-        if is_style_name(item):
-            path = resolve_style(item)
-    return read_image(path)
+    return read_image(Path(style_source(item)))  # type: ignore[arg-type]
 
 
 def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageInput], *, method: str = "wct",

@@ -25,11 +25,9 @@ reads it (or a shipped fp16 file) back.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,68 +37,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InputError, ResumeError
-from ..nets.decoder import LEVELS, VGGDecoder
+from ..nets.decoder import VGGDecoder
 from ..progress import Callback
 from ..train.loop import TrainState, fit, linear_decay
+from .config import DecoderTrainConfig
 
 log = logging.getLogger(__name__)
 
 KIND = "decoder"
 ARCH = "vgg_decoder"
 CHECKPOINT_NAME = "checkpoint.pt"
-
-
-@dataclass(frozen=True)
-class DecoderTrainConfig:
-    """Every choice of a decoder training run (stored in its checkpoints).
-
-    Attributes:
-        level: VGG layer the decoder inverts, ``relu1_1`` ... ``relu5_1``.
-        width: hidden-channel multiplier of the decoder (1.0: Li et al.'s mirror of VGG).
-        steps: Adam updates in all (a resumed run continues up to this number).
-        batch_size: crops per step.
-        crop: crop side in pixels.
-        max_scale: crops cover ``crop * s`` pixels of the image, ``s`` in [1, max_scale], shrunk to ``crop``.
-        lr: Adam learning rate.
-        lr_decay_steps: lower the rate linearly to 0 over the last this many planned steps (0: constant).
-        feature_weight: weight of the relative feature loss against the pixel loss.
-        precision: ``fp32`` or ``bf16`` (autocast of VGG and decoder; losses in fp32).
-        seed: seeds the weights and the batches.
-        checkpoint_every: steps between checkpoints.
-        eval_every: steps between held-out PSNR measurements (0: never).
-        weights: VGG-19 weights (``embedded`` Caffe weights by default).
-    """
-
-    level: str = "relu3_1"
-    width: float = 1.0
-    steps: int = 4000
-    batch_size: int = 4
-    crop: int = 128
-    max_scale: float = 2.0
-    lr: float = 2e-4
-    lr_decay_steps: int = 0
-    feature_weight: float = 0.1
-    precision: str = "fp32"
-    seed: int = 0
-    checkpoint_every: int = 200
-    eval_every: int = 200
-    weights: str = "embedded"
-
-    def __post_init__(self) -> None:
-        if self.level not in LEVELS:
-            raise InputError(f"unknown decoder level {self.level!r}; choose from {', '.join(LEVELS)}")
-        if self.steps < 1 or self.batch_size < 1 or self.checkpoint_every < 1 or self.eval_every < 0:
-            raise InputError("steps, batch_size and checkpoint_every must be >= 1, eval_every >= 0")
-        if not (self.lr > 0 and math.isfinite(self.lr)) or self.feature_weight < 0:
-            raise InputError(f"need lr > 0 and feature_weight >= 0; got {self.lr}, {self.feature_weight}")
-        if self.precision not in ("fp32", "bf16"):
-            raise InputError(f"precision must be fp32 or bf16; got {self.precision!r}")
-        smallest = 4 * 2 ** int(self.level[4])
-        if self.crop < smallest:
-            raise InputError(f"crop {self.crop} px is too small for {self.level}; use at least {smallest}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class ReconstructionLoss(nn.Module):
