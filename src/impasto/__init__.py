@@ -22,7 +22,7 @@ _EXPORTS = {
     "load_image": "io.inputs", "ImageLike": "io.inputs",
     "GatysConfig": "config.gatys", "FeedForwardTrainConfig": "feedforward.config",
     "FastTrainConfig": "feedforward.config", "CycleGANConfig": "cyclegan.config",
-    "Progress": "progress", "Callback": "progress",
+    "Progress": "progress", "Callback": "progress", "StyleAugment": "augment.transform",
     "ImpastoError": "errors", "InputError": "errors", "ImageReadError": "errors", "OutputPathError": "errors",
     "WeightsError": "errors", "ResumeError": "errors",
 }
@@ -31,7 +31,7 @@ __all__ = [
     "stylize", "Stylized", "evaluate", "Evaluation", "stylize_fast", "train_fast", "translate", "train_cyclegan",
     "load_image", "ImageLike", "GatysConfig", "FeedForwardTrainConfig", "FastTrainConfig", "CycleGANConfig",
     "Progress", "Callback", "ImpastoError", "InputError", "ImageReadError", "OutputPathError", "WeightsError",
-    "ResumeError", "stylize_video", "__version__",
+    "ResumeError", "stylize_video", "StyleAugment", "__version__",
 ]
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         train_fast,
         translate,
     )
+    from .augment.transform import StyleAugment
     from .config.gatys import GatysConfig
     from .cyclegan.config import CycleGANConfig
     from .errors import ImageReadError, ImpastoError, InputError, OutputPathError, ResumeError, WeightsError
