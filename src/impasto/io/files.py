@@ -180,9 +180,13 @@ class Batch:
         if self.fail_fast:
             self._remove_empty_folders()
             raise err
-        log.warning("skipped %s: %s", source, " ".join(str(err).split()))
         self.failed.append((source, " ".join(str(err).split())))
         self._errors.append(err)
+        if len(self.failed) == 6:  # the final error names five; from the sixth on, every one is logged
+            for path, reason in self.failed[:5]:
+                log.warning("skipped %s: %s", path, reason)
+        if len(self.failed) >= 6:
+            log.warning("skipped %s: %s", source, self.failed[-1][1])
 
     def _make_folder(self, folder: Path) -> None:
         missing = []
