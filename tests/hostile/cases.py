@@ -17,9 +17,6 @@ from dataclasses import dataclass
 
 # causes that make cases fail today (phase 2 of issue 13 fixes them); delete a key once fixed
 KNOWN: dict[str, str] = {
-    "argparse-prefix": "usage errors of a subcommand start 'impasto stylize: error:', not 'impasto: error:' "
-                       "(cli/common.py Parser.error prints its prog)",
-    "help-not-error": "a command without its action/kind prints the multi-line help instead of one error line",
     "output-is-input": "the single-output commands (stylize -o, evaluate --sheet, figure -o/--result, fast export) "
                        "do not check that the output is not an input (io.paths.check_output_file)",
     "train-output": "training output folders/files are not checked: a file as fast train -o is a traceback, "
@@ -85,11 +82,11 @@ STYLIZE = [
     _c("stylize-weights-text", f"{ST} --weights text.pt {QUICK}", "text.pt"),
     # bad options
     _c("stylize-size-zero", f"{ST} --image-size 0 --steps 1", "image_size"),
-    _c("stylize-size-text", f"{ST} --image-size abc", "invalid int", xfail="argparse-prefix"),
+    _c("stylize-size-text", f"{ST} --image-size abc", "invalid int"),
     _c("stylize-size-1e9", f"{ST} --image-size 1000000000 --steps 1", "--image-size"),
     _c("stylize-size-huge", f"{ST} --image-size {10**30} --steps 1", "far beyond", xfail="scale-hook"),
     _c("stylize-steps-zero", f"{ST} --steps 0", "steps"),
-    _c("stylize-steps-nan", f"{ST} --steps nan", "invalid int", xfail="argparse-prefix"),
+    _c("stylize-steps-nan", f"{ST} --steps nan", "invalid int"),
     _c("stylize-old-num-iter-zero", f"{ST} --num-iterations 0", "steps"),
     _c("stylize-lr-nan", f"{ST} --lr nan {QUICK}", "lr"),
     _c("stylize-old-learning-rate-nan", f"{ST} --learning-rate nan {QUICK}", "lr"),
@@ -108,8 +105,8 @@ STYLIZE = [
     _c("stylize-max-memory-tiny", f"{ST} --max-memory 0.0001 {QUICK}", "needs about"),
     _c("stylize-lbfgs-history-zero", f"{ST} --lbfgs-history 0 {QUICK}", "lbfgs_history"),
     _c("stylize-seed-2-70", f"{ST} --seed {2**70} {QUICK}", "seed", xfail="seed-range"),
-    _c("stylize-unknown-optimizer", f"{ST} --optimizer sgd", "invalid choice", xfail="argparse-prefix"),
-    _c("stylize-unknown-recompute", f"{ST} --recompute sometimes", "invalid choice", xfail="argparse-prefix"),
+    _c("stylize-unknown-optimizer", f"{ST} --optimizer sgd", "invalid choice"),
+    _c("stylize-unknown-recompute", f"{ST} --recompute sometimes", "invalid choice"),
     _c("stylize-unknown-layer", f"{ST} --content-layers relu9_9 {QUICK}", "relu9_9"),
     _c("stylize-layer-weights-text", f"{ST} --style-layer-weights a b {QUICK}", "numbers"),
     _c("stylize-blend-count", f"{ST} --style-blend 0.5 0.5 {QUICK}", "style_blend_weights"),
@@ -119,7 +116,7 @@ STYLIZE = [
     _c("stylize-device-missing-cuda", f"{ST} --device cuda:7 {QUICK}", "cuda"),
     _c("stylize-print-iter-negative", f"{ST} --print-iter -1 {QUICK}", "print-iter"),
     _c("stylize-unknown-flag", f"{ST} --bogus 3", "unrecognized arguments"),
-    _c("stylize-no-arguments", "stylize", "required", xfail="argparse-prefix"),
+    _c("stylize-no-arguments", "stylize", "required"),
     # paths
     _c("stylize-output-is-content", f"stylize c.png s.png -o c.png {QUICK}", "is an input", xfail="output-is-input"),
     _c("stylize-output-is-style", f"stylize c.png s.png -o s.png {QUICK}", "is an input", xfail="output-is-input"),
@@ -167,9 +164,8 @@ FAST_APPLY = [
     _c("fast-apply-batch-size-zero", f"{FA} c.png -o out.png --batch-size 0", "batch_size"),
     _c("fast-apply-batch-size-negative", f"{FA} c.png -o out.png --batch-size -1", "batch_size"),
     _c("fast-apply-max-size-zero", f"{FA} c.png -o out.png --max-size 0", "max_size"),
-    _c("fast-apply-unknown-engine", f"{FA} c.png -o out.png --engine tensorrt", "invalid choice",
-       xfail="argparse-prefix"),
-    _c("fast-apply-missing-output", f"{FA} c.png", "required", xfail="argparse-prefix"),
+    _c("fast-apply-unknown-engine", f"{FA} c.png -o out.png --engine tensorrt", "invalid choice"),
+    _c("fast-apply-missing-output", f"{FA} c.png", "required"),
 ]
 
 FT = "fast train --style s.png --data photos -o run --steps 1 --crop 32 --batch-size 1"
@@ -190,7 +186,7 @@ FAST_TRAIN = [
     _c("fast-train-style-weight-nan", f"{FT} --style-weight nan", "style_weight"),
     _c("fast-train-unknown-layer", f"{FT} --content-layers relu9_9", "relu9_9"),
     _c("fast-train-seed-2-70", f"{FT} --seed {2**70}", "seed", xfail="seed-range"),
-    _c("fast-train-unknown-precision", f"{FT} --precision fp8", "invalid choice", xfail="argparse-prefix"),
+    _c("fast-train-unknown-precision", f"{FT} --precision fp8", "invalid choice"),
     _c("fast-train-output-is-file", "fast train --style s.png --data photos -o afile --steps 1", "afile",
        xfail="train-output"),
     _c("fast-train-output-is-data", "fast train --style s.png --data photos -o photos --steps 1", "input folder",
@@ -224,7 +220,7 @@ CYCLEGAN_TRAIN = [
     _c("cyclegan-train-batch-zero", f"{CG_TRAIN_BASE} --batch-size 0", "batch_size"),
     _c("cyclegan-train-crop-zero", f"{CG_TRAIN_BASE} --crop 0", "crop"),
     _c("cyclegan-train-ngf-zero", f"{CG_TRAIN_BASE} --ngf 0", "ngf"),
-    _c("cyclegan-train-blocks-negative", f"{CG_TRAIN_BASE} --n-blocks -1", "n_blocks", xfail="argparse-prefix"),
+    _c("cyclegan-train-blocks-negative", f"{CG_TRAIN_BASE} --n-blocks -1", "n_blocks"),
     _c("cyclegan-train-lambda-nan", f"{CG_TRAIN_BASE} --lambda-cycle nan", "lambda_cycle"),
     _c("cyclegan-train-beta-two", f"{CG_TRAIN_BASE} --beta 2", "beta"),
     _c("cyclegan-train-seed-2-70", f"{CG_TRAIN_BASE} --seed {2**70}", "seed", xfail="seed-range"),
@@ -261,8 +257,7 @@ CYCLEGAN_APPLY = [
     _c("cyclegan-apply-size-zero", f"{CA} c.png -o out.png --image-size 0", "image-size"),
     _c("cyclegan-apply-size-huge", f"{CA} c.png -o out.png --image-size 1000000000", "image-size",
        xfail="cyclegan-size"),
-    _c("cyclegan-apply-direction", f"{CA} c.png -o out.png --direction sideways", "invalid choice",
-       xfail="argparse-prefix"),
+    _c("cyclegan-apply-direction", f"{CA} c.png -o out.png --direction sideways", "invalid choice"),
     _c("cyclegan-apply-direction-foreign", f"{CA} c.png -o out.png --direction BtoA", "direction"),
 ]
 
@@ -282,7 +277,7 @@ EVALUATE = [
     _c("evaluate-sheet-is-result", f"{EV} --sheet r.png", "is an input", xfail="output-is-input"),
     _c("evaluate-weights-missing", f"{EV} --weights nope.pth", "nope.pth"),
     _c("evaluate-device", f"{EV} --device tpu", "device"),
-    _c("evaluate-no-results", "evaluate c.png s.png", "required", xfail="argparse-prefix"),
+    _c("evaluate-no-results", "evaluate c.png s.png", "required"),
 ]
 
 FG = "figure grid c.png s.png -o fig.png --size 32 --steps 1 --ratios 1e-3 --style-depths 1"
@@ -304,14 +299,14 @@ FIGURE = [
     _c("figure-losses-size-zero", "figure losses c.png s.png -o fig.png --image-size 0 --steps 1", "image_size"),
     _c("figure-losses-result-is-content", f"figure losses c.png s.png -o fig.png --result c.png {QUICK}",
        "is an input", xfail="output-is-input"),
-    _c("figure-no-kind", "figure", "figure", xfail="help-not-error"),
+    _c("figure-no-kind", "figure", "figure"),
 ]
 
 TOP = [
     _c("top-unknown-command", "paint c.png", "invalid choice"),
-    _c("top-no-command", [], "command", xfail="help-not-error"),
-    _c("top-fast-no-action", "fast", "action", xfail="help-not-error"),
-    _c("top-cyclegan-no-action", "cyclegan", "action", xfail="help-not-error"),
+    _c("top-no-command", [], "command"),
+    _c("top-fast-no-action", "fast", "action"),
+    _c("top-cyclegan-no-action", "cyclegan", "action"),
 ]
 
 CASES: list[Case] = [*STYLIZE, *FAST_APPLY, *FAST_TRAIN, *FAST_EXPORT, *CYCLEGAN_TRAIN, *CYCLEGAN_APPLY,

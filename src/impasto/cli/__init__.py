@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, or a one-line usage error
         return int(exit_.code or 0)
     if not getattr(args, "run", None):
-        (getattr(args, "parser", None) or parser).print_help(sys.stderr)
+        print((getattr(args, "parser", None) or parser).missing_action(), file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
                         format="impasto: %(message)s", stream=sys.stderr, force=True)

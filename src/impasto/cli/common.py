@@ -17,7 +17,15 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports a usage error on one line."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        """Every usage error, of the top command or a subcommand, starts ``impasto: error:``."""
+        self.exit(2, f"impasto: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+    def missing_action(self) -> str:
+        """The one line for a command given without its action (``impasto fast``) or without any command."""
+        choices = [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
+        names = ", ".join(choices[0].choices) if choices else ""
+        what = "a command" if self.prog == "impasto" else "an action"
+        return f"impasto: error: {self.prog} needs {what} ({names}) (see {self.prog} --help)"
 
 
 def add_common_flags(parser: argparse.ArgumentParser) -> None:
