@@ -386,3 +386,15 @@ def test_gatys_video_with_temporal_loss(tmp_path: Path) -> None:
     assert [e.step for e in events] == [1, 2, 3]
     with pytest.raises(InputError, match="stabilize"):
         stylize_video(src, tmp_path / "x.mp4", method="gatys", style=style, stabilize=0.5)
+
+
+def test_a_work_dir_with_other_files_keeps_them(tmp_path: Path, clip: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    stylize_video(clip, tmp_path / "a.mp4", model="starry-night-lite", flow_preset="ultrafast", work_dir=work)
+    assert not work.exists()  # created empty by the run: removed with its frames
+    work.mkdir()
+    (work / "mine.txt").write_text("keep me")
+    with pytest.raises(InputError, match="not empty"):  # a folder with other files is not taken over
+        stylize_video(clip, tmp_path / "b.mp4", model="starry-night-lite", work_dir=work)
+    assert (work / "mine.txt").read_text() == "keep me" and not (tmp_path / "b.mp4").exists()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -238,7 +237,7 @@ def stylize_video(
         >>> stylize_video("clip.mp4", "clip_wave.mp4", method="gatys", style="great-wave",
         ...               image_size=256, config=GatysConfig(steps=200))                     # doctest: +SKIP
     """
-    from ..io.paths import check_output_file, check_output_folder
+    from ..io.paths import check_output_file
 
     t0 = time.perf_counter()
     if method not in METHODS:
@@ -260,7 +259,6 @@ def stylize_video(
     check_output(output, codec, crf)
     check_output_file(output, [input])
     work = _work_folder(output, work_dir)
-    check_output_folder(work, [Path(input).parent] if work_dir is not None else [])
     size = even_size(info.width, info.height, image_size)
     settings = {
         "input": str(Path(input).resolve()),
@@ -355,9 +353,21 @@ def stylize_video(
             raise InputError(f"{input}: no frame could be decoded")
     seconds = time.perf_counter() - t0
     if not keep_frames:
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_work(work, total)
     elapsed = time.perf_counter() - t_work
     return VideoResult(output, written, done, seconds, stylised_count / elapsed if elapsed > 0 else 0.0, size, settings)
+
+
+def _remove_work(work: Path, total: int) -> None:
+    """Delete this run's files (frames and run.json) and the folder if that leaves it empty; never
+    anything else, since ``work_dir`` may be a folder the user keeps other files in."""
+    for index in range(total):
+        _frame_path(work, index).unlink(missing_ok=True)
+    (work / STATE_FILE).unlink(missing_ok=True)
+    try:
+        work.rmdir()
+    except OSError:
+        log.info("kept %s: it holds other files", work)
 
 
 def _prepare_work(work: Path, settings: dict[str, Any], resume: bool) -> int:
@@ -382,7 +392,10 @@ def _prepare_work(work: Path, settings: dict[str, Any], resume: bool) -> int:
             )
         return _done_frames(work, int(settings["frames"]))
     if work.is_dir() and any(work.iterdir()):
-        raise InputError(f"work folder {work} holds frames of an earlier run: resume it (--resume) or delete it")
+        raise InputError(
+            f"work folder {work} is not empty (frames of an earlier run?): resume that run (--resume), "
+            "or delete the folder or choose another work_dir"
+        )
     work.mkdir(parents=True, exist_ok=True)
     write_text(state, json.dumps(settings, indent=1, sort_keys=True))
     return 0
