@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -127,3 +128,33 @@ def test_same_iterates_as_torch_on_the_style_objective():
     assert moved > 1.0  # the run did go somewhere
     assert float((ours - ref).abs().max()) < 1e-6 * moved
     assert float(f(ours)) == pytest.approx(float(f(ref)), rel=1e-9)
+
+
+@pytest.mark.slow
+def test_default_run_reaches_the_same_judged_loss_as_torch_lbfgs(content_path, style_path, monkeypatch):
+    """The default L-BFGS (CompactLBFGS) against torch's, on a real run: 128 px, 50 steps, fp32."""
+    import impasto
+    from impasto.optim import optimizers
+
+    assert optimizers.LBFGS_IMPL == "compact"
+    totals = {}
+    for impl in ("compact", "torch"):
+        monkeypatch.setattr(optimizers, "LBFGS_IMPL", impl)
+        result = impasto.stylize(content_path, style_path, image_size=128, steps=50, precision="fp32", device="cpu")
+        totals[impl] = result.losses["total"]
+        assert len(result.history) == 50
+    start = result.history[0]["total"]
+    assert totals["torch"] < 0.5 * start  # the run optimised something
+    assert totals["compact"] == pytest.approx(totals["torch"], rel=0.02)
+
+
+@pytest.mark.slow
+def test_fp32_runs_repeat_exactly(content_path, style_path):
+    import impasto
+
+    a, b = (
+        impasto.stylize(content_path, style_path, image_size=64, steps=20, precision="fp32", device="cpu")
+        for _ in range(2)
+    )
+    assert np.array_equal(a.array, b.array)
+    assert a.losses == b.losses

@@ -3,20 +3,44 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
+LBFGS_IMPL = "compact"  # "compact": optim.lbfgs.CompactLBFGS; "torch": torch.optim.LBFGS (same maths)
 
-def make_optimizer(name: str, params: Sequence[Tensor], *, lr: float, history: int = 100, max_iter: int = 1,
-                   line_search: bool = False) -> torch.optim.Optimizer:
+
+def make_optimizer(
+    name: str,
+    params: Sequence[Tensor],
+    *,
+    lr: float,
+    history: int = 100,
+    max_iter: int = 1,
+    line_search: bool = False,
+    lbfgs_impl: str | None = None,
+) -> torch.optim.Optimizer:
     """``lbfgs``: up to ``max_iter`` iterations per ``step()`` call, no early stopping,
-    optionally with a strong-Wolfe line search. ``adam``: standard Adam."""
+    optionally with a strong-Wolfe line search; ``lbfgs_impl`` (default :data:`LBFGS_IMPL`) picks
+    :class:`~impasto.optim.lbfgs.CompactLBFGS` or torch's own. ``adam``: standard Adam."""
     if name == "lbfgs":
-        return torch.optim.LBFGS(params, lr=lr, max_iter=max_iter, max_eval=max_iter * 2, history_size=history,
-                                 tolerance_grad=0.0, tolerance_change=0.0,
-                                 line_search_fn="strong_wolfe" if line_search else None)
+        impl = lbfgs_impl or LBFGS_IMPL
+        if impl not in ("compact", "torch"):
+            raise ValueError(f"unknown L-BFGS implementation {impl!r}; use compact or torch")
+        from .lbfgs import CompactLBFGS
+
+        lbfgs_class = CompactLBFGS if impl == "compact" else torch.optim.LBFGS
+        return lbfgs_class(
+            params,
+            lr=lr,
+            max_iter=max_iter,
+            max_eval=max_iter * 2,
+            history_size=history,
+            tolerance_grad=0.0,
+            tolerance_change=0.0,
+            line_search_fn="strong_wolfe" if line_search else None,
+        )
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
     raise ValueError(f"unknown optimizer {name!r}; use lbfgs or adam")
