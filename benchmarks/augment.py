@@ -44,9 +44,15 @@ def machine(device: str) -> dict:
                 model = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    info = {"cpu": model, "flags": [f for f in FLAGS if f in flags], "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "device": device,
-            "loadavg_before": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    info = {
+        "cpu": model,
+        "flags": [f for f in FLAGS if f in flags],
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "device": device,
+        "loadavg_before": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info
@@ -87,9 +93,18 @@ def transform_rows(args: argparse.Namespace, decoders: dict | str | None) -> lis
             if i:  # the first run warms up
                 times.append(time.perf_counter() - start)
         seconds = statistics.median(times)
-        rows.append({"part": "transform", "method": name, "levels": ",".join(aug.order), "batch": args.batch_size,
-                     "size": args.size, "seconds": seconds, "images_per_s": args.batch_size / seconds,
-                     "runs": times})
+        rows.append(
+            {
+                "part": "transform",
+                "method": name,
+                "levels": ",".join(aug.order),
+                "batch": args.batch_size,
+                "size": args.size,
+                "seconds": seconds,
+                "images_per_s": args.batch_size / seconds,
+                "runs": times,
+            }
+        )
         print(f"transform {name}: {args.batch_size / seconds:.2f} images/s", file=sys.stderr)
     return rows
 
@@ -105,7 +120,7 @@ def make_folder(folder: Path, n: int, size: int) -> None:
         image = read_image(photos[i % len(photos)])
         top, left = rng.integers(0, image.shape[0] - size + 1), rng.integers(0, image.shape[1] - size + 1)
         (folder / f"class{i % 4}").mkdir(parents=True, exist_ok=True)
-        write_image(folder / f"class{i % 4}" / f"{i:05d}.jpg", image[top:top + size, left:left + size])
+        write_image(folder / f"class{i % 4}" / f"{i:05d}.jpg", image[top : top + size, left : left + size])
 
 
 def end2end_rows(args: argparse.Namespace, decoders: dict | str | None) -> list[dict]:
@@ -121,13 +136,29 @@ def end2end_rows(args: argparse.Namespace, decoders: dict | str | None) -> list[
             rates, walls = [], []
             for i in range(args.repeats):
                 start = time.perf_counter()
-                result = augment_folder(src, Path(tmp) / f"out-{method}-{i}", method=method, decoders=decoders,
-                                        levels=args.levels, batch_size=args.batch_size, device=args.device)
+                result = augment_folder(
+                    src,
+                    Path(tmp) / f"out-{method}-{i}",
+                    method=method,
+                    decoders=decoders,
+                    levels=args.levels,
+                    batch_size=args.batch_size,
+                    device=args.device,
+                )
                 walls.append(time.perf_counter() - start)
                 rates.append(result.written / result.seconds)
-            rows.append({"part": "end2end", "method": method, "files": args.files, "batch": args.batch_size,
-                         "size": args.size, "images_per_s": statistics.median(rates),
-                         "wall_s_with_setup": statistics.median(walls), "runs": rates})
+            rows.append(
+                {
+                    "part": "end2end",
+                    "method": method,
+                    "files": args.files,
+                    "batch": args.batch_size,
+                    "size": args.size,
+                    "images_per_s": statistics.median(rates),
+                    "wall_s_with_setup": statistics.median(walls),
+                    "runs": rates,
+                }
+            )
             print(f"end2end {method}: {statistics.median(rates):.2f} images/s", file=sys.stderr)
     return rows
 
@@ -153,16 +184,21 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     info = machine(args.device)
     decoders = make_decoders(args)
-    rows = (transform_rows(args, decoders) if "transform" in args.parts else []) + \
-        (end2end_rows(args, decoders) if "end2end" in args.parts else [])
+    rows = (transform_rows(args, decoders) if "transform" in args.parts else []) + (
+        end2end_rows(args, decoders) if "end2end" in args.parts else []
+    )
     info["loadavg_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    print(f"\nMachine: {info['cpu']}, {info['cores']} cores, torch {info['torch']} on {info['torch_threads']} "
-          f"threads, flags {', '.join(info['flags']) or 'none'}, device {args.device} {info.get('gpu', '')}; "
-          f"load average before {info['loadavg_before']}, after {info['loadavg_after']}\n")
+    print(
+        f"\nMachine: {info['cpu']}, {info['cores']} cores, torch {info['torch']} on {info['torch_threads']} "
+        f"threads, flags {', '.join(info['flags']) or 'none'}, device {args.device} {info.get('gpu', '')}; "
+        f"load average before {info['loadavg_before']}, after {info['loadavg_after']}\n"
+    )
     print("| part | method | levels | batch x size | images/s |\n| --- | --- | --- | --- | --- |")
     for r in rows:
-        print(f"| {r['part']} | {r['method']} | {r.get('levels', ','.join(args.levels or ['all']))} | "
-              f"{r['batch']} x {r['size']}px | {r['images_per_s']:.2f} |")
+        print(
+            f"| {r['part']} | {r['method']} | {r.get('levels', ','.join(args.levels or ['all']))} | "
+            f"{r['batch']} x {r['size']}px | {r['images_per_s']:.2f} |"
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "augment.json").write_text(json.dumps({"machine": info, "args": vars(args), "rows": rows}, indent=1))

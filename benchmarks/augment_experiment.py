@@ -68,7 +68,7 @@ def crops(photos: list[torch.Tensor], per_class: int, part: str, gen: torch.Gene
         for _ in range(per_class):
             top = int(torch.randint(h - CROP + 1, (), generator=gen))
             left = int(torch.randint(lo, hi + 1, (), generator=gen))
-            xs.append(photo[..., top:top + CROP, left:left + CROP])
+            xs.append(photo[..., top : top + CROP, left : left + CROP])
             ys.append(label)
     return torch.cat(xs), torch.tensor(ys)
 
@@ -94,13 +94,14 @@ def make_pool(aug: torch.nn.Module, x: torch.Tensor, variants: int, seed: int) -
     out = torch.empty(variants, *x.shape)
     for v in range(variants):
         for i in range(0, len(x), 64):
-            plan = aug.draw(len(x[i:i + 64]), gen)
-            out[v, i:i + 64] = aug.restyle(x[i:i + 64], plan)
+            plan = aug.draw(len(x[i : i + 64]), gen)
+            out[v, i : i + 64] = aug.restyle(x[i : i + 64], plan)
     return out
 
 
-def train(x: torch.Tensor, y: torch.Tensor, pool: torch.Tensor | None, classes: int, steps: int, seed: int,
-          p: float = 0.5) -> SmallCNN:
+def train(
+    x: torch.Tensor, y: torch.Tensor, pool: torch.Tensor | None, classes: int, steps: int, seed: int, p: float = 0.5
+) -> SmallCNN:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     net = SmallCNN(classes)
@@ -154,24 +155,36 @@ def main() -> None:
     x_train, y_train = crops(photos, args.train_crops, "train", gen)
     x_test, y_test = crops(photos, args.test_crops, "test", gen)
     log = lambda msg: print(f"[{time.perf_counter() - start:6.0f} s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    tester = StyleAugment(TEST_PAINTINGS, p=1.0, strength=1.0, method="wct", decoders=args.decoders,
-                          levels=args.levels, style_size=128)
+    tester = StyleAugment(
+        TEST_PAINTINGS, p=1.0, strength=1.0, method="wct", decoders=args.decoders, levels=args.levels, style_size=128
+    )
     levels = tester.order
     test_sets = {"clean": x_test}
     for k, name in enumerate(TEST_PAINTINGS):
-        test_sets[f"held-out {name}"] = torch.cat([tester.stylize(x_test[i:i + 60], [k] * len(x_test[i:i + 60]),
-                                                                  [1.0] * len(x_test[i:i + 60]))
-                                                   for i in range(0, len(x_test), 60)])
+        test_sets[f"held-out {name}"] = torch.cat(
+            [
+                tester.stylize(x_test[i : i + 60], [k] * len(x_test[i : i + 60]), [1.0] * len(x_test[i : i + 60]))
+                for i in range(0, len(x_test), 60)
+            ]
+        )
     log(f"test sets ready: {', '.join(f'{k} {len(v)}' for k, v in test_sets.items())}; levels {levels}")
     pools: dict[str, torch.Tensor | None] = {"none": None}
     if "paintings" in args.arms:
-        aug = StyleAugment(TRAIN_PAINTINGS, p=1.0, strength=(0.5, 1.0), method="adain", decoders=args.decoders,
-                           levels=levels, style_size=128)
+        aug = StyleAugment(
+            TRAIN_PAINTINGS,
+            p=1.0,
+            strength=(0.5, 1.0),
+            method="adain",
+            decoders=args.decoders,
+            levels=levels,
+            style_size=128,
+        )
         pools["paintings"] = make_pool(aug, x_train, args.variants, seed=1)
         log("paintings pool ready")
     if "prior" in args.arms:
-        prior = fit_prior_to_paintings([resolve_style(n) for n in TRAIN_PAINTINGS],
-                                       levels=sorted(levels), crops=32, crop_size=64, rank=8)
+        prior = fit_prior_to_paintings(
+            [resolve_style(n) for n in TRAIN_PAINTINGS], levels=sorted(levels), crops=32, crop_size=64, rank=8
+        )
         aug = StyleAugment("prior", prior=prior, p=1.0, strength=(0.5, 1.0), decoders=args.decoders, levels=levels)
         pools["prior"] = make_pool(aug, x_train, args.variants, seed=2)
         log("prior pool ready")
@@ -181,21 +194,29 @@ def main() -> None:
             net = train(x_train, y_train, pools[arm], args.classes, args.steps, seed)
             for t, xs in test_sets.items():
                 results[arm][t].append(accuracy(net, xs, y_test))
-        log(f"seed {seed} done: " + "; ".join(
-            f"{arm} clean {results[arm]['clean'][-1]:.3f} held-out "
-            f"{statistics.mean(results[arm][t][-1] for t in test_sets if t != 'clean'):.3f}" for arm in args.arms))
+        log(
+            f"seed {seed} done: "
+            + "; ".join(
+                f"{arm} clean {results[arm]['clean'][-1]:.3f} held-out "
+                f"{statistics.mean(results[arm][t][-1] for t in test_sets if t != 'clean'):.3f}"
+                for arm in args.arms
+            )
+        )
     for arm in args.arms:
-        results[arm]["held-out (mean of 3)"] = [statistics.mean(v) for v in
-                                               zip(*(results[arm][t] for t in test_sets if t != "clean"))]
+        results[arm]["held-out (mean of 3)"] = [
+            statistics.mean(v) for v in zip(*(results[arm][t] for t in test_sets if t != "clean"))
+        ]
 
     def cell(values: list[float]) -> str:
         spread = statistics.stdev(values) if len(values) > 1 else 0.0
         return f"{100 * statistics.mean(values):.1f} ± {100 * spread:.1f}"
 
     columns = list(results[args.arms[0]])
-    print(f"\n{args.classes} classes, chance {100 / args.classes:.1f} %; {len(x_train)} training crops, "
-          f"{len(x_test)} test crops per set; {args.steps} steps, {args.seeds} seeds; levels {', '.join(levels)}; "
-          f"{time.perf_counter() - start:.0f} s; load average {os.getloadavg()[0]:.1f}\n")
+    print(
+        f"\n{args.classes} classes, chance {100 / args.classes:.1f} %; {len(x_train)} training crops, "
+        f"{len(x_test)} test crops per set; {args.steps} steps, {args.seeds} seeds; levels {', '.join(levels)}; "
+        f"{time.perf_counter() - start:.0f} s; load average {os.getloadavg()[0]:.1f}\n"
+    )
     print("| arm | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
     for arm in args.arms:
         print(f"| {arm} | " + " | ".join(cell(results[arm][c]) for c in columns) + " |")
@@ -205,8 +226,9 @@ def main() -> None:
             print(f"| {arm} − none (paired) | " + " | ".join(cell(diffs[c]) for c in columns) + " |")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "augment_experiment.json").write_text(json.dumps({"args": vars(args), "levels": levels,
-                                                             "results": results}, indent=1))
+    (out / "augment_experiment.json").write_text(
+        json.dumps({"args": vars(args), "levels": levels, "results": results}, indent=1)
+    )
 
 
 if __name__ == "__main__":

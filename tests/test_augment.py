@@ -83,9 +83,10 @@ def test_batched_cascade_equals_universal_per_image(aug):
     styles, strengths = [1, 0, 1], [1.0, 0.4, 0.7]
     for i in range(3):
         painting = resize_long_side(to_tensor(read_image(resolve_style(PAINTINGS[styles[i]]))), 32)
-        ref = stylize_tensor(x[i:i + 1], [painting], aug.encoder, aug.decoders, method="wct", strength=strengths[i])
-        torch.testing.assert_close(aug.stylize(x[i:i + 1], styles[i:i + 1], strengths[i:i + 1]), ref, atol=1e-6,
-                                   rtol=0)
+        ref = stylize_tensor(x[i : i + 1], [painting], aug.encoder, aug.decoders, method="wct", strength=strengths[i])
+        torch.testing.assert_close(
+            aug.stylize(x[i : i + 1], styles[i : i + 1], strengths[i : i + 1]), ref, atol=1e-6, rtol=0
+        )
 
 
 def test_batch_equals_one_image_at_a_time(decoders):
@@ -97,8 +98,9 @@ def test_batch_equals_one_image_at_a_time(decoders):
     styles, strengths = [1, 0, 1], [1.0, 0.4, 0.7]
     out = aug.stylize(x, styles, strengths)
     for i in range(3):
-        torch.testing.assert_close(out[i:i + 1], aug.stylize(x[i:i + 1], styles[i:i + 1], strengths[i:i + 1]),
-                                   atol=1e-3, rtol=0)  # channels with a tiny std scale up the last bits
+        torch.testing.assert_close(
+            out[i : i + 1], aug.stylize(x[i : i + 1], styles[i : i + 1], strengths[i : i + 1]), atol=1e-3, rtol=0
+        )  # channels with a tiny std scale up the last bits
 
 
 def test_no_gradients_kept_and_dtype_shape_kept(aug):
@@ -131,12 +133,15 @@ def test_inside_a_dataloader_worker(aug):
     assert torch.equal(loaded, in_process)
 
 
-@pytest.mark.parametrize("bad, words", [
-    ((torch.rand(2, 3, 24, 24) * 255).to(torch.uint8), "dtype torch.uint8"),
-    (torch.rand(2, 1, 24, 24), "shape (2, 1, 24, 24)"),
-    (torch.rand(24, 24), "shape (24, 24)"),
-    (torch.rand(2, 3, 6, 6), "too small"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ((torch.rand(2, 3, 24, 24) * 255).to(torch.uint8), "dtype torch.uint8"),
+        (torch.rand(2, 1, 24, 24), "shape (2, 1, 24, 24)"),
+        (torch.rand(24, 24), "shape (24, 24)"),
+        (torch.rand(2, 3, 6, 6), "too small"),
+    ],
+)
 def test_bad_batches_are_refused_in_one_line(aug, bad, words):
     with pytest.raises(InputError, match=None) as err:
         aug(bad)

@@ -31,9 +31,17 @@ def decoder_dir(tmp_path_factory, one_thread) -> Path:
     torch.manual_seed(0)
     for level in ("relu2_1", "relu1_1"):
         dec = VGGDecoder(level, width=0.25)
-        torch.save({"format": "impasto-decoder", "version": 1, "arch": "vgg_decoder",
-                    "kwargs": {"level": level, "width": 0.25}, "state": dec.state_dict(), "info": {}},
-                   folder / f"{level}.pt")
+        torch.save(
+            {
+                "format": "impasto-decoder",
+                "version": 1,
+                "arch": "vgg_decoder",
+                "kwargs": {"level": level, "width": 0.25},
+                "state": dec.state_dict(),
+                "info": {},
+            },
+            folder / f"{level}.pt",
+        )
     return folder
 
 
@@ -49,8 +57,11 @@ def make_photos(root: Path) -> list[Path]:
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def read_manifest(path: Path) -> list[dict[str, str]]:
@@ -66,8 +77,17 @@ def test_outputs_keep_relative_paths_and_the_manifest_says_what_made_them(tmp_pa
     result = augment_folder(src, out, copies=2, decoders=decoder_dir, batch_size=3, callback=events.append, **FAST)
     assert result.written == 8 and result.skipped == 0 and not result.failed
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.*") if not p.name.startswith("."))
-    assert names == ["cats/a-s0.png", "cats/a-s1.png", "cats/b-s0.png", "cats/b-s1.png", "dogs/c-s0.jpg",
-                     "dogs/c-s1.jpg", "dogs/d-s0.png", "dogs/d-s1.png", MANIFEST]
+    assert names == [
+        "cats/a-s0.png",
+        "cats/a-s1.png",
+        "cats/b-s0.png",
+        "cats/b-s1.png",
+        "dogs/c-s0.jpg",
+        "dogs/c-s1.jpg",
+        "dogs/d-s0.png",
+        "dogs/d-s1.png",
+        MANIFEST,
+    ]
     rows = read_manifest(out / MANIFEST)
     assert [r["path"] for r in rows] == names[:-1]
     for r in rows:
@@ -123,8 +143,11 @@ def test_bad_folders_and_settings_are_refused_before_any_work(tmp_path, decoder_
     src = tmp_path / "photos"
     make_photos(src)
     before = digest(src)
-    for out, words in [(src, "is the input folder"), (src / "cats" / "styled", "is inside the input folder"),
-                       (tmp_path, "inside the output folder")]:
+    for out, words in [
+        (src, "is the input folder"),
+        (src / "cats" / "styled", "is inside the input folder"),
+        (tmp_path, "inside the output folder"),
+    ]:
         with pytest.raises(InputError, match=words):
             augment_folder(src, out, decoders=decoder_dir, **FAST)
     (tmp_path / "empty").mkdir()
@@ -169,8 +192,15 @@ def _free_port() -> int:
 
 
 def _rank(rank: int, world: int, port: int, argv: list[str], codes: str) -> None:
-    os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world),
-                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    os.environ.update(
+        {
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "WORLD_SIZE": str(world),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+    )
     torch.set_num_threads(1)
     Path(codes, f"rank{rank}").write_text(str(main(argv)))
 
@@ -180,8 +210,23 @@ def test_two_gloo_processes_share_the_work_and_rank0_merges(tmp_path, decoder_di
     src = tmp_path / "photos"
     make_photos(src)
     augment_folder(src, tmp_path / "one", decoders=decoder_dir, copies=2, **FAST)
-    argv = ["augment", str(src), "-o", str(tmp_path / "two"), "--copies", "2", "--decoders", str(decoder_dir),
-            "--styles", *STYLES, "--style-size", "32", "--device", "cpu", "-q"]
+    argv = [
+        "augment",
+        str(src),
+        "-o",
+        str(tmp_path / "two"),
+        "--copies",
+        "2",
+        "--decoders",
+        str(decoder_dir),
+        "--styles",
+        *STYLES,
+        "--style-size",
+        "32",
+        "--device",
+        "cpu",
+        "-q",
+    ]
     mp.start_processes(_rank, args=(2, _free_port(), argv, str(tmp_path)), nprocs=2, start_method="spawn", join=True)
     assert [(tmp_path / f"rank{r}").read_text() for r in (0, 1)] == ["0", "0"]
     assert (tmp_path / "two" / MANIFEST).read_text() == (tmp_path / "one" / MANIFEST).read_text()

@@ -14,8 +14,13 @@ from typing import Any
 
 __all__ = ["StyleAugment", "StylePrior", "load_prior", "fit_prior_to_paintings", "augment_folder"]
 
-_LAZY = {"StyleAugment": "transform", "StylePrior": "stats", "load_prior": "stats",
-         "fit_prior_to_paintings": "stats", "augment_folder": "dataset"}
+_LAZY = {
+    "StyleAugment": "transform",
+    "StylePrior": "stats",
+    "load_prior": "stats",
+    "fit_prior_to_paintings": "stats",
+    "augment_folder": "dataset",
+}
 
 
 def __getattr__(name: str) -> Any:

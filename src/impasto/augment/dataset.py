@@ -71,8 +71,11 @@ def find_images(folder: str | os.PathLike[str]) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found += [Path(dirpath, f).relative_to(root) for f in filenames
-                  if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES]
+        found += [
+            Path(dirpath, f).relative_to(root)
+            for f in filenames
+            if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES
+        ]
     if not found:
         raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {root} or its subfolders")
     return sorted(found, key=lambda p: p.as_posix())
@@ -97,8 +100,9 @@ def check_folders(in_dir: Path, out_dir: Path) -> None:
     """Refuse an output folder that is the input folder, lies inside it or contains it."""
     check_output_folder(out_dir, [in_dir])
     if out_dir.is_dir() and is_inside(in_dir, out_dir):
-        raise InputError(f"the input folder {in_dir} is inside the output folder {out_dir}; "
-                         "choose an output folder outside it")
+        raise InputError(
+            f"the input folder {in_dir} is inside the output folder {out_dir}; choose an output folder outside it"
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"output {out_dir} exists and is not a folder")
 
@@ -111,8 +115,10 @@ def _check_settings(out_dir: Path, settings: dict[str, Any], write: bool) -> Non
         previous = json.loads(path.read_text(encoding="utf-8"))
         if previous != settings:
             changed = sorted(k for k in settings.keys() | previous.keys() if settings.get(k) != previous.get(k))
-            raise InputError(f"{out_dir} holds a run with other settings ({', '.join(changed)}); "
-                             "resume with the same settings or choose a new output folder")
+            raise InputError(
+                f"{out_dir} holds a run with other settings ({', '.join(changed)}); "
+                "resume with the same settings or choose a new output folder"
+            )
     elif write:
         write_text(path, json.dumps(settings, indent=1, sort_keys=True))
 
@@ -141,12 +147,25 @@ def merge_manifests(out_dir: str | os.PathLike[str]) -> Path:
     return path
 
 
-def augment_folder(in_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, copies: int = 1,
-                   styles: StyleSource = "gallery", strength: float | tuple[float, float] = 1.0,
-                   method: str = "adain", image_size: int | None = None, batch_size: int = 8, seed: int = 0,
-                   levels: Sequence[str] | None = None, decoders: DecodersArg = None, style_size: int = 256,
-                   device: str | torch.device = "cpu", rank: int = 0, world_size: int = 1,
-                   callback: Callback | None = None) -> AugmentResult:
+def augment_folder(
+    in_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    copies: int = 1,
+    styles: StyleSource = "gallery",
+    strength: float | tuple[float, float] = 1.0,
+    method: str = "adain",
+    image_size: int | None = None,
+    batch_size: int = 8,
+    seed: int = 0,
+    levels: Sequence[str] | None = None,
+    decoders: DecodersArg = None,
+    style_size: int = 256,
+    device: str | torch.device = "cpu",
+    rank: int = 0,
+    world_size: int = 1,
+    callback: Callback | None = None,
+) -> AugmentResult:
     """Stylise every image below ``in_dir`` into ``out_dir`` (see the module docstring).
 
     Args:
@@ -181,10 +200,18 @@ def augment_folder(in_dir: str | os.PathLike[str], out_dir: str | os.PathLike[st
     span = strength_range(strength)
     files = find_images(in_dir)
     check_folders(in_dir, out_dir)
-    aug = StyleAugment(styles, p=1.0, strength=span, method=method, levels=levels, decoders=decoders,
-                       style_size=style_size).to(device)
-    settings = {"copies": copies, "styles": aug.style_names, "strength": list(span), "method": method,
-                "image_size": image_size, "seed": seed, "levels": aug.order}
+    aug = StyleAugment(
+        styles, p=1.0, strength=span, method=method, levels=levels, decoders=decoders, style_size=style_size
+    ).to(device)
+    settings = {
+        "copies": copies,
+        "styles": aug.style_names,
+        "strength": list(span),
+        "method": method,
+        "image_size": image_size,
+        "seed": seed,
+        "levels": aug.order,
+    }
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     _check_settings(out_dir, settings, write=rank == 0)
@@ -205,15 +232,21 @@ def augment_folder(in_dir: str | os.PathLike[str], out_dir: str | os.PathLike[st
         callback(Progress("augment", done, total, {"images/s": rate, "left_s": left}, item=item.as_posix()))
 
     def row(rel: Path, target: Path, k: int, style: int, alpha: float) -> dict[str, Any]:
-        return {"path": target.relative_to(out_dir).as_posix(), "source": rel.as_posix(), "copy": k,
-                "style": aug.style_names[style], "strength": f"{alpha:.4f}", "method": method}
+        return {
+            "path": target.relative_to(out_dir).as_posix(),
+            "source": rel.as_posix(),
+            "copy": k,
+            "style": aug.style_names[style],
+            "strength": f"{alpha:.4f}",
+            "method": method,
+        }
 
     def flush(shape: tuple[int, int]) -> None:
         group = pending.pop(shape)
         images = torch.cat([g[0] for g in group]).to(device)
         styled = aug.stylize(images, [g[4] for g in group], [g[5] for g in group])
         for i, (_, src, target, k, style, alpha) in enumerate(group):
-            picture = to_array(styled[i:i + 1])
+            picture = to_array(styled[i : i + 1])
             rel = src.relative_to(in_dir)
             if batch.write(src, target, lambda path, pic=picture: write_image(path, pic)) is not None:
                 result.written += 1
@@ -253,15 +286,22 @@ def augment_folder(in_dir: str | os.PathLike[str], out_dir: str | os.PathLike[st
         flush(shape)
     result.seconds = time.perf_counter() - start
     result.manifest = _write_manifest(out_dir, rows, rank, world_size)
-    log.info("rank %d: %d written, %d already done, %d failed in %.1f s", rank, result.written, result.skipped,
-             len(result.failed), result.seconds)
+    log.info(
+        "rank %d: %d written, %d already done, %d failed in %.1f s",
+        rank,
+        result.written,
+        result.skipped,
+        len(result.failed),
+        result.seconds,
+    )
     if result.failed:
-        raise BatchError([Path(r["path"]) for r in rows], result.failed)
+        raise BatchError(list(batch.written), result.failed)
     return result
 
 
-def _load(src: Path, image_size: int | None, aug: StyleAugment, read_image: Any, to_tensor: Any,
-          resize_long_side: Any) -> Tensor:
+def _load(
+    src: Path, image_size: int | None, aug: StyleAugment, read_image: Any, to_tensor: Any, resize_long_side: Any
+) -> Tensor:
     tensor = to_tensor(read_image(src))
     if image_size is not None:
         tensor = resize_long_side(tensor, image_size)
@@ -278,8 +318,9 @@ def _write_manifest(out_dir: Path, rows: list[dict[str, Any]], rank: int, world_
 
     write_text(out_dir / f".manifest.rank{rank}.csv", _csv_text(rows))
     if not (dist.is_available() and dist.is_initialized()):  # shards run apart: merge_manifests() when all are done
-        log.info("rank %d of %d wrote its manifest shard; merge them with merge_manifests(%s)", rank, world_size,
-                 out_dir)
+        log.info(
+            "rank %d of %d wrote its manifest shard; merge them with merge_manifests(%s)", rank, world_size, out_dir
+        )
         return None
     dist.barrier()  # every shard is written
     path = merge_manifests(out_dir) if rank == 0 else None

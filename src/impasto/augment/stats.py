@@ -70,7 +70,7 @@ class StylePrior:
         """{level: (means (n, C), log stds (n, C))} of (n, D) ``vectors``."""
         out, start = {}, 0
         for level, c in zip(self.levels, self.channels):
-            out[level] = (vectors[:, start:start + c], vectors[:, start + c:start + 2 * c])
+            out[level] = (vectors[:, start : start + c], vectors[:, start + c : start + 2 * c])
             start += 2 * c
         return out
 
@@ -84,8 +84,15 @@ def statistics_vector(feats: dict[str, Tensor], levels: Sequence[str]) -> Tensor
     return torch.cat(parts, dim=1).float()
 
 
-def crop_statistics(images: Sequence[Tensor], *, levels: Sequence[str] = PRIOR_LEVELS, crops: int = 64,
-                    crop_size: int = 224, seed: int = 0, weights: str = "embedded") -> Tensor:
+def crop_statistics(
+    images: Sequence[Tensor],
+    *,
+    levels: Sequence[str] = PRIOR_LEVELS,
+    crops: int = 64,
+    crop_size: int = 224,
+    seed: int = 0,
+    weights: str = "embedded",
+) -> Tensor:
     """Statistics vectors (N, D) of ``crops`` random crops of each (1, 3, H, W) painting in [0, 1].
 
     Each crop is taken from the painting resized so its short side is uniform in
@@ -109,15 +116,21 @@ def crop_statistics(images: Sequence[Tensor], *, levels: Sequence[str] = PRIOR_L
             scaled = resize(image, size)
             top = int(torch.randint(size[0] - crop_size + 1, (), generator=gen))
             left = int(torch.randint(size[1] - crop_size + 1, (), generator=gen))
-            batch.append(scaled[..., top:top + crop_size, left:left + crop_size])
+            batch.append(scaled[..., top : top + crop_size, left : left + crop_size])
         with torch.no_grad():
             for chunk in torch.cat(batch).split(16):
                 rows.append(statistics_vector(extractor(chunk), levels))
     return torch.cat(rows)
 
 
-def fit_prior(vectors: Tensor, levels: Sequence[str], channels: Sequence[int], *, rank: int = 16,
-              info: dict[str, Any] | None = None) -> StylePrior:
+def fit_prior(
+    vectors: Tensor,
+    levels: Sequence[str],
+    channels: Sequence[int],
+    *,
+    rank: int = 16,
+    info: dict[str, Any] | None = None,
+) -> StylePrior:
     """Fit a low-rank-plus-diagonal normal to (N, D) statistics vectors.
 
     Returns a :class:`StylePrior` whose covariance is ``factor.T @ factor + diag(residual)``: the
@@ -136,12 +149,25 @@ def fit_prior(vectors: Tensor, levels: Sequence[str], channels: Sequence[int], *
     factor = (s[:k, None] / (n - 1) ** 0.5) * vt[:k]
     variance = centred.pow(2).sum(dim=0) / (n - 1)
     residual = (variance - factor.pow(2).sum(dim=0)).clamp_min(1e-3 * float(variance.mean()))
-    return StylePrior(tuple(levels), tuple(int(c) for c in channels), mean.float(), factor.float(),
-                      residual.float(), dict(info or {}, samples=n, rank=k))
+    return StylePrior(
+        tuple(levels),
+        tuple(int(c) for c in channels),
+        mean.float(),
+        factor.float(),
+        residual.float(),
+        dict(info or {}, samples=n, rank=k),
+    )
 
 
-def fit_prior_to_paintings(paths: Sequence[str | os.PathLike[str]], *, levels: Sequence[str] = PRIOR_LEVELS,
-                           crops: int = 64, crop_size: int = 224, rank: int = 16, seed: int = 0) -> StylePrior:
+def fit_prior_to_paintings(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    levels: Sequence[str] = PRIOR_LEVELS,
+    crops: int = 64,
+    crop_size: int = 224,
+    rank: int = 16,
+    seed: int = 0,
+) -> StylePrior:
     """Read the paintings at ``paths`` and fit the prior to their crops' statistics."""
     from ..io import read_image
     from ..nets.decoder import level_channels
@@ -160,8 +186,16 @@ def save_prior(prior: StylePrior, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(f"cannot write {path}: folder {path.parent} does not exist")
-    payload = {"format": FORMAT, "version": VERSION, "levels": list(prior.levels), "channels": list(prior.channels),
-               "mean": prior.mean, "factor": prior.factor.half(), "residual": prior.residual, "info": prior.info}
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "levels": list(prior.levels),
+        "channels": list(prior.channels),
+        "mean": prior.mean,
+        "factor": prior.factor.half(),
+        "residual": prior.residual,
+        "info": prior.info,
+    }
     with atomic_path(path) as temp:
         torch.save(payload, temp)
     return path
@@ -179,5 +213,11 @@ def load_prior(path: str | os.PathLike[str] | None = None) -> StylePrior:
         raise InputError(f"{path} is not a readable style prior ({type(err).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(f"{path} is not an impasto style prior (write one with 'impasto augment --fit-prior')")
-    return StylePrior(tuple(data["levels"]), tuple(data["channels"]), data["mean"].float(), data["factor"].float(),
-                      data["residual"].float(), dict(data.get("info", {})))
+    return StylePrior(
+        tuple(data["levels"]),
+        tuple(data["channels"]),
+        data["mean"].float(),
+        data["factor"].float(),
+        data["residual"].float(),
+        dict(data.get("info", {})),
+    )

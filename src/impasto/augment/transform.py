@@ -100,8 +100,10 @@ def resolve_decoders(decoders: DecodersArg, levels: Sequence[str] | None) -> dic
         levels = [lv for lv in LEVELS if base.is_dir() and decoder_path(base, lv) is not None]
         if not levels:
             where = "no decoders are shipped in this installation" if decoders is None else f"no decoders in {base}"
-            raise InputError(f"{where}; pass decoders=FOLDER (--decoders) holding relu1_1.pt ... or "
-                             "relu1_1/checkpoint.pt ... ('impasto decoders train')")
+            raise InputError(
+                f"{where}; pass decoders=FOLDER (--decoders) holding relu1_1.pt ... or "
+                "relu1_1/checkpoint.pt ... ('impasto decoders train')"
+            )
     return load_decoder_set(levels, decoders)
 
 
@@ -154,10 +156,19 @@ class StyleAugment(nn.Module):
         >>> out = aug(batch, generator=torch.Generator().manual_seed(0))                    # doctest: +SKIP
     """
 
-    def __init__(self, styles: StyleSource = "gallery", *, p: float = 0.5,
-                 strength: float | tuple[float, float] = (0.5, 1.0), method: str = "adain",
-                 prior: StylePrior | str | os.PathLike[str] | None = None, levels: Sequence[str] | None = None,
-                 decoders: DecodersArg = None, style_size: int = 256, weights: str = "embedded") -> None:
+    def __init__(
+        self,
+        styles: StyleSource = "gallery",
+        *,
+        p: float = 0.5,
+        strength: float | tuple[float, float] = (0.5, 1.0),
+        method: str = "adain",
+        prior: StylePrior | str | os.PathLike[str] | None = None,
+        levels: Sequence[str] | None = None,
+        decoders: DecodersArg = None,
+        style_size: int = 256,
+        weights: str = "embedded",
+    ) -> None:
         super().__init__()
         from ..universal.cascade import Encoder
 
@@ -181,8 +192,10 @@ class StyleAugment(nn.Module):
             self.prior = prior if isinstance(prior, StylePrior) else load_prior(prior)
             missing = [lv for lv in self.order if lv not in self.prior.levels]
             if missing:
-                raise InputError(f"the style prior has no statistics for {', '.join(missing)}; "
-                                 f"it covers {', '.join(self.prior.levels)}")
+                raise InputError(
+                    f"the style prior has no statistics for {', '.join(missing)}; "
+                    f"it covers {', '.join(self.prior.levels)}"
+                )
         else:
             self.banks = nn.ModuleDict(self._painting_banks(style_files(styles), style_size))
 
@@ -233,11 +246,14 @@ class StyleAugment(nn.Module):
         if not isinstance(images, Tensor):
             raise InputError(f"StyleAugment takes a torch.Tensor (B, 3, H, W) in [0, 1]; got {type(images).__name__}")
         if images.dim() not in (3, 4) or images.shape[-3] != 3:
-            raise InputError(f"StyleAugment takes RGB images (B, 3, H, W) or (3, H, W); "
-                             f"got shape {tuple(images.shape)}")
+            raise InputError(
+                f"StyleAugment takes RGB images (B, 3, H, W) or (3, H, W); got shape {tuple(images.shape)}"
+            )
         if not images.is_floating_point():
-            raise InputError(f"StyleAugment takes float images in [0, 1]; got dtype {images.dtype} "
-                             "(convert with images.float() / 255)")
+            raise InputError(
+                f"StyleAugment takes float images in [0, 1]; got dtype {images.dtype} "
+                "(convert with images.float() / 255)"
+            )
         batch = images if images.dim() == 4 else images[None]
         check_size("each image", batch, self.order)
         return batch
@@ -254,8 +270,9 @@ class StyleAugment(nn.Module):
         out[index] = styled
         return out
 
-    def stylize(self, images: Tensor, styles: Sequence[int], strengths: Sequence[float],
-                vectors: Tensor | None = None) -> Tensor:
+    def stylize(
+        self, images: Tensor, styles: Sequence[int], strengths: Sequence[float], vectors: Tensor | None = None
+    ) -> Tensor:
         """Every image of ``images`` (B, 3, H, W) restyled: painting ``styles[i]`` (or ``vectors[i]``) at
         ``strengths[i]``. The cascade runs batched; each image's features are transformed on their own."""
         self._follow(images.device)

@@ -30,27 +30,48 @@ def _strength(text: str) -> Any:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("augment", help="stylise a whole image data set with random paintings (style augmentation)",
-                       description="Stylise every image below IN_DIR with a random painting (Geirhos et al. 2019), "
-                       "keeping relative paths; or fit the style prior with --fit-prior.")
+    p = sub.add_parser(
+        "augment",
+        help="stylise a whole image data set with random paintings (style augmentation)",
+        description="Stylise every image below IN_DIR with a random painting (Geirhos et al. 2019), "
+        "keeping relative paths; or fit the style prior with --fit-prior.",
+    )
     p.add_argument("input", nargs="?", metavar="IN_DIR", help="folder of images (subfolders included)")
     p.add_argument("-o", "--output", metavar="OUT_DIR", help="output folder (outside IN_DIR)")
     p.add_argument("--copies", type=int, default=1, help="stylised copies per image [1]")
-    p.add_argument("--styles", nargs="+", default=None, metavar="STYLE",
-                   help="folder(s), files or gallery names of paintings [the gallery]")
-    p.add_argument("--strength", type=_strength, default=1.0, metavar="A",
-                   help="style strength in [0, 1], or LOW:HIGH drawn per image [1]")
+    p.add_argument(
+        "--styles",
+        nargs="+",
+        default=None,
+        metavar="STYLE",
+        help="folder(s), files or gallery names of paintings [the gallery]",
+    )
+    p.add_argument(
+        "--strength",
+        type=_strength,
+        default=1.0,
+        metavar="A",
+        help="style strength in [0, 1], or LOW:HIGH drawn per image [1]",
+    )
     p.add_argument("--method", choices=("adain", "wct"), default="adain", help="feature transform [adain]")
     p.add_argument("--image-size", type=int, default=None, help="long side of the outputs [each image's own]")
     p.add_argument("--style-size", type=int, default=256, help="long side of the paintings [256]")
     p.add_argument("--batch-size", type=int, default=8, help="images of one size stylised together [8]")
     p.add_argument("--seed", type=int, default=0, help="fixes each file's painting and strength [0]")
     p.add_argument("--levels", nargs="+", default=None, metavar="LEVEL", help="decoder levels [all found]")
-    p.add_argument("--decoders", default=None, metavar="FOLDER",
-                   help="folder of <level>.pt or <level>/checkpoint.pt [the shipped decoders]")
+    p.add_argument(
+        "--decoders",
+        default=None,
+        metavar="FOLDER",
+        help="folder of <level>.pt or <level>/checkpoint.pt [the shipped decoders]",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N [auto]")
-    p.add_argument("--fit-prior", default=None, metavar="OUT.pt",
-                   help="instead: fit the style-statistics prior to the paintings and write it")
+    p.add_argument(
+        "--fit-prior",
+        default=None,
+        metavar="OUT.pt",
+        help="instead: fit the style-statistics prior to the paintings and write it",
+    )
     p.add_argument("--crops", type=int, default=64, help="with --fit-prior: crops per painting [64]")
     add_common_flags(p)
     p.set_defaults(run=run, parser=p)
@@ -72,18 +93,35 @@ def run(args: argparse.Namespace) -> int:
     device = info.device if info.enabled else resolve_device(args.device)
     bar = ProgressBar("augment", quiet=args.quiet or not info.is_main, unit="image")
     try:
-        result = augment_folder(args.input, args.output, copies=args.copies,
-                                styles=args.styles if args.styles else "gallery", strength=args.strength,
-                                method=args.method, image_size=args.image_size, batch_size=args.batch_size,
-                                seed=args.seed, levels=args.levels, decoders=args.decoders,
-                                style_size=args.style_size, device=device, rank=info.rank,
-                                world_size=info.world_size, callback=bar)
+        result = augment_folder(
+            args.input,
+            args.output,
+            copies=args.copies,
+            styles=args.styles if args.styles else "gallery",
+            strength=args.strength,
+            method=args.method,
+            image_size=args.image_size,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            levels=args.levels,
+            decoders=args.decoders,
+            style_size=args.style_size,
+            device=device,
+            rank=info.rank,
+            world_size=info.world_size,
+            callback=bar,
+        )
     finally:
         bar.close()
         cleanup(info)
     rate = result.written / result.seconds if result.seconds > 0 else 0.0
-    log.info("%d written (%.2f images/s), %d already done, 0 failed%s", result.written, rate, result.skipped,
-             f"; manifest {result.manifest}" if result.manifest else "")
+    log.info(
+        "%d written (%.2f images/s), %d already done, 0 failed%s",
+        result.written,
+        rate,
+        result.skipped,
+        f"; manifest {result.manifest}" if result.manifest else "",
+    )
     return 0
 
 
@@ -99,6 +137,12 @@ def _fit_prior(args: argparse.Namespace) -> int:
     files = style_files(args.styles if args.styles else "gallery")
     prior = fit_prior_to_paintings([p for _, p in files], crops=args.crops, seed=args.seed)
     out = save_prior(prior, args.fit_prior)
-    log.info("wrote %s (%d paintings, %d samples, rank %d, %.0f kB)", out, len(files), prior.info["samples"],
-             prior.info["rank"], out.stat().st_size / 1e3)
+    log.info(
+        "wrote %s (%d paintings, %d samples, rank %d, %.0f kB)",
+        out,
+        len(files),
+        prior.info["samples"],
+        prior.info["rank"],
+        out.stat().st_size / 1e3,
+    )
     return 0
