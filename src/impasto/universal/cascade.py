@@ -23,12 +23,14 @@ from typing import Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InputError
 from ..nets.decoder import LEVELS, VGGDecoder
 from ..progress import Callback, Progress
-from .transforms import FeatureStats, adain, feature_stats, wct
+from ..tiles import Tile, tile_grid
+from .transforms import Affine, FeatureStats, StatsAccumulator, feature_stats, transform_for
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +41,39 @@ DecodersArg = Union[None, str, "os.PathLike[str]", Mapping[str, VGGDecoder]]
 
 
 class Encoder(nn.Module):
-    """VGG-19 up to the deepest level; :meth:`encode` stops at the level asked for."""
+    """VGG-19 up to the deepest level; :meth:`encode` stops at the level asked for.
 
-    def __init__(self, deepest: str, weights: str = "embedded") -> None:
+    ``channels_last`` keeps activations NHWC (faster oneDNN convolutions on the CPU); ``precision="bf16"``
+    runs the convolutions under bf16 autocast. The features come back float32 either way.
+    """
+
+    def __init__(self, deepest: str, weights: str = "embedded", *, channels_last: bool = False,
+                 precision: str = "fp32") -> None:
         super().__init__()
         from ..features.vgg import FeatureExtractor
 
-        self.extractor = FeatureExtractor([deepest], weights=weights)
+        self.extractor = FeatureExtractor([deepest], weights=weights, channels_last=channels_last)
+        self.precision = precision
 
     def encode(self, image: Tensor, levels: Sequence[str]) -> dict[str, Tensor]:
         """{level: features} of (1, 3, H, W) ``image`` for ``levels``, in one pass."""
-        with torch.no_grad():
-            return self.extractor.net(self.extractor.normalize(image), list(levels))
+        x = self.extractor.normalize(image)
+        if self.extractor.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad(), torch.autocast(image.device.type, dtype=torch.bfloat16,
+                                             enabled=self.precision == "bf16"):
+            feats = self.extractor.net(x, list(levels))
+        return {k: v.float().contiguous() for k, v in feats.items()}
+
+
+def decode(decoder: VGGDecoder, feats: Tensor, size: tuple[int, int], precision: str = "fp32") -> Tensor:
+    """(1, 3, H, W) image in [0, 1] from ``feats``; bf16 autocast with ``precision="bf16"``."""
+    first = next(decoder.parameters(), None)
+    if first is not None and first.dim() == 4 and first.is_contiguous(memory_format=torch.channels_last):
+        feats = feats.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), torch.autocast(feats.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        out = decoder(feats, size=size)
+    return out.float().clamp(0, 1).contiguous()
 
 
 def min_image_side(levels: Sequence[str]) -> int:
@@ -68,12 +91,66 @@ def check_size(name: str, image: Tensor, levels: Sequence[str]) -> None:
                          "(a larger --image-size) or shallower levels")
 
 
+def _core(feats: Tensor, tile: Tile, level: str) -> Tensor:
+    """The part of a padded tile's features that belongs to the tile's core (cores start on multiples of 32
+    pixels, so every level's pooling grid lines up with the whole image's)."""
+    p = int(level[4]) - 1
+    (y0, y1, x0, x1), (py0, _, px0, _) = tile.core, tile.padded
+    return feats[..., (y0 - py0) >> p:(y1 - py0) >> p, (x0 - px0) >> p:(x1 - px0) >> p]
+
+
+def _crop(image: Tensor, box: tuple[int, int, int, int]) -> Tensor:
+    return image[..., box[0]:box[1], box[2]:box[3]]
+
+
+def level_stats(encoder: Encoder, image: Tensor, levels: Sequence[str], *, covariance: bool,
+                tiles: Sequence[Tile] | None = None) -> dict[str, FeatureStats]:
+    """Statistics of ``image``'s features at ``levels``: from one pass, or accumulated over the cores of
+    ``tiles`` (global statistics with a tile's memory)."""
+    if tiles is None:
+        feats = encoder.encode(image, levels)
+        return {level: feature_stats(feats[level], covariance=covariance) for level in levels}
+    acc = {level: StatsAccumulator(covariance=covariance) for level in levels}
+    for tile in tiles:
+        feats = encoder.encode(_crop(image, tile.padded), levels)
+        for level in levels:
+            acc[level].add(_core(feats[level], tile, level))
+    return {level: a.result() for level, a in acc.items()}
+
+
+def _masked(feats: Tensor, affines: Sequence[Affine], masks: Sequence[Tensor | None] | None,
+            strength: float) -> Tensor:
+    """One affine for the whole image, or (with masks) each style's affine where its mask is white.
+
+    Masks act on the transformed features: at each pixel ``sum_k m_k T_k(f) + (1 - sum_k m_k) f`` with
+    the masks divided by their sum where it exceeds 1, so where every mask is black the features (and
+    so the image) stay the content's.
+    """
+    if masks is None:
+        return affines[0].apply(feats, strength)
+    h, w = feats.shape[-2:]
+    ms = [torch.ones(1, 1, h, w, device=feats.device) if m is None else F.adaptive_avg_pool2d(m, (h, w))
+          for m in masks]
+    total = sum(ms)
+    scale = 1.0 / total.clamp_min(1.0)  # type: ignore[union-attr]
+    out = feats * (1.0 - total * scale)
+    for affine, m in zip(affines, ms):
+        out = out + (m * scale) * affine.apply(feats, strength)
+    return out
+
+
 def stylize_tensor(content: Tensor, styles: Sequence[Tensor], encoder: Encoder, decoders: Mapping[str, VGGDecoder],
                    *, method: str = "wct", strength: float = 1.0, style_blend: Sequence[float] | None = None,
-                   levels: Sequence[str] | None = None, callback: Callback | None = None) -> Tensor:
+                   levels: Sequence[str] | None = None, callback: Callback | None = None,
+                   masks: Sequence[Tensor | None] | None = None, tile_size: int | None = None,
+                   precision: str = "fp32") -> Tensor:
     """The cascade on tensors: (1, 3, H, W) content and styles in [0, 1] -> (1, 3, H, W) in [0, 1].
 
-    ``levels`` run deepest first (default: every level in ``decoders``).
+    ``levels`` run deepest first (default: every level in ``decoders``). ``masks``: one (1, 1, H, W) mask
+    in [0, 1] per style (or None for the whole image); with masks, ``style_blend`` weights scale them
+    (relative to the largest). ``tile_size``: encode, transform and decode in tiles with cores of about
+    this side and a 96 px margin (more than the encoder's and decoder's reach at relu1_1..relu4_1, so the
+    cores agree with an untiled run); statistics stay global (accumulated over the tiles' cores).
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose wct or adain")
@@ -81,6 +158,8 @@ def stylize_tensor(content: Tensor, styles: Sequence[Tensor], encoder: Encoder, 
         raise InputError(f"strength must be between 0 and 1; got {strength}")
     if not styles:
         raise InputError("give at least one style image")
+    if masks is not None and len(masks) != len(styles):
+        raise InputError(f"{len(masks)} style mask(s) for {len(styles)} style(s)")
     order = sorted(levels if levels is not None else decoders, key=LEVELS.index, reverse=True)
     for level in order:
         if level not in decoders:
@@ -88,18 +167,45 @@ def stylize_tensor(content: Tensor, styles: Sequence[Tensor], encoder: Encoder, 
     check_size("the content image", content, order)
     for i, style in enumerate(styles):
         check_size(f"style image {i + 1}", style, order)
-    transform = wct if method == "wct" else adain
-    style_stats: list[dict[str, FeatureStats]] = []
-    for style in styles:  # one VGG pass per style gives every level
-        feats = encoder.encode(style, order)
-        style_stats.append({level: feature_stats(feats[level], covariance=method == "wct") for level in order})
+    covariance = method == "wct"
+
+    def tiles_of(image: Tensor) -> list[Tile] | None:
+        h, w = image.shape[-2:]
+        return None if tile_size is None or max(h, w) <= tile_size else tile_grid(h, w, tile_size)
+
+    # one VGG pass (or one tiled pass) per style gives every level
+    style_stats = [level_stats(encoder, s, order, covariance=covariance, tiles=tiles_of(s)) for s in styles]
+    if masks is not None and style_blend is not None:
+        top = max(float(w) for w in style_blend)
+        masks = [(torch.ones_like(content[:, :1]) if m is None else m) * (float(w) / top)
+                 for m, w in zip(masks, style_blend)]
     image = content
-    size = tuple(content.shape[-2:])
+    size = (int(content.shape[-2]), int(content.shape[-1]))
+    tiles = tiles_of(content)
+
+    def affines_for(c_stats: FeatureStats, level: str) -> list[Affine]:
+        if masks is None:
+            return [transform_for(method, c_stats, [s[level] for s in style_stats], style_blend)]
+        return [transform_for(method, c_stats, s[level]) for s in style_stats]
+
     for k, level in enumerate(order, start=1):
-        feats = encoder.encode(image, [level])[level]
-        mixed = transform(feats, [s[level] for s in style_stats], strength=strength, weights=style_blend)
-        with torch.no_grad():
-            image = decoders[level](mixed.float(), size=size).clamp(0, 1)
+        if tiles is None:
+            feats = encoder.encode(image, [level])[level]
+            affines = affines_for(feature_stats(feats, covariance=covariance), level)
+            image = decode(decoders[level], _masked(feats, affines, masks, strength), size, precision)
+        else:
+            affines = affines_for(level_stats(encoder, image, [level], covariance=covariance, tiles=tiles)[level],
+                                  level)
+            out = torch.empty_like(image)
+            for tile in tiles:
+                py0, py1, px0, px1 = tile.padded
+                feats = encoder.encode(_crop(image, tile.padded), [level])[level]
+                tile_masks = None if masks is None else [None if m is None else _crop(m, tile.padded) for m in masks]
+                piece = decode(decoders[level], _masked(feats, affines, tile_masks, strength), (py1 - py0, px1 - px0),
+                               precision)
+                y0, y1, x0, x1 = tile.core
+                out[..., y0:y1, x0:x1] = piece[..., y0 - py0:y1 - py0, x0 - px0:x1 - px0]
+            image = out
         if callback is not None:
             callback(Progress(f"{method} {level}", k, len(order), {}, image=image))
     return image
@@ -122,7 +228,9 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
                       preserve_color: bool | str = False, image_size: int | None = 512,
                       style_size: int | None = None,
                       levels: Sequence[str] | None = None, decoders: DecodersArg = None,
-                      device: str | torch.device = "cpu", callback: Callback | None = None) -> np.ndarray:
+                      device: str | torch.device = "cpu", callback: Callback | None = None,
+                      masks: Sequence[np.ndarray | None] | None = None, tile_size: int | None = None,
+                      max_memory: float | None = None, precision: str = "fp32") -> np.ndarray:
     """Stylise ``content`` with any painting in one pass (WCT or multi-level AdaIN).
 
     Args:
@@ -139,8 +247,13 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
         levels: decoder levels to run, e.g. ``("relu4_1", "relu3_1")`` (default: every level found).
         decoders: None (the shipped decoders), a folder of ``<level>.pt`` / ``<level>/checkpoint.pt``,
             or a mapping level -> :class:`impasto.nets.decoder.VGGDecoder`.
-        device: torch device.
+        device: torch device (``"auto"`` picks one).
         callback: receives a :class:`impasto.progress.Progress` after each level.
+        masks: one (H, W) mask in [0, 1] per style (the content's aspect ratio; white: the style applies)
+            or None for a style over the whole image; see :func:`stylize_tensor`.
+        tile_size: tile core side (default: planned from the free memory, see :mod:`impasto.universal.plan`).
+        max_memory: GB the run may use (default: 90% of the free memory).
+        precision: ``"fp32"``, ``"bf16"`` (autocast of encoder and decoders) or ``"auto"``.
 
     Returns:
         float32 (H, W, 3) RGB array in [0, 1].
@@ -148,8 +261,28 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
     Example:
         >>> out = stylize_universal("photo.jpg", "starry-night", strength=0.8)   # doctest: +SKIP
     """
+    return run_arrays(content, styles, method=method, strength=strength, style_blend=style_blend,
+                      preserve_color=preserve_color, image_size=image_size, style_size=style_size, levels=levels,
+                      decoders=decoders, device=device, callback=callback, masks=masks, tile_size=tile_size,
+                      max_memory=max_memory, precision=precision)[0]
+
+
+def run_arrays(content: ImageInput, styles: ImageInput | Sequence[ImageInput], *, method: str = "wct",
+               strength: float = 1.0, style_blend: Sequence[float] | None = None,
+               preserve_color: bool | str = False, image_size: int | None = 512, style_size: int | None = None,
+               levels: Sequence[str] | None = None, decoders: DecodersArg = None,
+               device: str | torch.device = "cpu", callback: Callback | None = None,
+               masks: Sequence[np.ndarray | None] | None = None, tile_size: int | None = None,
+               max_memory: float | None = None, precision: str = "fp32") -> tuple[np.ndarray, dict[str, str]]:
+    """:func:`stylize_universal`, also returning what the run used: ``levels``, ``tile_size``,
+    ``precision``, ``device``, ``memory_estimate_mb``, ``seconds`` (strings, for the image metadata)."""
+    import time
+
+    from ..device import resolve_device, resolve_precision
+    from ..memory import available_bytes
     from ..transforms import resize_long_side, to_array, to_tensor
     from .decoders import load_decoder_set
+    from .plan import peak_bytes, plan_tile
 
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose wct or adain")
@@ -165,6 +298,8 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
         raise InputError("give at least one style image")
     if style_blend is not None and len(style_blend) != len(style_list):
         raise InputError(f"style_blend has {len(style_blend)} weights for {len(style_list)} styles")
+    if masks is not None and len(masks) != len(style_list):
+        raise InputError(f"{len(masks)} style mask(s) for {len(style_list)} style(s)")
     if isinstance(decoders, Mapping):
         decoder_map = dict(decoders)
     else:
@@ -172,12 +307,20 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
         decoder_map = load_decoder_set(wanted, decoders)
     if levels is None:
         levels = list(decoder_map)
-    device = torch.device(device)
+    order = sorted(levels, key=LEVELS.index, reverse=True)
+    device = resolve_device(device) if str(device) == "auto" else torch.device(device)
+    precision = resolve_precision(precision, device)
     content_arr = _load(content, "content")
     content_t = to_tensor(content_arr, device)
     if image_size is not None:
         content_t = resize_long_side(content_t, image_size)
-    s_side = style_size or max(content_t.shape[-2:])
+    hw = (int(content_t.shape[-2]), int(content_t.shape[-1]))
+    s_side = style_size or max(hw)
+    free = available_bytes(device)
+    budget = None if free is None else int(0.9 * free)
+    if max_memory is not None:
+        budget = int(max_memory * 1e9) if budget is None else min(budget, int(max_memory * 1e9))
+    tile = plan_tile((max(hw[0], s_side), max(hw[1], s_side)) if s_side > max(hw) else hw, budget, tile_size)
     style_arrays = [_load(s, "style") for s in style_list]
     if colour_mode == "histogram":
         from ..color import match_color_histogram
@@ -185,15 +328,29 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
         content_np = to_array(content_t)
         style_arrays = [match_color_histogram(s, content_np) for s in style_arrays]
     style_ts = [resize_long_side(to_tensor(s, device), s_side) for s in style_arrays]
-    encoder = Encoder(max(levels, key=LEVELS.index)).to(device)
+    mask_ts = None if masks is None else [
+        None if m is None else F.interpolate(torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None]
+                                             .to(device), size=hw, mode="bilinear", align_corners=False)
+        for m in masks]
+    channels_last = device.type in ("cpu", "cuda")
+    encoder = Encoder(order[0], channels_last=channels_last, precision=precision).to(device)
     decs = {k: v.to(device) for k, v in decoder_map.items()}
+    if channels_last:
+        decs = {k: v.to(memory_format=torch.channels_last) for k, v in decs.items()}
+    t0 = time.perf_counter()
     out = to_array(stylize_tensor(content_t, style_ts, encoder, decs, method=method, strength=strength,
-                                  style_blend=style_blend, levels=levels, callback=callback))
+                                  style_blend=style_blend, levels=order, callback=callback, masks=mask_ts,
+                                  tile_size=tile, precision=precision))
+    seconds = time.perf_counter() - t0
     if colour_mode == "luminance":
         from ..color import recombine_luminance
 
         out = recombine_luminance(out, to_array(content_t))
-    return out
+    info = {"method": method, "levels": ",".join(order), "tile_size": str(tile or "off"), "precision": precision,
+            "device": str(device), "memory_estimate_mb": str(round(peak_bytes(*hw, tile) / 2**20)),
+            "seconds": f"{seconds:.3f}"}
+    log.debug("universal run: %s", info)
+    return out, info
 
 
 def _available_levels(folder: str | os.PathLike[str] | None) -> list[str]:

@@ -152,19 +152,7 @@ def wct(content: Tensor, style: FeatureStats | Sequence[FeatureStats], *, streng
         torch.Size([8, 6, 6])
     """
     _check_strength(strength)
-    styles = _as_list(style)
-    ws = _blend_weights(len(styles), weights)
-    stats = feature_stats(content)
-    e, d = _eig(stats)
-    whitening = e @ torch.diag(d.rsqrt()) @ e.T
-    # one (C, C) matrix for whitening and the blended colourings, then a single (C, N) product
-    matrix = sum(w * _colouring_matrix(s) for w, s in zip(ws, styles)) @ whitening
-    mean = sum(w * s.mean for w, s in zip(ws, styles))
-    dtype = _work_dtype(content)
-    # the statistics and the (C, C) matrix are float64; applying it to float32 features in float32 keeps
-    # the (C, N) work and memory of a 4K image modest
-    out = matrix.to(dtype) @ (_flat(content).to(dtype) - stats.mean.to(dtype)) + mean.to(dtype)
-    return _mix(content, out, strength)
+    return transform_for("wct", feature_stats(content), style, weights).apply(content, strength)
 
 
 def adain(content: Tensor, style: FeatureStats | Sequence[FeatureStats], *, strength: float = 1.0,
@@ -174,15 +162,98 @@ def adain(content: Tensor, style: FeatureStats | Sequence[FeatureStats], *, stre
     Same arguments and shapes as :func:`wct`; only ``stats.mean`` and ``stats.std`` of the styles are used.
     """
     _check_strength(strength)
+    stats = feature_stats(content, eps=eps, covariance=False)
+    return transform_for("adain", stats, style, weights).apply(content, strength)
+
+
+@dataclass(frozen=True)
+class Affine:
+    """A feature transform reduced to ``out = matrix @ (f - centre) + shift`` per pixel.
+
+    ``matrix`` is (C, C) for WCT (whitening and the blended colourings in one) or a (C, 1) channel
+    scale for AdaIN; all float64. Because it is per pixel, the transform found from global statistics
+    can be applied to any part of the features (tiles) and gives the same numbers there.
+    """
+
+    matrix: Tensor
+    centre: Tensor
+    shift: Tensor
+
+    def apply(self, feats: Tensor, strength: float = 1.0) -> Tensor:
+        """Transformed ``feats`` ((C, H, W) or (1, C, H, W)), blended with them by ``strength``, in their dtype."""
+        dtype = _work_dtype(feats)
+        # the (C, C) matrix is float64; applying it to float32 features in float32 keeps the (C, N) work and
+        # memory of a 4K image modest
+        flat = _flat(feats).to(dtype) - self.centre.to(dtype)
+        if self.matrix.shape[1] == 1:
+            out = self.matrix.to(dtype) * flat + self.shift.to(dtype)
+        else:
+            out = self.matrix.to(dtype) @ flat + self.shift.to(dtype)
+        return _mix(feats, out, strength)
+
+
+def transform_for(method: str, content: FeatureStats, style: FeatureStats | Sequence[FeatureStats],
+                  weights: Sequence[float] | None = None) -> Affine:
+    """The :class:`Affine` of ``method`` (``"wct"`` or ``"adain"``) taking features with statistics ``content``
+    to the blended statistics of ``style``."""
     styles = _as_list(style)
     ws = _blend_weights(len(styles), weights)
-    dtype = _work_dtype(content)
-    stats = feature_stats(content, eps=eps, covariance=False)
-    # per channel: out = scale * x + shift, with the styles' blended targets
-    scale = sum(w * s.std for w, s in zip(ws, styles)) / stats.std
-    shift = sum(w * s.mean for w, s in zip(ws, styles)) - scale * stats.mean
-    out = scale.to(dtype) * _flat(content).to(dtype) + shift.to(dtype)
-    return _mix(content, out, strength)
+    shift = sum(w * s.mean for w, s in zip(ws, styles))
+    if method == "adain":
+        scale = sum(w * s.std for w, s in zip(ws, styles)) / content.std
+        return Affine(scale, content.mean, shift)  # type: ignore[arg-type]
+    if method != "wct":
+        raise InputError(f"unknown method {method!r}; choose wct or adain")
+    e, d = _eig(content)
+    whitening = e @ torch.diag(d.rsqrt()) @ e.T
+    matrix = sum(w * _colouring_matrix(s) for w, s in zip(ws, styles)) @ whitening
+    return Affine(matrix, content.mean, shift)  # type: ignore[arg-type]
+
+
+class StatsAccumulator:
+    """:func:`feature_stats` of features given in parts (the cores of tiles), without holding them all.
+
+    Each part is centred on its own exact mean (as :func:`feature_stats` does for the whole), and the
+    parts' scatter matrices are combined with the between-part term (Chan, Golub & LeVeque 1979), all
+    float64; the result equals :func:`feature_stats` of the concatenated parts up to rounding.
+    """
+
+    def __init__(self, *, covariance: bool = True, eps: float = EPS) -> None:
+        self.covariance, self.eps = covariance, eps
+        self.parts: list[tuple[int, Tensor]] = []  # (pixels, mean) of each part
+        self.scatter: Tensor | None = None
+
+    def add(self, feats: Tensor) -> None:
+        flat = _flat(feats)
+        c, n = flat.shape
+        work = _work_dtype(flat)
+        blocks = range(0, n, CHUNK)
+        mean = sum(flat[:, i:i + CHUNK].to(work).sum(dim=1, keepdim=True).double() for i in blocks) / n
+        mean_w = mean.to(work)
+        if self.scatter is None:
+            self.scatter = torch.zeros(c, c if self.covariance else 1, dtype=torch.float64, device=flat.device)
+        for i in blocks:
+            centred = flat[:, i:i + CHUNK].to(work) - mean_w
+            if self.covariance:
+                self.scatter += (centred @ centred.T).double()
+            else:
+                self.scatter += centred.pow(2).sum(dim=1, keepdim=True).double()
+        self.parts.append((n, mean))  # type: ignore[arg-type]
+
+    def result(self) -> FeatureStats:
+        if self.scatter is None:
+            raise ValueError("no features were added")
+        n = sum(k for k, _ in self.parts)
+        mean = sum(k * m for k, m in self.parts) / n
+        scatter = self.scatter.clone()
+        for k, m in self.parts:
+            d = m - mean
+            scatter += k * (d @ d.T if self.covariance else d.pow(2))
+        if not self.covariance:
+            return FeatureStats(mean, None, None, (scatter / n + self.eps).sqrt())  # type: ignore[arg-type]
+        variance = scatter.diagonal().unsqueeze(1) / n
+        eigvals, eigvecs = torch.linalg.eigh(scatter / max(n - 1, 1))
+        return FeatureStats(mean, eigvecs, eigen_floor(eigvals, self.eps), (variance + self.eps).sqrt())  # type: ignore[arg-type]
 
 
 def _mix(content: Tensor, transformed: Tensor, strength: float) -> Tensor:
