@@ -27,6 +27,7 @@ from .progress import Callback
 
 if TYPE_CHECKING:
     from .cyclegan.apply import Translated
+    from .universal.config import UniversalConfig
     from .cyclegan.train import CycleGANRun
     from .cyclegan.config import CycleGANConfig
     from .feedforward.config import FeedForwardTrainConfig
@@ -46,14 +47,14 @@ class Stylized:
         array: the same, float32 (H, W, 3) in [0, 1].
         losses: weighted loss terms at the last step.
         history: loss terms of every step.
-        config: the full configuration used.
-        seconds: wall time of the optimisation.
+        config: the full configuration used (a ``GatysConfig``, or a ``UniversalConfig`` for wct/adain).
+        seconds: wall time of the optimisation (of the cascade for wct/adain).
     """
 
     array: np.ndarray
     losses: dict[str, float]
     history: list[dict[str, float]]
-    config: GatysConfig
+    config: GatysConfig | UniversalConfig
     seconds: float
     device: str
     extra: dict[str, Any] = field(default_factory=dict)
@@ -73,18 +74,27 @@ class Stylized:
         return write_image(path, self.array, metadata=self.metadata())
 
 
-def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *, config: GatysConfig | None = None,
-            callback: Callback | None = None, masks: Sequence[ImageLike | None] | None = None,
+def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *,
+            config: GatysConfig | UniversalConfig | None = None, callback: Callback | None = None,
+            masks: Sequence[ImageLike | None] | None = None, method: str | None = None,
             **overrides: Any) -> Stylized:
     """Repaint ``content`` in the style of ``style`` (Gatys et al. 2016), with the perceptual
     controls of Gatys et al. 2017: colour preservation, several styles, spatial masks.
 
+    With ``method="wct"`` or ``"adain"`` the image is made in one pass instead, by universal style
+    transfer (Li et al. 2017; Huang & Belongie 2017) on impasto's decoders (:mod:`impasto.universal`);
+    its options are the fields of :class:`~impasto.universal.config.UniversalConfig` (``strength``,
+    ``levels``, ``decoders``, and the fields it shares with :class:`GatysConfig`).
+
     Args:
         content: the photograph (path, PIL image, array or tensor).
-        style: the painting, or a list of paintings blended by ``style_blend_weights``
-            (each at its own size with ``style_scales``).
-        config: a :class:`GatysConfig`; keyword ``overrides`` replace its fields (old names such as
-            ``num_iterations``, ``learning_rate`` and ``checkpoint`` are accepted too).
+        style: the painting (also a gallery name such as ``"starry-night"``), or a list of paintings
+            blended by ``style_blend_weights`` (with Gatys each at its own size with ``style_scales``).
+        config: a :class:`GatysConfig` (or a ``UniversalConfig`` for wct/adain); keyword ``overrides``
+            replace its fields (old names such as ``num_iterations``, ``learning_rate`` and
+            ``checkpoint`` are accepted too).
+        method: ``"gatys"`` (optimisation, the default), ``"wct"`` or ``"adain"`` (default: the
+            config's method when ``config`` is a ``UniversalConfig``).
         callback: receives a :class:`~impasto.progress.Progress` after every step.
         masks: one mask per style (path, PIL image or (H, W) / (H, W, 3) array in [0, 1] with the
             content's aspect ratio; white = the style applies) or ``None`` for a style over the whole
@@ -99,19 +109,52 @@ def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *, confi
         >>> stylize("photo.jpg", ["starry.jpg", "scream.jpg"], style_blend_weights=[0.7, 0.3],
         ...         preserve_color="luminance")                                           # doctest: +SKIP
     """
-    cfg = (config or GatysConfig()).replace(**overrides).validate()
-    content_arr = load_image(content, "content image")
+    from .gallery import style_source
+    from .universal.config import METHODS, UniversalConfig
+
+    if method is None:
+        method = config.method if isinstance(config, UniversalConfig) else "gatys"
+    if method not in ("gatys", *METHODS):
+        raise InputError(f"unknown method {method!r}; choose gatys, {', '.join(METHODS)}")
+    if method == "gatys" and isinstance(config, UniversalConfig):
+        raise InputError("a UniversalConfig is for method wct or adain; give a GatysConfig for method gatys")
+    if method != "gatys" and isinstance(config, GatysConfig):
+        raise InputError(f"method {method} takes a UniversalConfig (or keyword options), not a GatysConfig")
     many = isinstance(style, (list, tuple))
     styles = list(style) if many else [style]
     if not styles:
         raise InputError("no style image given")
-    style_arrs = [load_image(s, f"style image {i + 1}" if many else "style image") for i, s in enumerate(styles)]
+    if method != "gatys":
+        ucfg = (config or UniversalConfig()).replace(method=method, **overrides).validate()  # type: ignore[union-attr]
+        return _stylize_universal(content, styles, ucfg, masks, callback)
+    cfg = (config or GatysConfig()).replace(**overrides).validate()  # type: ignore[union-attr]
+    content_arr = load_image(content, "content image")
+    style_arrs = [load_image(style_source(s), f"style image {i + 1}" if many else "style image")  # type: ignore[arg-type]
+                  for i, s in enumerate(styles)]
     if masks is None and cfg.style_masks is not None:
         masks = [None if m.lower() == "none" else m for m in cfg.style_masks]
     mask_arrs = gatys.load_masks(masks, content_arr.shape[:2], len(style_arrs))
     init_arr = load_image(cfg.init_image, "init image") if cfg.init == "image" else None
     out = gatys.run(cfg, content_arr, style_arrs if many else style_arrs[0], init_arr, callback, masks=mask_arrs)
     return Stylized(out.array, out.losses, out.history, cfg, out.seconds, out.device, extra=out.extra)
+
+
+def _stylize_universal(content: ImageLike, styles: list[Any], cfg: UniversalConfig,
+                       masks: Sequence[ImageLike | None] | None, callback: Callback | None) -> Stylized:
+    """The wct/adain branch of :func:`stylize`: load and check the inputs, hand over to :mod:`impasto.universal`."""
+    from .gallery import style_source
+    from .universal.cascade import run
+
+    content_arr = load_image(content, "content image")
+    many = len(styles) > 1
+    style_arrs = [load_image(style_source(s), f"style image {i + 1}" if many else "style image")
+                  for i, s in enumerate(styles)]
+    if masks is None and cfg.style_masks is not None:
+        masks = [None if m.lower() == "none" else m for m in cfg.style_masks]
+    mask_arrs = gatys.load_masks(masks, content_arr.shape[:2], len(style_arrs))
+    array, info = run(cfg, content_arr, style_arrs, mask_arrs, callback)
+    seconds = float(info.pop("seconds"))
+    return Stylized(array, {}, [], cfg, seconds, info.pop("device"), extra=info)
 
 
 @dataclass
@@ -141,7 +184,8 @@ def evaluate(content: ImageLike, style: ImageLike, results: Sequence[ImageLike],
     :mod:`impasto.eval.metrics`); the content and style images are scored too, as reference points.
 
     Every image is compared at the content's shape with its long side ``image_size`` (default: the
-    first result's long side): results are resized to it; the style's Gram target uses the style
+    first result's long side): results are resized to it (a result of another aspect ratio is refused
+    rather than stretched, see :mod:`impasto.eval.inputs`); the style's Gram target uses the style
     resized to that long side with its own aspect ratio, and for SSIM/PSNR the style is resized to
     the content's shape.
 

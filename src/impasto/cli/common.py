@@ -47,11 +47,13 @@ def flag_names(name: str) -> list[str]:
     return [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
 
 
-def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig, title: str = "options") -> None:
+def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig, title: str = "options",
+                     skip: tuple[str, ...] = ()) -> None:
     """One flag per field of the config dataclass ``cls`` (default None, so unset flags keep the
-    dataclass default), plus hidden flags for its old option names (``cls.ALIASES``)."""
+    dataclass default), plus hidden flags for its old option names (``cls.ALIASES``); fields named in
+    ``skip`` get no flag (they have one already, e.g. from another config)."""
     group = parser.add_argument_group(f"{title} (defaults in brackets)")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
     aliases: dict[str, list[str]] = {}
     for old, new in getattr(cls, "ALIASES", {}).items():
         aliases.setdefault(new, []).append(old)

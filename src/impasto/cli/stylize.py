@@ -1,4 +1,6 @@
-"""``impasto stylize CONTENT STYLE [STYLE...] -o OUT.png``: Gatys et al. optimisation.
+"""``impasto stylize CONTENT STYLE [STYLE...] -o OUT.png``: Gatys et al. optimisation, or with
+``--method wct|adain`` one pass of universal style transfer (:mod:`impasto.universal`; ``--strength``,
+``--levels``, ``--decoders``). A STYLE may be a gallery name (``starry-night``, see ``impasto.gallery``).
 
 Several STYLE images are blended (``--style-blend 0.7 0.3``, normalised to sum 1), each at its
 own size (``--style-scales``) and optionally confined to a region by a mask image
@@ -25,6 +27,7 @@ from typing import Any
 
 from ..config import GatysConfig
 from ..errors import ImpastoError, InputError
+from ..universal.config import METHODS, UniversalConfig
 from .common import ProgressBar, add_common_flags, add_config_flags, as_flags, config_from_args, peak_rss_mb
 
 log = logging.getLogger("impasto")
@@ -49,6 +52,12 @@ def register(sub: Any) -> None:
     control.add_argument("--style-mask", dest="style_masks", nargs="+", default=None, metavar="MASK",
                          help="same as --style-masks: one mask image per style (white: the style applies, "
                               "black: it does not; 'none': the whole image), with the content's aspect ratio")
+    p.add_argument("--method", choices=("gatys", *METHODS), default="gatys",
+                   help="gatys: optimise the image (minutes); wct or adain: one pass through impasto's decoders "
+                        "(universal style transfer, about a second) [gatys]")
+    add_config_flags(p, UniversalConfig, "wct/adain options (the options above that apply: --image-size, "
+                     "--style-scale, --style-blend, --style-mask, --preserve-color, --tile-size, --max-memory, "
+                     "--precision, --seed, --device)", skip=("method", *GatysConfig.field_names()))
     p.set_defaults(run=run_stylize)
 
 
@@ -56,8 +65,22 @@ def intermediate_path(output: Path, step: int) -> Path:
     return output.with_name(f"{output.stem}_{step}{output.suffix}")
 
 
+def foreign_flags(args: argparse.Namespace, method: str) -> list[str]:
+    """The option flags given on the command line that ``method`` does not take."""
+    gatys, universal = set(GatysConfig.field_names()), set(UniversalConfig.field_names()) - {"method"}
+    foreign = gatys - universal if method in METHODS else universal - gatys
+    return [f"--{name.replace('_', '-')}" for name in sorted(foreign) if getattr(args, name, None) is not None]
+
+
 def run_stylize(args: argparse.Namespace) -> int:
     from ..api import stylize
+    from ..gallery import style_source
+
+    if args.method != "gatys":
+        return run_universal(args)
+    flags = foreign_flags(args, "gatys")
+    if flags:
+        raise InputError(f"{', '.join(flags)}: only for --method wct or adain")
     from ..io import check_output_path, load_image, write_image
     from ..transforms import to_array
 
@@ -99,4 +122,37 @@ def run_stylize(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
     else:
         log.info("wrote %s (%.1f s)", output, time.perf_counter() - t0)
+    return 0
+
+
+def run_universal(args: argparse.Namespace) -> int:
+    """``--method wct|adain``: one pass through the decoders (see :mod:`impasto.universal`)."""
+    from ..api import stylize
+    from ..io import check_output_path
+
+    flags = foreign_flags(args, args.method)
+    if flags:
+        raise InputError(f"{', '.join(flags)}: only for --method gatys")
+    if args.save_iter < 0 or args.print_iter < 0:
+        raise ImpastoError("--print-iter and --save-iter must be >= 0")
+    cfg = config_from_args(args, UniversalConfig).replace(method=args.method)
+    output = check_output_path(args.output)
+    bar = ProgressBar(args.method, quiet=args.quiet, unit="level")
+    t0 = time.perf_counter()
+    try:
+        result = stylize(args.content, args.style, config=cfg, method=args.method, callback=bar)
+    except InputError as err:
+        raise InputError(as_flags(str(err), UniversalConfig)) from None
+    finally:
+        bar.close()
+    result.save(output)
+    if args.json:
+        summary = {"output": str(output), "seconds": round(time.perf_counter() - t0, 3),
+                   "stylize_seconds": round(result.seconds, 3), "device": result.device,
+                   "peak_rss_mb": round(peak_rss_mb(), 1), "size": list(result.array.shape[1::-1]),
+                   "config": result.config.to_dict(), "run": result.extra}
+        print(json.dumps(summary))
+    else:
+        log.info("wrote %s (%s levels %s, %.1f s)", output, args.method, result.extra.get("levels"),
+                 time.perf_counter() - t0)
     return 0

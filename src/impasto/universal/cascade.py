@@ -30,6 +30,7 @@ from ..errors import InputError
 from ..nets.decoder import LEVELS, VGGDecoder
 from ..progress import Callback, Progress
 from ..tiles import Tile, tile_grid
+from .config import UniversalConfig
 from .transforms import Affine, FeatureStats, StatsAccumulator, feature_stats, transform_for
 
 log = logging.getLogger(__name__)
@@ -351,6 +352,19 @@ def run_arrays(content: ImageInput, styles: ImageInput | Sequence[ImageInput], *
             "seconds": f"{seconds:.3f}"}
     log.debug("universal run: %s", info)
     return out, info
+
+
+def run(cfg: UniversalConfig, content: np.ndarray, styles: Sequence[np.ndarray],
+        masks: Sequence[np.ndarray | None] | None = None,
+        callback: Callback | None = None) -> tuple[np.ndarray, dict[str, str]]:
+    """The engine behind ``impasto.stylize(..., method="wct"|"adain")``: a validated config and loaded
+    (H, W, 3) images (masks (H, W) with the content's aspect ratio) -> the result and what was used
+    (see :func:`run_arrays`). The styles' long side is ``image_size * style_scale``."""
+    return run_arrays(content, list(styles), method=cfg.method, strength=cfg.strength,
+                      style_blend=cfg.style_blend_weights, preserve_color=cfg.preserve_color,
+                      image_size=cfg.image_size, style_size=max(16, round(cfg.image_size * cfg.style_scale)),
+                      levels=cfg.levels, decoders=cfg.decoders, device=cfg.device, callback=callback, masks=masks,
+                      tile_size=cfg.tile_size, max_memory=cfg.max_memory, precision=cfg.precision)
 
 
 def _available_levels(folder: str | os.PathLike[str] | None) -> list[str]:
