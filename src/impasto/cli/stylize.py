@@ -89,7 +89,7 @@ def run_stylize(args: argparse.Namespace) -> int:
         raise ImpastoError("--print-iter and --save-iter must be >= 0")
     output = check_output_path(args.output)
     content = load_image(args.content, "content image")
-    styles = [load_image(path, f"style image {i}" if len(args.style) > 1 else "style image")
+    styles = [load_image(style_source(path), f"style image {i}" if len(args.style) > 1 else "style image")
               for i, path in enumerate(args.style, start=1)]
     style = styles if len(styles) > 1 else styles[0]
     bar = ProgressBar("stylize", quiet=args.quiet)
