@@ -185,6 +185,7 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     With ``resume``, ``out_dir/checkpoint.pt`` is loaded first and the run continues from its
     step (to ``steps``, or the config's). Returns the final :class:`TrainState`.
     """
+    from ..gallery import style_source
     from ..io import load_image
     from ..device import resolve_device, resolve_precision
     from .model import load_model
@@ -216,7 +217,7 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     precision = resolve_precision(cfg.precision, device)
     try:
         data = ImageFolder.from_folder(cfg.data, cfg.crop, cfg.load_size, exclude=cfg.exclude)
-        style = to_tensor(load_image(cfg.style, "style image"), device)
+        style = to_tensor(load_image(style_source(cfg.style), "style image"), device)  # type: ignore[arg-type]
         style = resize_long_side(style, cfg.style_size)
         torch.manual_seed(cfg.seed)
         net = create_net(ARCH, **cfg.arch_kwargs()).to(device)
