@@ -135,7 +135,8 @@ def ratio_grid(content: np.ndarray, style: np.ndarray, *, ratios: Sequence[float
     Content on conv4_2, style on conv1_1 ... conv{d}_1 with weights 1/d, beta = 1, alpha = ratio,
     the paper's normalisations, average pooling, no TV, one scale.
     """
-    from ..api import stylize
+    from ..config import GatysConfig
+    from ..gatys import run  # the engine itself: the façade (impasto.api) sits above this module
 
     rows = []
     for d in depths:
@@ -147,7 +148,8 @@ def ratio_grid(content: np.ndarray, style: np.ndarray, *, ratios: Sequence[float
                            multiscale="off", device=device, seed=seed, weights=weights, precision="fp32",
                            **PAPER_LOSS)
             key = {"kind": "grid", "content": _fingerprint(content), "style": _fingerprint(style), **options}
-            row.append(_cached(cache_dir, key, lambda o=options: stylize(content, style, callback=callback, **o).array))
+            row.append(_cached(cache_dir, key, lambda o=options: run(GatysConfig().replace(**o).validate(), content,
+                                                                     style, None, callback).array))
         rows.append(row)
     return rows
 
