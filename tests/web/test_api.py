@@ -15,7 +15,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from impasto.web.app import create_app  # noqa: E402
-from impasto.web.jobs import work_once  # noqa: E402
+from impasto.web.workers import work_once  # noqa: E402
 
 
 def png_bytes(w: int = 96, h: int = 64) -> bytes:

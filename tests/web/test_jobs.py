@@ -92,7 +92,7 @@ def test_workers_die_with_a_killed_server(tmp_path):
 
     code = (
         "import sys, time\n"
-        "from impasto.web.jobs import DataDir, WorkerPool\n"
+        "from impasto.web.jobs import DataDir\nfrom impasto.web.workers import WorkerPool\n"
         "pool = WorkerPool(DataDir(sys.argv[1]).create(), 1)\n"
         "pool.start()\n"
         "print(pool.procs[0].pid, flush=True)\n"

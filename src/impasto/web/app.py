@@ -32,8 +32,9 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import InputError
 from . import methods, study
-from .jobs import FINISHED, DataDir, JobStore, QueueFull, WorkerPool, is_id
+from .jobs import FINISHED, DataDir, JobStore, QueueFull, is_id
 from .uploads import MAX_BYTES, UploadError, sniff, store_upload
+from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def create_app(
 
     Args:
         data: folder for the database, uploads, results and previews (created if missing).
-        workers: worker processes that run jobs (0: none; tests then call :func:`.jobs.work_once`).
+        workers: worker processes that run jobs (0: none; tests then call :func:`.workers.work_once`).
         bound: how many jobs may wait in the queue before submissions get 503.
         token: when set, every request must carry it (see the module docstring).
         max_bytes: the largest upload accepted.
