@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..errors import InputError
 from ..progress import Callback, Progress
-from .export import export_model, export_onnx
+from .export import export_model, export_onnx, onnx_session
 from .model import (MODEL_KIND, TRAIN_KIND, FastModel, FeedForwardModel, load_model,
                     resolve_model_path, shipped_models)
 
@@ -105,7 +105,7 @@ def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] |
             chunk = indices[start:start + batch_size]
             if engine == "onnxruntime":
                 batch_np = np.stack([inputs[i].transpose(2, 0, 1) for i in chunk]).astype(np.float32)
-                out = fast.onnx_session().run(None, {"image": batch_np})[0].transpose(0, 2, 3, 1)
+                out = onnx_session(fast).run(None, {"image": batch_np})[0].transpose(0, 2, 3, 1)
             else:
                 batch = torch.cat([to_tensor(inputs[i], dev) for i in chunk])
                 out = stylize_tensor(fast, batch, precision=precision).permute(0, 2, 3, 1).cpu().numpy()

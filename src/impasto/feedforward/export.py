@@ -41,6 +41,20 @@ class _Clamped(nn.Module):
         return self.net(x).clamp(0, 1)
 
 
+MIN_OPSET = 10  # opset 9 has no Resize to an output size (tried: the exporter refuses upsample_nearest2d)
+
+
+def onnx_opsets() -> tuple[int, int]:
+    """The lowest and highest ONNX opset that can hold these networks (nearest upsampling to a given
+    size needs opset 10) and that the installed torch's TorchScript exporter writes."""
+    try:
+        from torch.onnx import _constants
+
+        return max(MIN_OPSET, int(_constants.ONNX_MIN_OPSET)), int(_constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET)
+    except (ImportError, AttributeError):  # a torch that moved them: the range every recent torch writes
+        return MIN_OPSET, 17
+
+
 def export_onnx(model: str | os.PathLike[str] | FeedForwardModel, path: str | os.PathLike[str], *,
                 opset: int = 17, check_onnx: bool = True) -> Path:
     """Export to ONNX: input ``image`` (B, 3, H, W) float32 RGB in [0, 1], output ``stylized`` the same,
@@ -54,6 +68,10 @@ def export_onnx(model: str | os.PathLike[str] | FeedForwardModel, path: str | os
         raise InputError(f"ONNX export needs a .onnx file name; got {path}")
     if not path.parent.is_dir():
         raise InputError(f"cannot write {path}: folder {path.parent} does not exist")
+    low, high = onnx_opsets()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not low <= opset <= high:
+        raise InputError(f"opset {opset!r} is out of range: these networks export at opsets {low} to {high} "
+                         "with this torch (17 by default)")
     if check_onnx:
         try:
             import onnx  # to check the file; the TorchScript-based exporter itself does not need it
@@ -71,3 +89,23 @@ def export_onnx(model: str | os.PathLike[str] | FeedForwardModel, path: str | os
         if check_onnx:
             onnx.checker.check_model(str(tmp))
     return path
+
+
+def onnx_session(model: FeedForwardModel) -> Any:
+    """An onnxruntime CPU session for ``model`` (its shipped ``.onnx`` twin, or exported once now), cached on it."""
+    if model._session is None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise InputError("engine 'onnxruntime' needs onnxruntime: pip install 'impasto[onnx]'") from None
+        import tempfile
+
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        if model.onnx_path is not None:
+            model._session = ort.InferenceSession(str(model.onnx_path), opts, providers=["CPUExecutionProvider"])
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = export_onnx(model, Path(tmp) / "model.onnx", check_onnx=False)
+                model._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return model._session

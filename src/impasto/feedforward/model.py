@@ -52,27 +52,6 @@ class FeedForwardModel:
             self._inference = for_inference(self.net)
         return self._inference
 
-    def onnx_session(self) -> Any:
-        """An onnxruntime CPU session for this network (the shipped ``.onnx`` twin, or exported once now)."""
-        if self._session is None:
-            try:
-                import onnxruntime as ort
-            except ImportError:
-                raise InputError("engine 'onnxruntime' needs onnxruntime: pip install 'impasto[onnx]'") from None
-            import tempfile
-
-            from .export import export_onnx
-
-            opts = ort.SessionOptions()
-            opts.log_severity_level = 3
-            if self.onnx_path is not None:
-                self._session = ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
-            else:
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = export_onnx(self, Path(tmp) / "model.onnx", check_onnx=False)
-                    self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        return self._session
-
 
 def _models_dir() -> Path:
     return Path(str(resources.files("impasto") / "models"))
