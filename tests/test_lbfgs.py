@@ -158,3 +158,23 @@ def test_fp32_runs_repeat_exactly(content_path, style_path):
     )
     assert np.array_equal(a.array, b.array)
     assert a.losses == b.losses
+
+
+def test_vector_threads_leave_the_callers_setting():
+    """The optimiser's own work runs on ``threads``; the closure and the caller keep their thread count."""
+    a, b = _quadratic(n=20)
+    x = torch.zeros(20, dtype=torch.float64, requires_grad=True)
+    opt = CompactLBFGS([x], lr=0.5, max_iter=5, threads=1, tolerance_grad=0.0, tolerance_change=0.0)
+    before = torch.get_num_threads()
+    seen = []
+
+    def closure():
+        seen.append(torch.get_num_threads())
+        opt.zero_grad()
+        loss = 0.5 * x @ a @ x - b @ x
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert torch.get_num_threads() == before
+    assert seen == [before] * len(seen) and len(seen) == 5

@@ -143,8 +143,8 @@ class CompactLBFGS(Optimizer):
         params: the tensors to optimise (flattened into one vector, as torch's L-BFGS does).
         lr, max_iter, max_eval, tolerance_grad, tolerance_change, history_size, line_search_fn:
             as in ``torch.optim.LBFGS`` (read from ``param_groups[0]`` at every ``step``).
-        threads: torch threads for the optimiser's own vector work (``None``: leave as set). The
-            objective (the closure) always runs with the caller's setting.
+        threads: torch threads for the optimiser's own vector work on the CPU (``None``: leave as
+            set). The objective (the closure) always runs with the caller's setting.
 
     Example:
         >>> x = torch.zeros(3, requires_grad=True)
@@ -226,7 +226,7 @@ class CompactLBFGS(Optimizer):
 
     @contextmanager
     def _vector_threads(self) -> Iterator[None]:
-        if self.threads is None:
+        if self.threads is None or self._params[0].device.type != "cpu":
             yield
             return
         before = torch.get_num_threads()

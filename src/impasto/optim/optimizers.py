@@ -9,6 +9,9 @@ import torch
 from torch import Tensor
 
 LBFGS_IMPL = "compact"  # "compact": optim.lbfgs.CompactLBFGS; "torch": torch.optim.LBFGS (same maths)
+# CompactLBFGS's own vector work runs on one thread: memory-bound, and with other jobs on the cores a
+# second thread mostly waits (benchmarks/gatys_minute.py, runs "optthreads=1"; docs/benchmarks.md)
+LBFGS_THREADS: int | None = 1
 
 
 def make_optimizer(
@@ -30,6 +33,7 @@ def make_optimizer(
             raise ValueError(f"unknown L-BFGS implementation {impl!r}; use compact or torch")
         from .lbfgs import CompactLBFGS
 
+        extra = {"threads": LBFGS_THREADS} if impl == "compact" else {}
         lbfgs_class = CompactLBFGS if impl == "compact" else torch.optim.LBFGS
         return lbfgs_class(
             params,
@@ -40,6 +44,7 @@ def make_optimizer(
             tolerance_grad=0.0,
             tolerance_change=0.0,
             line_search_fn="strong_wolfe" if line_search else None,
+            **extra,
         )
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
