@@ -66,13 +66,19 @@ class _History:
         top = max(self.order) + 1
         return self.buf[:top].view(2 * top, -1)
 
-    def _grow(self) -> None:
-        if self.free < self.slots:
+    def reserve(self, slots: int) -> None:
+        """Room for ``slots`` slots (at most m + 1) in one allocation, so that the buffer does not grow
+        step by step (a growing buffer briefly holds its old and new copies)."""
+        slots = min(self.m + 1, slots)
+        if slots <= self.slots:
             return
-        slots = min(self.m + 1, 2 * self.slots)
         buf = torch.zeros(slots, *self.buf.shape[1:], dtype=self.buf.dtype, device=self.buf.device)
         buf[: self.slots] = self.buf
         self.buf, self.slots = buf, slots
+
+    def _grow(self) -> None:
+        if self.free >= self.slots:
+            self.reserve(2 * self.slots)
 
     def push(self, g: Tensor, prev_g: Tensor, d: Tensor, t: float) -> None:
         """Form ``y = g - prev_g``, ``s = t d``; keep the pair if ``y^T s > 1e-10`` (torch's test).
@@ -269,11 +275,10 @@ class CompactLBFGS(Optimizer):
             state["n_iter"] += 1
             with self._vector_threads():
                 if state["n_iter"] == 1 or hist is None or d is None or prev_flat_grad is None:
-                    hist = _History(
-                        self._numel, history_size, flat_grad.dtype, flat_grad.device, capacity=max(max_iter, 8)
-                    )
+                    hist = _History(self._numel, history_size, flat_grad.dtype, flat_grad.device, capacity=2)
                     d = flat_grad.neg()
                 else:
+                    hist.reserve(max_iter + 1)  # every pair of this call fits (the loop's call: the whole run)
                     hist.push(flat_grad, prev_flat_grad, d, t)
                     d = hist.direction(flat_grad)
                 if prev_flat_grad is None:
