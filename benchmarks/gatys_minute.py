@@ -15,6 +15,7 @@ run's options added. A run is named by ``+``-joined tokens:
   optthreads=N         CompactLBFGS runs its vector work on N threads
   ratio=X              ``--fine-steps-ratio X`` (the finer level's steps relative to the coarse one's)
   history=N            ``--lbfgs-history N``
+  init=X               ``--init X`` (e.g. ``init=wct``: start from a one-pass result, issue 14, where built)
 
 Per run: wall time of the process; steps; median s/step; per step, the time inside the objective's
 evaluation (the closure: VGG forward and backward, the loss, the loop's bookkeeping) and the
@@ -66,6 +67,8 @@ def parse_run(name: str) -> dict:
             spec["cli"] += ["--fine-steps-ratio", value]
         elif key == "history":
             spec["cli"] += ["--lbfgs-history", value]
+        elif key == "init":
+            spec["cli"] += ["--init", value]
         else:
             raise SystemExit(f"unknown token {token!r} in run {name!r}")
     return spec
