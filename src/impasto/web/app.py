@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from ..errors import InputError
-from . import methods, study
+from . import methods, study, video
 from .jobs import FINISHED, DataDir, JobStore, QueueFull, is_id
 from .uploads import MAX_BYTES, UploadError, sniff, store_upload
 from .workers import WorkerPool
@@ -145,7 +145,7 @@ def create_app(
 
     app = FastAPI(title="impasto studio", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.data, app.state.store, app.state.pool = folder, store, pool
-    caps = methods.capabilities()
+    caps = {**methods.capabilities(), "video": video.available()}
     camera: dict[str, Any] = {"lock": threading.Lock(), "model": None}
 
     @app.exception_handler(InputError)
@@ -179,6 +179,20 @@ def create_app(
         stored = await run_in_threadpool(store_upload, folder, payload, max_bytes=max_bytes)
         return {"id": stored.id, "width": stored.width, "height": stored.height}
 
+    @app.post("/api/videos", status_code=201)
+    async def upload_video(request: Request, file: UploadFile = File(...)) -> dict[str, Any]:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > video.MAX_BYTES + 65536:
+            raise UploadError(f"the video is over {video.MAX_BYTES // (1024 * 1024)} MB; send a shorter clip", 413)
+        stored = await run_in_threadpool(video.store_video, folder, file.file)
+        return {
+            "id": stored.id,
+            "width": stored.width,
+            "height": stored.height,
+            "frames": stored.frames,
+            "seconds": stored.seconds,
+        }
+
     @app.get("/api/uploads/{ident}.png")
     def uploaded(ident: str) -> FileResponse:
         path = folder.upload(_checked_id(ident))
@@ -200,7 +214,10 @@ def create_app(
             raw = await request.json()
         except ValueError:
             raise InputError("send the job's settings as a JSON object") from None
-        params = methods.check_params(raw, folder, caps)
+        if isinstance(raw, dict) and raw.get("method") == "video":
+            params = video.check_video_params(raw, folder, caps)
+        else:
+            params = methods.check_params(raw, folder, caps)
         try:
             ident = await run_in_threadpool(lambda: store().submit(params))
         except QueueFull as full:
@@ -238,6 +255,15 @@ def create_app(
             raise HTTPException(404, "no result (yet)")
         name = f"impasto-{methods.label(job.params).replace(':', '-')}-{job.id[:8]}.png"
         return FileResponse(path, media_type="image/png", filename=name if download else None)
+
+    @app.get("/api/jobs/{ident}/result.mp4")
+    def video_result(ident: str, download: bool = False) -> FileResponse:
+        job = _get(ident)
+        path = folder.video_result(job.id)
+        if job.status != "done" or not path.is_file():
+            raise HTTPException(404, "no video result (yet)")
+        name = f"impasto-{methods.label(job.params).replace(':', '-')}-{job.id[:8]}.mp4"
+        return FileResponse(path, media_type="video/mp4", filename=name if download else None)
 
     @app.get("/api/jobs/{ident}/preview.jpg")
     def preview(ident: str) -> FileResponse:
@@ -323,7 +349,8 @@ def create_app(
 def _public(job: dict[str, Any]) -> dict[str, Any]:
     job["label"] = methods.label(job["params"])
     if job["status"] == "done":
-        job["result_url"] = f"/api/jobs/{job['id']}/result.png"
+        kind = "mp4" if job["params"].get("method") == "video" else "png"
+        job["result_url"] = f"/api/jobs/{job['id']}/result.{kind}"
     return job
 
 

@@ -1,13 +1,13 @@
 """The studio's job queue: SQLite (WAL) as the one record, worker processes that claim from it.
 
 A job goes ``queued -> running -> done | failed | cancelled``. The table is the only shared state:
-the web server inserts rows and reads them back; each worker process claims the oldest queued job
-in an ``IMMEDIATE`` transaction (so two workers never take the same one), stamps it with a fresh
-claim token, runs it (:mod:`impasto.web.workers` calls :func:`impasto.web.methods.run_job`) and finishes it only while that token is
-still its own. A server that dies leaves ``running`` rows behind; :meth:`JobStore.recover` (called
-at start) puts them back in the queue with a new token, so a worker orphaned by the crash can no
-longer finish or overwrite them. Workers also die with their server (``PR_SET_PDEATHSIG`` on Linux,
-and a parent check between jobs).
+the web server inserts rows and reads them back; each worker process claims the oldest queued job in
+an ``IMMEDIATE`` transaction (so two workers never take the same one), stamps it with a fresh claim
+token, runs it (:mod:`impasto.web.workers` calls :func:`impasto.web.methods.run_job`) and finishes
+it only while that token is still its own. A server that dies leaves ``running`` rows behind;
+:meth:`JobStore.recover` (called at start) puts them back in the queue with a new token, so a worker
+orphaned by the crash can no longer finish or overwrite them. Workers also die with their server
+(``PR_SET_PDEATHSIG`` on Linux, and a parent check between jobs).
 
 The bound counts queued jobs only: a full queue refuses new work (:class:`QueueFull`, a 503 at the
 HTTP layer) rather than growing without limit. Cancelling a queued job is immediate; a running
@@ -116,9 +116,10 @@ class DataDir:
         self.results = self.root / "results"
         self.previews = self.root / "previews"
         self.staging = self.root / "staging"
+        self.videos = self.root / "videos"
 
     def create(self) -> DataDir:
-        for folder in (self.root, self.uploads, self.results, self.previews, self.staging):
+        for folder in (self.root, self.uploads, self.results, self.previews, self.staging, self.videos):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -135,6 +136,12 @@ class DataDir:
 
     def preview(self, ident: str) -> Path:
         return self._file(self.previews, ident, ".jpg")
+
+    def video(self, ident: str) -> Path:
+        return self._file(self.videos, ident, ".video")
+
+    def video_result(self, ident: str) -> Path:
+        return self._file(self.results, ident, ".mp4")
 
 
 def connect(db: Path) -> sqlite3.Connection:
@@ -228,6 +235,20 @@ class JobStore:
                 (token, time.time(), row["id"]),
             )
         job = self.get(row["id"])
+        assert job is not None
+        return job, token
+
+    def start(self, params: dict[str, Any]) -> tuple[Job, str]:
+        """Insert a job already claimed by the caller (``running``, outside the queue and its bound):
+        how ``impasto study seed`` runs jobs in its own process while a server may be using the queue."""
+        ident, token = new_id(), secrets.token_hex(8)
+        now = time.time()
+        self.conn.execute(
+            "INSERT INTO jobs (id, status, params, created, started, claim, attempts) "
+            "VALUES (?, 'running', ?, ?, ?, ?, 1)",
+            (ident, json.dumps(params, sort_keys=True), now, now, token),
+        )
+        job = self.get(ident)
         assert job is not None
         return job, token
 

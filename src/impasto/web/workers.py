@@ -20,17 +20,25 @@ log = logging.getLogger(__name__)
 
 def work_once(store: JobStore, context: Any = None) -> str | None:
     """Claim and run one job in this process; returns its id, or None when nothing was queued."""
-    from .methods import run_job
-
     claimed = store.claim()
     if claimed is None:
         return None
     job, token = claimed
+    run_claimed(store, job, token, context)
+    return job.id
+
+
+def run_claimed(store: JobStore, job: Any, token: str, context: Any = None) -> str:
+    """Run a job this process holds the claim of and record how it ended; returns the final status."""
+    from .methods import run_job
+    from .video import run_video_job
+
     start = time.perf_counter()
     try:
-        run_job(job, token, store, context)
+        (run_video_job if job.params.get("method") == "video" else run_job)(job, token, store, context)
     except JobCancelled:
         store.finish(job.id, token, "cancelled")
+        return "cancelled"
     except Exception as err:  # a job's failure is recorded; the worker lives on
         from ..errors import ImpastoError
 
@@ -38,9 +46,9 @@ def work_once(store: JobStore, context: Any = None) -> str | None:
         if not isinstance(err, ImpastoError):
             log.exception("job %s failed", job.id)
         store.finish(job.id, token, "failed", error=message[:500])
-    else:
-        store.finish(job.id, token, "done", seconds=time.perf_counter() - start)
-    return job.id
+        return "failed"
+    store.finish(job.id, token, "done", seconds=time.perf_counter() - start)
+    return "done"
 
 
 def _die_with_parent(parent: int) -> None:
