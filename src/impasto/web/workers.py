@@ -62,7 +62,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def worker_main(root: str, parent: int, threads: int, poll: float = 0.05) -> None:
+def worker_main(root: str, parent: int, threads: int, poll: float = 0.02) -> None:
     """A worker process: claim, run, repeat, until the parent goes away."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops the workers

@@ -219,10 +219,16 @@ async function loadHistory() {
     const card = document.createElement("div");
     card.className = "card";
     card.dataset.job = job.id;
-    const img = document.createElement("img");
-    img.alt = job.label;
-    img.src = job.status === "done" ? job.result_url : `/api/uploads/${job.params.content}.png`;
-    if (job.status === "done") img.addEventListener("click", () => showResult(job.result_url, job));
+    const isVideo = job.params.method === "video";
+    const img = document.createElement(isVideo ? "video" : "img");
+    if (isVideo) {
+      img.muted = true; img.controls = job.status === "done"; img.preload = "metadata";
+      if (job.status === "done") img.src = job.result_url;
+    } else {
+      img.alt = job.label;
+      img.src = job.status === "done" ? job.result_url : `/api/uploads/${job.params.content}.png`;
+      if (job.status === "done") img.addEventListener("click", () => showResult(job.result_url, job));
+    }
     const meta = document.createElement("div");
     meta.className = "meta";
     const text = document.createElement("span");
@@ -234,10 +240,77 @@ async function loadHistory() {
     const again = document.createElement("button");
     again.textContent = "Re-run"; again.title = "load these settings into the form";
     again.addEventListener("click", () => applySettings(job.params));
+    again.hidden = isVideo || !state.info.methods.includes(job.params.method);  // e.g. the study's peer results
     meta.append(text, again);
     card.append(img, meta);
     box.append(card);
   }
+}
+
+// ---- video ------------------------------------------------------------------------------------
+const clip = { id: null, job: null, source: null };
+
+function videoStatus(text, isError = false) {
+  $("video-status").textContent = text;
+  $("video-status").classList.toggle("error", isError);
+}
+
+async function takeVideo(file) {
+  videoStatus("Uploading the video…");
+  try {
+    const form = new FormData();
+    form.append("file", file);
+    const stored = await api("/api/videos", { method: "POST", body: form });
+    clip.id = stored.id;
+    videoStatus(`Video ready (${stored.width}×${stored.height}, ${stored.frames} frames). Press Stylise video.`);
+  } catch (err) { videoStatus(err.message, true); }
+  $("video-run").disabled = !clip.id || Boolean(clip.job);
+}
+
+async function runVideo() {
+  const engine = $("engine").value;
+  const settings = { method: "video", content: clip.id, engine,
+    image_size: Math.min(Number($("size").value), 768), strength: Number($("strength").value) };
+  if (!engine.startsWith("fast:")) settings.style = state.style;
+  $("video-run").disabled = true;
+  $("video-download").hidden = true;
+  try {
+    const job = await api("/api/jobs", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(settings) });
+    followVideo(job.id);
+  } catch (err) { videoStatus(err.message, true); $("video-run").disabled = false; }
+}
+
+function followVideo(id) {
+  clip.job = id;
+  $("video-progress").hidden = false;
+  $("video-progress").value = 0;
+  videoStatus("Queued…");
+  const source = new EventSource(`/api/jobs/${id}/events`);
+  clip.source = source;
+  const done = (job) => {
+    source.close();
+    clip.job = null; clip.source = null;
+    $("video-progress").hidden = true;
+    $("video-run").disabled = !clip.id;
+    if (job && job.status === "done") {
+      $("video-out").src = job.result_url; $("video-out").hidden = false;
+      $("video-download").href = `${job.result_url}?download=1`; $("video-download").hidden = false;
+      videoStatus(`Done (${job.label}).`);
+    } else if (job && job.status === "failed") videoStatus(`Failed: ${job.error}`, true);
+    else if (job) videoStatus("Cancelled.");
+    else videoStatus("Lost the connection to the server.", true);
+    loadHistory();
+  };
+  source.onmessage = (message) => {
+    const job = JSON.parse(message.data);
+    if (job.status === "running" && job.total) {
+      $("video-progress").max = job.total; $("video-progress").value = job.step;
+      videoStatus(`Painting frame ${job.step} of ${job.total}…`);
+    }
+    if (["done", "failed", "cancelled"].includes(job.status)) done(job);
+  };
+  source.onerror = () => { if (clip.job === id && source.readyState === EventSource.CLOSED) done(null); };
 }
 
 // ---- camera -----------------------------------------------------------------------------------
@@ -314,6 +387,9 @@ async function start() {
   $("cancel").addEventListener("click", () => state.job && api(`/api/jobs/${state.job}`, { method: "DELETE" }));
   $("compare").addEventListener("input", moveSlider);
   $("camera-toggle").addEventListener("click", toggleCamera);
+  $("video-section").hidden = !state.info.video;
+  dropZone($("video-drop"), $("video-input"), takeVideo);
+  $("video-run").addEventListener("click", runVideo);
   refreshForm();
   moveSlider();
   loadHistory();
