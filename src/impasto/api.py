@@ -194,6 +194,7 @@ def evaluate(content: ImageLike, style: ImageLike, results: Sequence[ImageLike],
         >>> [(r.name, round(r.ssim, 3)) for r in ev.rows]                           # doctest: +SKIP
     """
     from .device import resolve_device
+    from .eval.inputs import check_evaluation
     from .eval.metrics import FeatureDistances, Scores, psnr, ssim
     from .transforms import resize, resize_long_side, to_array, to_tensor
 
@@ -206,11 +207,8 @@ def evaluate(content: ImageLike, style: ImageLike, results: Sequence[ImageLike],
     content_arr = load_image(content, "content image")
     style_arr = load_image(style, "style image")
     result_arrs = [load_image(r, f"result {name}") for r, name in zip(results, names)]
-    if image_size is None:
-        image_size = max(result_arrs[0].shape[:2]) if result_arrs else max(content_arr.shape[:2])
-    if image_size < 32:
-        raise InputError(f"image_size must be at least 32 to compare on VGG features; got {image_size}")
     dev = resolve_device(device)
+    image_size = check_evaluation(content_arr.shape[:2], [a.shape[:2] for a in result_arrs], names, image_size, dev)
     content_t = resize_long_side(to_tensor(content_arr, dev), image_size)
     hw = tuple(content_t.shape[-2:])
     style_t = resize_long_side(to_tensor(style_arr, dev), image_size)

@@ -131,6 +131,10 @@ def run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Seque
     final_hw = size_for_long_side(content_full.shape[-2], content_full.shape[-1], sizes[-1])
     plan = check_memory(final_hw, device, precision, cfg.optimizer, cfg.lbfgs_history, steps[-1],
                         cfg.recompute, cfg.tiling, cfg.tile_size, cfg.max_memory)
+    # each style at the finest level is an allocation too: in the plan, refused with the largest scale that fits
+    from .memory import check_style_memory
+
+    check_style_memory([tuple(s.shape[-2:]) for s in styles_full], sizes[-1], style_scales, plan)
 
     def level_images(long_side: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         content = resize_long_side(content_full, long_side)

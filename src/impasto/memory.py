@@ -63,8 +63,9 @@ def _padded_extent(n: int, tile_size: int, margin: int) -> int:
 
 
 def largest_padded_tile_pixels(height: int, width: int, tile_size: int, margin: int = MARGIN) -> int:
-    """Pixels of the largest padded tile of a ``height`` x ``width`` image (closed form; equal to
-    :func:`impasto.tiles.padded_tile_pixels`, which lists every tile)."""
+    """Pixels of the largest padded tile of a ``height`` x ``width`` image, which sets the activation
+    memory of a tiled pass (closed form; equal to the maximum over :func:`impasto.tiles.tile_grid`,
+    which lists every tile, as tests/test_memory.py checks)."""
     return _padded_extent(height, tile_size, margin) * _padded_extent(width, tile_size, margin)
 
 
@@ -244,7 +245,7 @@ def check_scales(image_size: int, min_scale: int, scale_factor: float, multiscal
     pyramid_level_count(image_size, min_scale, scale_factor, multiscale)
     for scale in style_scales:
         side = float(scale) * image_size
-        if not side <= MAX_SIDE:  # also nan and inf
+        if not side <= max(MAX_SIDE, image_size):  # also nan and inf; an image past MAX_SIDE is the planner's to refuse
             largest = MAX_SIDE / image_size
             raise InputError(f"style scale {scale!r} makes the style {side:.3g} px at image_size {image_size}; "
                              f"impasto plans at most {MAX_SIDE} px: use a style scale of at most {largest:.3g}")
@@ -289,3 +290,22 @@ def check_style_memory(style_hws: list[tuple[int, int]], long_side: int, style_s
                              f"use a style scale of at most {lo / long_side:.3g}")
         out.append(hw)
     return out
+
+
+def check_pass_memory(hw: tuple[int, int], bytes_per_pixel: float, device, *, option: str = "image_size",
+                      what: str = "the image") -> None:
+    """Refuse, before any allocation, one no-grad pass (inference, evaluation) over an image of ``hw``
+    that is beyond :data:`MAX_SIDE` or needs more than 90% of the free memory, estimated as
+    ``CPU_BASE_BYTES`` plus ``bytes_per_pixel`` per pixel; the message names the largest ``option`` that fits."""
+    h, w = hw
+    if max(h, w) > MAX_SIDE:
+        raise InputError(f"{what} would be {w}x{h} px, beyond the {MAX_SIDE} px impasto plans for; "
+                         f"choose a smaller {option}")
+    free = available_bytes(device)
+    base = CPU_BASE_BYTES if getattr(device, "type", "cpu") == "cpu" else 0
+    need = base + h * w * bytes_per_pixel
+    if free is not None and need > 0.9 * free:
+        room = max(0.0, 0.9 * free - base) / bytes_per_pixel  # pixels that fit
+        largest = max(16, int(max(h, w) * (room / (h * w)) ** 0.5))
+        raise InputError(f"{what} at {w}x{h} px needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is "
+                         f"free; the largest size that fits is about {option}={largest}")

@@ -45,9 +45,3 @@ def tile_grid(height: int, width: int, tile_size: int, margin: int = MARGIN) -> 
             padded = (max(0, y0 - margin), min(height, y1 + margin), max(0, x0 - margin), min(width, x1 + margin))
             tiles.append(Tile((y0, y1, x0, x1), padded))
     return tiles
-
-
-def padded_tile_pixels(height: int, width: int, tile_size: int, margin: int = MARGIN) -> int:
-    """Pixels of the largest padded tile, which sets the activation memory of a tiled pass."""
-    return max((t.padded[1] - t.padded[0]) * (t.padded[3] - t.padded[2])
-               for t in tile_grid(height, width, tile_size, margin))

@@ -58,6 +58,18 @@ def _finite(name: str, value: Any, *, positive: bool) -> None:
         raise InputError(f"{name} must be a finite number {bound}; got {value!r}")
 
 
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.manual_seed and numpy generators accept
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A seed every generator accepts: an integer within 64 bits. Returns it; InputError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{name} must be an integer; got {value!r}")
+    if not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+        raise InputError(f"{name} {value} does not fit in 64 bits; choose one from 0 to {SEED_RANGE[1]}")
+    return value
+
+
 def _choice(name: str, value: Any, choices: tuple) -> None:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
@@ -151,6 +163,8 @@ class ConfigBase:
                     _finite(f.name, item, positive=meta["number"] == "positive")
             if meta.get("layers"):
                 check_layers(value, f.name)
+            if f.name == "seed":  # every config's seed reaches torch.manual_seed
+                check_seed(value)
         self._check()
         return self
 

@@ -136,5 +136,12 @@ class GatysConfig(ConfigBase):
                 raise InputError(f"{name} is empty")
         if self.init == "image" and not self.init_image:
             raise InputError("init 'image' needs init_image, the starting image's file")
+        if self.init_image and self.init != "image":  # refused, not implied: the user may have meant either
+            raise InputError(f"init_image is used only with init=\"image\" (init is {self.init!r}); "
+                             "add --init image, or drop --init-image")
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
             raise InputError(f"seed must be an integer; got {self.seed!r}")
+        from ..memory import check_scales  # torch-free: the pyramid's level count and each style's side, bounded
+
+        check_scales(self.image_size, self.min_scale, self.scale_factor, self.multiscale,
+                     self.style_scales or (self.style_scale,))

@@ -36,7 +36,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -170,13 +170,18 @@ def _savable_formats() -> set[str]:
     return set(Image.SAVE)
 
 
-def check_output_path(path: str | os.PathLike[str]) -> Path:
+def check_output_path(path: str | os.PathLike[str],
+                      inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
     """Validate an output path before any compute and return it as a Path.
 
     Raises :class:`OutputPathError` for an unsupported extension, a missing
-    parent folder, a path that is an existing directory or an unwritable folder.
+    parent folder, a path that is an existing directory or an unwritable folder,
+    and :class:`InputError` for an output that is one of ``inputs`` (the files the
+    command reads; :func:`impasto.io.paths.check_output_file`), so an original is never overwritten.
     """
-    path = Path(path)
+    from .paths import check_output_file
+
+    path = check_output_file(path, [i for i in inputs if isinstance(i, (str, os.PathLike))])
     suffix = path.suffix.lower()
     problem = None
     if suffix not in OUTPUT_FORMATS:

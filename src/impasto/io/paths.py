@@ -70,3 +70,18 @@ def check_output_folder(folder: str | os.PathLike[str], input_folders: Iterable[
             raise InputError(f"output folder {folder} {where} the input folder {item}; choose a folder outside "
                              "it so the originals are kept and results are not read back as inputs")
     return folder
+
+
+def check_folder_path(folder: str | os.PathLike[str], what: str = "output folder") -> Path:
+    """Refuse, before any work, a folder path that names a file (or anything but a folder), or whose
+    nearest existing parent is not a folder; the folder itself may not exist yet (it is created later).
+
+    Returns ``folder`` as a Path. Raises :class:`InputError` naming it.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{what} {folder} is a file, not a folder; choose a folder (new or existing)")
+    existing = next((p for p in Path(os.path.abspath(folder)).parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise InputError(f"{what} {folder} cannot be created: {existing} is a file")
+    return folder

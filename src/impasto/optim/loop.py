@@ -41,6 +41,18 @@ class _Overshoot(Exception):
     """Raised inside the closure when a plain L-BFGS step blew the loss up."""
 
 
+def _not_finite_message(losses: dict[str, float], step: int) -> str:
+    """Blame the cause: at the first evaluation nothing has moved yet, so a non-finite term comes from its
+    weight (``style`` from style_weight); later it is the step size or the weight."""
+    bad = [k for k, v in losses.items() if k != "total" and not _finite(v)] or ["total"]
+    weights = " or ".join(f"{k}_weight" for k in bad if k != "total")
+    if step == 1:
+        cause = f"lower {weights}" if weights else "lower the loss weights"
+        return f"the {', '.join(bad)} loss is {losses[bad[0]]} at the start, before any step; {cause}"
+    also = f" or {weights}" if weights else ""
+    return f"the {', '.join(bad)} loss became {losses[bad[0]]} at step {step}; lower the learning rate{also}"
+
+
 def optimize_image(
     image: Tensor,
     objective: Callable[[Tensor], LossTerms],
@@ -84,7 +96,7 @@ def optimize_image(
         cache.update(version=y._version, grad=y.grad.detach().clone(), total=total.detach())
         losses = terms.as_floats()
         if not all(map(_finite, losses.values())):
-            raise ImpastoError(f"loss became {losses['total']} at step {len(history) + 1}; lower the learning rate")
+            raise ImpastoError(_not_finite_message(losses, len(history) + 1))
         history.append(losses)
         if callback is not None:
             callback(Progress(stage, len(history), steps, losses, y.detach() / PIXEL_SCALE))
