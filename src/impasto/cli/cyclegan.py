@@ -94,8 +94,12 @@ def run_train(args: argparse.Namespace) -> int:
 def run_apply(args: argparse.Namespace) -> int:
     from ..cyclegan.apply import translate_files
 
+    from ..memory import MAX_SIDE
+
     if args.image_size is not None and args.image_size < 4:
         raise ImpastoError(f"--image-size must be >= 4; got {args.image_size}")
+    if args.image_size is not None and args.image_size > MAX_SIDE:  # each image's memory is planned as it comes
+        raise ImpastoError(f"--image-size {args.image_size} is beyond the {MAX_SIDE} px impasto plans for")
     bar = ProgressBar("translate", quiet=args.quiet, unit="image")
     t0 = time.perf_counter()
     try:

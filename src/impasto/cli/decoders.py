@@ -72,6 +72,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = config_from_args(args, DecoderTrainConfig)
+    from ..io.paths import check_folder_path, check_output_folder
+
+    check_output_folder(check_folder_path(args.output, "run folder"), args.data)  # never inside the photos
     data = ReconstructionData(args.data, cfg.crop, max_scale=cfg.max_scale, exclude=args.exclude)
     eval_images = load_eval_images(args.eval_images) if args.eval_images else []
     log.info("decoder %s: %d training images, config %s", cfg.level, len(data), json.dumps(cfg.to_dict()))

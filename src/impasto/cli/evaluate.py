@@ -46,9 +46,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if args.image_size is not None and args.image_size < 32:
         raise InputError(f"--image-size must be at least 32; got {args.image_size}")
-    sheet = check_output_path(args.sheet) if args.sheet else None
-    ev = evaluate(args.content, args.style, args.results, image_size=args.image_size, device=args.device,
-                  weights=args.weights)
+    sheet = check_output_path(args.sheet, [args.content, args.style, *args.results]) if args.sheet else None
+    try:
+        ev = evaluate(args.content, args.style, args.results, image_size=args.image_size, device=args.device,
+                      weights=args.weights)
+    except InputError as err:  # the library names the option; say the flag
+        raise InputError(str(err).replace("image_size=", "--image-size ").replace("image_size", "--image-size")) \
+            from None
     if args.json:
         print(json.dumps(ev.as_dict()))
     else:

@@ -123,8 +123,10 @@ def run_apply(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from ..feedforward.export import export_model, export_onnx
+    from ..feedforward.model import resolve_model_path
+    from ..io.paths import check_output_file
 
-    out = Path(args.out)
+    out = check_output_file(args.out, [resolve_model_path(args.model)])
     if out.suffix.lower() == ".onnx":
         export_onnx(args.model, out, opset=args.opset)
     elif out.suffix.lower() == ".pt":

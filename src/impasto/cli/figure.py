@@ -74,13 +74,18 @@ def _run_options(p: argparse.ArgumentParser, steps: int) -> None:
 
 def _checked_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """Validate the options, the output path and both images before any compute: (output, content, style)."""
+    from ..config.base import check_seed
     from ..features.layers import check_layers
     from ..io import check_output_path, load_image
+    from ..io.paths import check_folder_path
 
     if args.size < 32:
         raise InputError(f"--size must be at least 32; got {args.size}")
     if args.steps < 1:
         raise InputError(f"--steps must be at least 1; got {args.steps}")
+    check_seed(args.seed, "--seed")
+    if args.cache_dir is not None:
+        check_folder_path(args.cache_dir, "--cache-dir")
     for d in getattr(args, "style_depths", []):
         if not 1 <= d <= 5:
             raise InputError(f"--style-depths takes 1 to 5 (conv1_1 ... conv5_1); got {d}")
@@ -89,7 +94,7 @@ def _checked_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     for ratio in getattr(args, "ratios", []):
         if not ratio > 0:
             raise InputError(f"--ratios must be > 0; got {ratio}")
-    return (check_output_path(args.output), load_image(args.content, "content image"),
+    return (check_output_path(args.output, [args.content, args.style]), load_image(args.content, "content image"),
             load_image(args.style, "style image"))
 
 
@@ -145,8 +150,9 @@ def run_losses(args: argparse.Namespace) -> int:
     from ..io import check_output_path, load_image
 
     cfg = config_from_args(args, GatysConfig)
-    output = check_output_path(args.output)
-    result_path = check_output_path(args.result) if args.result else None
+    inputs = [args.content, args.style, *(cfg.style_masks or ()), cfg.init_image]
+    output = check_output_path(args.output, inputs)
+    result_path = check_output_path(args.result, [*inputs, output]) if args.result else None
     content = load_image(args.content, "content image")
     style = load_image(args.style, "style image")
     bar = ProgressBar("stylize", quiet=args.quiet)

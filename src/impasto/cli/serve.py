@@ -83,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be at least 1; got {workers}")
     if args.queue_size < 1:
         raise InputError(f"--queue-size must be at least 1; got {args.queue_size}")
+    from ..io.paths import check_folder_path
+
+    check_folder_path(args.data, "--data")
     app = create_app(args.data, workers=workers, bound=args.queue_size, token=token)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown}:{args.port}/" + (f"?token={token}" if token else "")

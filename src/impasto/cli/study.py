@@ -66,7 +66,14 @@ def run_report(args: argparse.Namespace) -> int:
     data = DataDir(args.data)
     if not data.db.is_file():
         raise InputError(f"no studio data in {args.data}: give the --data folder of 'impasto serve'")
-    conn = open_study(data)
+    import sqlite3
+
+    try:
+        conn = open_study(data)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as err:
+        raise InputError(f"{data.db} is not a studio database ({err}); give the --data folder of 'impasto serve'") \
+            from None
     try:
         if args.csv:
             if not Path(args.csv).parent.is_dir():

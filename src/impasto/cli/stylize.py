@@ -87,7 +87,7 @@ def run_stylize(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, GatysConfig)
     if args.print_iter < 0 or args.save_iter < 0:
         raise ImpastoError("--print-iter and --save-iter must be >= 0")
-    output = check_output_path(args.output)
+    output = check_output_path(args.output, [args.content, *args.style, *(cfg.style_masks or ()), cfg.init_image])
     content = load_image(args.content, "content image")
     styles = [load_image(style_source(path), f"style image {i}" if len(args.style) > 1 else "style image")
               for i, path in enumerate(args.style, start=1)]

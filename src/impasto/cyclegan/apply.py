@@ -74,6 +74,10 @@ def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = N
         direction = "AtoB"
     else:
         raise InputError(f"{path} is neither an impasto checkpoint nor a generator state dict")
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    if convs and (convs[0].in_channels, convs[-1].out_channels) != (3, 3):
+        raise InputError(f"{path}: the generator maps {convs[0].in_channels}-channel images to "
+                         f"{convs[-1].out_channels}-channel ones; impasto translates RGB images (3 channels in and out)")
     device = resolve_device(device) if isinstance(device, str) else device
     return Generator(net.eval().to(device), source, direction, str(path))
 
@@ -81,11 +85,17 @@ def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = N
 @torch.no_grad()
 def apply_generator(net: nn.Module, image: np.ndarray, image_size: int | None = None) -> np.ndarray:
     """Translate one float (H, W, 3) [0, 1] image; ``image_size`` resizes its long side first (None: as is)."""
+    from ..memory import IMAGE_BYTES, check_pass_memory
+
     h, w = image.shape[:2]
     device = next(net.parameters()).device
+    size = size_for_long_side(h, w, image_size) if image_size is not None else (h, w)
+    # no-grad: about three feature maps of the widest layer live at once (input, output, reflection pad)
+    widest = max((m.out_channels for m in net.modules() if isinstance(m, nn.Conv2d)), default=3)
+    check_pass_memory(size, 3 * widest * 4 + 4 * IMAGE_BYTES, device)
     x = to_tensor(image, device)
     if image_size is not None:
-        x = resize(x, size_for_long_side(h, w, image_size))
+        x = resize(x, size)
     y = net(x * 2 - 1)
     return to_array((y + 1) / 2)
 

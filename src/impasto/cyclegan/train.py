@@ -195,7 +195,10 @@ def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike
     cfg = config.replace(**overrides).validate()
     if checkpoint is not None and not Path(checkpoint).parent.is_dir():
         raise InputError(f"cannot write checkpoint {checkpoint}: folder {Path(checkpoint).parent} does not exist")
-    if samples is not None:
+    if samples is not None:  # a folder, and not one of the photo folders
+        from ..io.paths import check_folder_path, check_output_folder
+
+        check_output_folder(check_folder_path(samples, "samples folder"), [folder_a, folder_b])
         Path(samples).mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     data_a = ImageFolder.from_folder(folder_a, crop=cfg.crop, max_side=cfg.load_size)

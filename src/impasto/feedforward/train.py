@@ -187,6 +187,7 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     """
     from ..gallery import style_source
     from ..io import load_image
+    from ..io.paths import check_folder_path, check_output_folder
     from ..device import resolve_device, resolve_precision
     from .model import load_model
     from ..nets import create_net
@@ -197,7 +198,7 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
 
     cfg = cfg.validate()
     total_steps = steps if steps is not None else cfg.steps
-    out = Path(out_dir)
+    out = check_output_folder(check_folder_path(out_dir, "output folder"), [cfg.data])  # never the photos' folder
     ckpt_path = out / CHECKPOINT_NAME
     saved: dict[str, Any] | None = None
     if resume:

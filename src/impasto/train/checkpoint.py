@@ -47,6 +47,16 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
     return path
 
 
+def _looks_like_torch_file(path: Path) -> bool:
+    """Whether the file starts like one torch.save writes: a zip archive, or a legacy pickle (protocol 2+)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return True  # let the loader's own error speak
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+
+
 def read_torch_file(path: str | os.PathLike[str]) -> Any:
     """``torch.load`` (weights only, to the CPU) with one-line errors for a missing or unreadable file."""
     path = Path(path)
@@ -58,6 +68,8 @@ def read_torch_file(path: str | os.PathLike[str]) -> Any:
         reason = " ".join(str(err).split())
         if "Weights only load failed" in reason:  # torch's long advice on weights_only is beside the point here
             reason = "not a PyTorch weights file (or one holding code, which impasto does not run)"
+        elif not _looks_like_torch_file(path):  # a text file gives pickle's riddles ("101", "pop from empty list")
+            reason = "not a PyTorch file (neither a zip archive nor a pickle)"
         raise InputError(f"cannot read checkpoint {path}: {reason[:200]}") from None
 
 

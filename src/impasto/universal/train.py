@@ -155,7 +155,9 @@ def train(cfg: DecoderTrainConfig, data: Any, run_dir: str | Path, *, resume: bo
     Returns:
         The final :class:`impasto.train.loop.TrainState` (``state.nets["decoder"]``).
     """
-    run_dir = Path(run_dir)
+    from ..io.paths import check_folder_path
+
+    run_dir = check_folder_path(run_dir, "run folder")
     ckpt = run_dir / CHECKPOINT_NAME
     if resume and not ckpt.is_file():
         raise ResumeError(f"nothing to resume: {ckpt} does not exist (drop --resume to start a new run)")

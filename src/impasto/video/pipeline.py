@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 METHODS = ("fast", "wct", "adain", "gatys")
 DEFAULT_STABILIZE = 0.7
 STATE_FILE = "run.json"
+# a one-pass method's frame: about three fp32 feature maps of 64 channels at full resolution live at once,
+# plus the frame's copies (uint8, float32, the stabiliser's previous output and flow); a bound, not measured
+ONE_PASS_BYTES = 3 * 64 * 4 + 8 * 3 * 4
 
 
 @dataclass
@@ -260,6 +263,14 @@ def stylize_video(
     check_output_file(output, [input])
     work = _work_folder(output, work_dir)
     size = even_size(info.width, info.height, image_size)
+    # every frame is decoded at this size: plan it before the work folder exists (the gatys engine plans its own)
+    from ..device import resolve_device
+    from ..memory import check_pass_memory
+
+    if method == "gatys":
+        (config or GatysConfig()).validate()
+    check_pass_memory((size[1], size[0]), ONE_PASS_BYTES if method != "gatys" else 16 * 3 * 4,
+                      resolve_device(device) if isinstance(device, str) else device, what="each frame")
     settings = {
         "input": str(Path(input).resolve()),
         "input_bytes": Path(input).stat().st_size,
