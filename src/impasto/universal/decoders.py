@@ -62,7 +62,7 @@ def export_decoder(path: str | os.PathLike[str], out: str | os.PathLike[str], *,
     decoder, info = load_decoder(path)
     dtype = torch.float16 if fp16 else torch.float32
     payload = {"format": FORMAT, "version": VERSION, "arch": "vgg_decoder",
-               "kwargs": {"level": decoder.level, "width": decoder.width},
+               "kwargs": {"level": decoder.level, "width": decoder.width, "input_scale": decoder.input_scale},
                "state": {k: v.to(dtype) for k, v in decoder.state_dict().items()},
                "info": {"step": info.get("step"), "config": info.get("config", {})}}
     out = Path(out)
