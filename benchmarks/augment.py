@@ -151,6 +151,9 @@ def end2end_rows(args: argparse.Namespace, decoders: dict | str | None) -> list[
                 {
                     "part": "end2end",
                     "method": method,
+                    "levels": ",".join(
+                        json.loads((Path(tmp) / f"out-{method}-0" / ".augment.json").read_text())["levels"]
+                    ),
                     "files": args.files,
                     "batch": args.batch_size,
                     "size": args.size,
