@@ -153,9 +153,12 @@ def test_memory_plan_tiles_or_refuses_with_the_largest_size():
         plan_tile((4096, 4096), 100 * 2**20)
 
 
-def test_a_small_memory_cap_makes_the_run_tile(photo, painting, shipped):
-    result = impasto.stylize(photo, painting, method="adain", image_size=128, max_memory=0.012)
-    assert result.extra["tile_size"] != "off"
+@pytest.mark.slow
+def test_a_small_memory_cap_makes_the_run_tile(photo_path, painting, shipped):
+    result = impasto.stylize(photo_path, painting, method="adain", image_size=640, max_memory=0.3)
+    assert result.extra["tile_size"] != "off" and result.array.shape == (640, 427, 3)
+    with pytest.raises(InputError, match="largest size that fits"):
+        impasto.stylize(photo_path, painting, method="adain", image_size=640, max_memory=0.05)
 
 
 def test_gatys_init_wct_starts_near_the_style(photo, painting, shipped):

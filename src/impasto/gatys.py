@@ -169,8 +169,12 @@ def run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Seque
             finest[long_side] = (objective, hw)
         return objective, hw
 
-    start = initial_image(cfg.init, coarse_content, coarse_styles[0], noise_std=cfg.init_noise_std,
-                          generator=make_generator(cfg.seed),
+    if cfg.init in ("wct", "adain"):  # start from the one-pass universal result at the coarsest level
+        from .universal.cascade import start_image
+
+        init_arr = start_image(cfg.init, coarse_content, coarse_styles, cfg.style_blend_weights)
+    start = initial_image("image" if cfg.init in ("wct", "adain") else cfg.init, coarse_content, coarse_styles[0],
+                          noise_std=cfg.init_noise_std, generator=make_generator(cfg.seed),
                           image=to_tensor(init_arr, device) if init_arr is not None else None)
     t0 = time.perf_counter()
     result, history = optimize_pyramid(

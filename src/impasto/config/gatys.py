@@ -19,7 +19,7 @@ from ..errors import InputError
 from .base import DEVICES_HELP, POOLINGS, PRECISIONS, SWITCH, ConfigBase, opt
 
 OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("noise", "content", "style", "image")
+INITS = ("noise", "content", "style", "image", "wct", "adain")
 TV_KINDS = ("l2", "l1", "power")
 GRAM_NORMS = ("chw", "hw", "paper")
 CONTENT_REDUCTIONS = ("mean", "sum", "paper")
@@ -68,7 +68,8 @@ class GatysConfig(ConfigBase):
     content_reduction: str = opt("mean", "content error: mean (neural-style), sum, or paper (1/2 sum)",
                                  choices=CONTENT_REDUCTIONS)
     pooling: str = opt("max", "VGG pooling: max or avg (the paper prefers avg)", choices=POOLINGS)
-    init: str = opt("noise", "starting image: noise, content, style or image (with --init-image)", choices=INITS)
+    init: str = opt("noise", "starting image: noise, content, style, image (with --init-image), or wct / adain "
+                    "(the one-pass universal result with the shipped decoders)", choices=INITS)
     init_image: str | None = opt(None, "starting image file when --init image")
     init_noise_std: float = opt(0.25, "std of the Gaussian noise start, on the 0-1 scale around the content's "
                                 "mean colour", number="nonnegative")

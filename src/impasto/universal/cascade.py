@@ -217,9 +217,8 @@ def _load(item: ImageInput, what: str) -> np.ndarray:
         if item.ndim != 3 or item.shape[2] != 3:
             raise InputError(f"{what} array must be (H, W, 3) RGB in [0, 1]; got shape {item.shape}")
         return item.astype(np.float32)
-    from ..io import read_image
-
     from ..gallery import style_source
+    from ..io import read_image
 
     return read_image(Path(style_source(item)))  # type: ignore[arg-type]
 
@@ -365,6 +364,20 @@ def run(cfg: UniversalConfig, content: np.ndarray, styles: Sequence[np.ndarray],
                       image_size=cfg.image_size, style_size=max(16, round(cfg.image_size * cfg.style_scale)),
                       levels=cfg.levels, decoders=cfg.decoders, device=cfg.device, callback=callback, masks=masks,
                       tile_size=cfg.tile_size, max_memory=cfg.max_memory, precision=cfg.precision)
+
+
+def start_image(method: str, content: Tensor, styles: Sequence[Tensor],
+                style_blend: Sequence[float] | None = None) -> np.ndarray:
+    """The starting image of a Gatys run with ``init="wct"|"adain"``: the universal result for the (coarsest
+    level's) content and styles, with the shipped decoders at every level they cover; (H, W, 3) array."""
+    from ..transforms import to_array
+
+    levels = _available_levels(None)
+    side = min(min(content.shape[-2:]), *(min(s.shape[-2:]) for s in styles))
+    levels = [lv for lv in levels if min_image_side([lv]) <= side] or levels[:1]
+    return run_arrays(to_array(content), [to_array(s) for s in styles], method=method, style_blend=style_blend,
+                      image_size=None, style_size=max(max(s.shape[-2:]) for s in styles), levels=levels,
+                      device=content.device)[0]
 
 
 def _available_levels(folder: str | os.PathLike[str] | None) -> list[str]:
