@@ -27,11 +27,11 @@ from .progress import Callback
 
 if TYPE_CHECKING:
     from .cyclegan.apply import Translated
-    from .universal.config import UniversalConfig
     from .cyclegan.train import CycleGANRun
     from .cyclegan.config import CycleGANConfig
     from .feedforward.config import FeedForwardTrainConfig
     from .train.loop import TrainState
+    from .universal.config import UniversalConfig
     from .video.pipeline import VideoResult
 
 __all__ = ["Stylized", "Evaluation", "ImageLike", "load_image", "stylize", "evaluate", "stylize_fast", "train_fast",
