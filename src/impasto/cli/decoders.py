@@ -24,18 +24,34 @@ def register(sub: Any) -> None:
     from ..universal.config import DecoderTrainConfig
     from .common import Parser, add_config_flags
 
-    p = sub.add_parser("decoders", help="train and measure the decoders of WCT/AdaIN style transfer",
-                       description="Decoders inverting VGG-19 at relu1_1 ... relu5_1 (Li et al. 2017).")
+    p = sub.add_parser(
+        "decoders",
+        help="train and measure the decoders of WCT/AdaIN style transfer",
+        description="Decoders inverting VGG-19 at relu1_1 ... relu5_1 (Li et al. 2017).",
+    )
     p.set_defaults(parser=p)
     dsub = p.add_subparsers(dest="decoders_command", metavar="ACTION", parser_class=Parser)
 
-    t = dsub.add_parser("train", help="train the decoder of one VGG level for reconstruction",
-                        description="Train a decoder for reconstruction (pixel + VGG feature loss) on DATA.")
-    t.add_argument("--data", nargs="+", required=True, metavar="SOURCE",
-                   help="image folders, image or video files, or 'skimage' (its bundled photos)")
+    t = dsub.add_parser(
+        "train",
+        help="train the decoder of one VGG level for reconstruction",
+        description="Train a decoder for reconstruction (pixel + VGG feature loss) on DATA.",
+    )
+    t.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="SOURCE",
+        help="image folders, image or video files, or 'skimage' (its bundled photos)",
+    )
     t.add_argument("--exclude", nargs="*", default=[], metavar="NAME", help="file names to leave out (held-out photos)")
-    t.add_argument("--eval-images", nargs="*", default=[], metavar="FILE",
-                   help="held-out photos whose reconstruction PSNR is logged every --eval-every steps")
+    t.add_argument(
+        "--eval-images",
+        nargs="*",
+        default=[],
+        metavar="FILE",
+        help="held-out photos whose reconstruction PSNR is logged every --eval-every steps",
+    )
     t.add_argument("-o", "--output", required=True, metavar="FOLDER", help="run folder (checkpoint.pt)")
     t.add_argument("--resume", action="store_true", help="continue FOLDER/checkpoint.pt")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads [torch's default]")
@@ -44,16 +60,22 @@ def register(sub: Any) -> None:
     add_common_flags(t)
     t.set_defaults(run=run_train)
 
-    e = dsub.add_parser("eval", help="encode -> decode PSNR of decoders on photos",
-                        description="Print the reconstruction PSNR of each decoder CHECKPOINT on IMAGES.")
+    e = dsub.add_parser(
+        "eval",
+        help="encode -> decode PSNR of decoders on photos",
+        description="Print the reconstruction PSNR of each decoder CHECKPOINT on IMAGES.",
+    )
     e.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT", help="decoder checkpoints or shipped files")
     e.add_argument("--images", nargs="+", required=True, metavar="FILE", help="photos (files or folders)")
     e.add_argument("--image-size", type=int, default=512, help="long side of the photos [512]")
     add_common_flags(e)
     e.set_defaults(run=run_eval)
 
-    x = dsub.add_parser("export", help="write a decoder alone as a small fp16 file",
-                        description="Write the decoder of CHECKPOINT to OUT (.pt), fp16 unless --fp32.")
+    x = dsub.add_parser(
+        "export",
+        help="write a decoder alone as a small fp16 file",
+        description="Write the decoder of CHECKPOINT to OUT (.pt), fp16 unless --fp32.",
+    )
     x.add_argument("checkpoint", help="decoder checkpoint or run folder")
     x.add_argument("out", help="output .pt file")
     x.add_argument("--fp32", action="store_true", help="keep fp32 weights")
@@ -64,8 +86,8 @@ def register(sub: Any) -> None:
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
-    from ..universal.data import ReconstructionData
     from ..universal.config import DecoderTrainConfig
+    from ..universal.data import ReconstructionData
     from ..universal.train import load_eval_images, train
     from .common import config_from_args
 

@@ -48,8 +48,9 @@ class Encoder(nn.Module):
     runs the convolutions under bf16 autocast. The features come back float32 either way.
     """
 
-    def __init__(self, deepest: str, weights: str = "embedded", *, channels_last: bool = False,
-                 precision: str = "fp32") -> None:
+    def __init__(
+        self, deepest: str, weights: str = "embedded", *, channels_last: bool = False, precision: str = "fp32"
+    ) -> None:
         super().__init__()
         from ..features.vgg import FeatureExtractor
 
@@ -61,8 +62,7 @@ class Encoder(nn.Module):
         x = self.extractor.normalize(image)
         if self.extractor.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.no_grad(), torch.autocast(image.device.type, dtype=torch.bfloat16,
-                                             enabled=self.precision == "bf16"):
+        with torch.no_grad(), torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             feats = self.extractor.net(x, list(levels))
         return {k: v.float().contiguous() for k, v in feats.items()}
 
@@ -88,8 +88,10 @@ def check_size(name: str, image: Tensor, levels: Sequence[str]) -> None:
     h, w = image.shape[-2:]
     if min(h, w) < need:
         deepest = max(levels, key=LEVELS.index)
-        raise InputError(f"{name} is {w}x{h} px, too small for {deepest}: give at least {need} px per side "
-                         "(a larger --image-size) or shallower levels")
+        raise InputError(
+            f"{name} is {w}x{h} px, too small for {deepest}: give at least {need} px per side "
+            "(a larger --image-size) or shallower levels"
+        )
 
 
 def _core(feats: Tensor, tile: Tile, level: str) -> Tensor:
@@ -97,15 +99,16 @@ def _core(feats: Tensor, tile: Tile, level: str) -> Tensor:
     pixels, so every level's pooling grid lines up with the whole image's)."""
     p = int(level[4]) - 1
     (y0, y1, x0, x1), (py0, _, px0, _) = tile.core, tile.padded
-    return feats[..., (y0 - py0) >> p:(y1 - py0) >> p, (x0 - px0) >> p:(x1 - px0) >> p]
+    return feats[..., (y0 - py0) >> p : (y1 - py0) >> p, (x0 - px0) >> p : (x1 - px0) >> p]
 
 
 def _crop(image: Tensor, box: tuple[int, int, int, int]) -> Tensor:
-    return image[..., box[0]:box[1], box[2]:box[3]]
+    return image[..., box[0] : box[1], box[2] : box[3]]
 
 
-def level_stats(encoder: Encoder, image: Tensor, levels: Sequence[str], *, covariance: bool,
-                tiles: Sequence[Tile] | None = None) -> dict[str, FeatureStats]:
+def level_stats(
+    encoder: Encoder, image: Tensor, levels: Sequence[str], *, covariance: bool, tiles: Sequence[Tile] | None = None
+) -> dict[str, FeatureStats]:
     """Statistics of ``image``'s features at ``levels``: from one pass, or accumulated over the cores of
     ``tiles`` (global statistics with a tile's memory)."""
     if tiles is None:
@@ -119,8 +122,7 @@ def level_stats(encoder: Encoder, image: Tensor, levels: Sequence[str], *, covar
     return {level: a.result() for level, a in acc.items()}
 
 
-def _masked(feats: Tensor, affines: Sequence[Affine], masks: Sequence[Tensor | None] | None,
-            strength: float) -> Tensor:
+def _masked(feats: Tensor, affines: Sequence[Affine], masks: Sequence[Tensor | None] | None, strength: float) -> Tensor:
     """One affine for the whole image, or (with masks) each style's affine where its mask is white.
 
     Masks act on the transformed features: at each pixel ``sum_k m_k T_k(f) + (1 - sum_k m_k) f`` with
@@ -130,8 +132,7 @@ def _masked(feats: Tensor, affines: Sequence[Affine], masks: Sequence[Tensor | N
     if masks is None:
         return affines[0].apply(feats, strength)
     h, w = feats.shape[-2:]
-    ms = [torch.ones(1, 1, h, w, device=feats.device) if m is None else F.adaptive_avg_pool2d(m, (h, w))
-          for m in masks]
+    ms = [torch.ones(1, 1, h, w, device=feats.device) if m is None else F.adaptive_avg_pool2d(m, (h, w)) for m in masks]
     total = sum(ms)
     scale = 1.0 / total.clamp_min(1.0)  # type: ignore[union-attr]
     out = feats * (1.0 - total * scale)
@@ -140,11 +141,21 @@ def _masked(feats: Tensor, affines: Sequence[Affine], masks: Sequence[Tensor | N
     return out
 
 
-def stylize_tensor(content: Tensor, styles: Sequence[Tensor], encoder: Encoder, decoders: Mapping[str, VGGDecoder],
-                   *, method: str = "wct", strength: float = 1.0, style_blend: Sequence[float] | None = None,
-                   levels: Sequence[str] | None = None, callback: Callback | None = None,
-                   masks: Sequence[Tensor | None] | None = None, tile_size: int | None = None,
-                   precision: str = "fp32") -> Tensor:
+def stylize_tensor(
+    content: Tensor,
+    styles: Sequence[Tensor],
+    encoder: Encoder,
+    decoders: Mapping[str, VGGDecoder],
+    *,
+    method: str = "wct",
+    strength: float = 1.0,
+    style_blend: Sequence[float] | None = None,
+    levels: Sequence[str] | None = None,
+    callback: Callback | None = None,
+    masks: Sequence[Tensor | None] | None = None,
+    tile_size: int | None = None,
+    precision: str = "fp32",
+) -> Tensor:
     """The cascade on tensors: (1, 3, H, W) content and styles in [0, 1] -> (1, 3, H, W) in [0, 1].
 
     ``levels`` run deepest first (default: every level in ``decoders``). ``masks``: one (1, 1, H, W) mask
@@ -178,8 +189,9 @@ def stylize_tensor(content: Tensor, styles: Sequence[Tensor], encoder: Encoder, 
     style_stats = [level_stats(encoder, s, order, covariance=covariance, tiles=tiles_of(s)) for s in styles]
     if masks is not None and style_blend is not None:
         top = max(float(w) for w in style_blend)
-        masks = [(torch.ones_like(content[:, :1]) if m is None else m) * (float(w) / top)
-                 for m, w in zip(masks, style_blend)]
+        masks = [
+            (torch.ones_like(content[:, :1]) if m is None else m) * (float(w) / top) for m, w in zip(masks, style_blend)
+        ]
     image = content
     size = (int(content.shape[-2]), int(content.shape[-1]))
     tiles = tiles_of(content)
@@ -195,17 +207,19 @@ def stylize_tensor(content: Tensor, styles: Sequence[Tensor], encoder: Encoder, 
             affines = affines_for(feature_stats(feats, covariance=covariance), level)
             image = decode(decoders[level], _masked(feats, affines, masks, strength), size, precision)
         else:
-            affines = affines_for(level_stats(encoder, image, [level], covariance=covariance, tiles=tiles)[level],
-                                  level)
+            affines = affines_for(
+                level_stats(encoder, image, [level], covariance=covariance, tiles=tiles)[level], level
+            )
             out = torch.empty_like(image)
             for tile in tiles:
                 py0, py1, px0, px1 = tile.padded
                 feats = encoder.encode(_crop(image, tile.padded), [level])[level]
                 tile_masks = None if masks is None else [None if m is None else _crop(m, tile.padded) for m in masks]
-                piece = decode(decoders[level], _masked(feats, affines, tile_masks, strength), (py1 - py0, px1 - px0),
-                               precision)
+                piece = decode(
+                    decoders[level], _masked(feats, affines, tile_masks, strength), (py1 - py0, px1 - px0), precision
+                )
                 y0, y1, x0, x1 = tile.core
-                out[..., y0:y1, x0:x1] = piece[..., y0 - py0:y1 - py0, x0 - px0:x1 - px0]
+                out[..., y0:y1, x0:x1] = piece[..., y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
             image = out
         if callback is not None:
             callback(Progress(f"{method} {level}", k, len(order), {}, image=image))
@@ -223,14 +237,25 @@ def _load(item: ImageInput, what: str) -> np.ndarray:
     return read_image(Path(style_source(item)))  # type: ignore[arg-type]
 
 
-def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageInput], *, method: str = "wct",
-                      strength: float = 1.0, style_blend: Sequence[float] | None = None,
-                      preserve_color: bool | str = False, image_size: int | None = 512,
-                      style_size: int | None = None,
-                      levels: Sequence[str] | None = None, decoders: DecodersArg = None,
-                      device: str | torch.device = "cpu", callback: Callback | None = None,
-                      masks: Sequence[np.ndarray | None] | None = None, tile_size: int | None = None,
-                      max_memory: float | None = None, precision: str = "fp32") -> np.ndarray:
+def stylize_universal(
+    content: ImageInput,
+    styles: ImageInput | Sequence[ImageInput],
+    *,
+    method: str = "wct",
+    strength: float = 1.0,
+    style_blend: Sequence[float] | None = None,
+    preserve_color: bool | str = False,
+    image_size: int | None = 512,
+    style_size: int | None = None,
+    levels: Sequence[str] | None = None,
+    decoders: DecodersArg = None,
+    device: str | torch.device = "cpu",
+    callback: Callback | None = None,
+    masks: Sequence[np.ndarray | None] | None = None,
+    tile_size: int | None = None,
+    max_memory: float | None = None,
+    precision: str = "fp32",
+) -> np.ndarray:
     """Stylise ``content`` with any painting in one pass (WCT or multi-level AdaIN).
 
     Args:
@@ -261,19 +286,45 @@ def stylize_universal(content: ImageInput, styles: ImageInput | Sequence[ImageIn
     Example:
         >>> out = stylize_universal("photo.jpg", "starry-night", strength=0.8)   # doctest: +SKIP
     """
-    return run_arrays(content, styles, method=method, strength=strength, style_blend=style_blend,
-                      preserve_color=preserve_color, image_size=image_size, style_size=style_size, levels=levels,
-                      decoders=decoders, device=device, callback=callback, masks=masks, tile_size=tile_size,
-                      max_memory=max_memory, precision=precision)[0]
+    return run_arrays(
+        content,
+        styles,
+        method=method,
+        strength=strength,
+        style_blend=style_blend,
+        preserve_color=preserve_color,
+        image_size=image_size,
+        style_size=style_size,
+        levels=levels,
+        decoders=decoders,
+        device=device,
+        callback=callback,
+        masks=masks,
+        tile_size=tile_size,
+        max_memory=max_memory,
+        precision=precision,
+    )[0]
 
 
-def run_arrays(content: ImageInput, styles: ImageInput | Sequence[ImageInput], *, method: str = "wct",
-               strength: float = 1.0, style_blend: Sequence[float] | None = None,
-               preserve_color: bool | str = False, image_size: int | None = 512, style_size: int | None = None,
-               levels: Sequence[str] | None = None, decoders: DecodersArg = None,
-               device: str | torch.device = "cpu", callback: Callback | None = None,
-               masks: Sequence[np.ndarray | None] | None = None, tile_size: int | None = None,
-               max_memory: float | None = None, precision: str = "fp32") -> tuple[np.ndarray, dict[str, str]]:
+def run_arrays(
+    content: ImageInput,
+    styles: ImageInput | Sequence[ImageInput],
+    *,
+    method: str = "wct",
+    strength: float = 1.0,
+    style_blend: Sequence[float] | None = None,
+    preserve_color: bool | str = False,
+    image_size: int | None = 512,
+    style_size: int | None = None,
+    levels: Sequence[str] | None = None,
+    decoders: DecodersArg = None,
+    device: str | torch.device = "cpu",
+    callback: Callback | None = None,
+    masks: Sequence[np.ndarray | None] | None = None,
+    tile_size: int | None = None,
+    max_memory: float | None = None,
+    precision: str = "fp32",
+) -> tuple[np.ndarray, dict[str, str]]:
     """:func:`stylize_universal`, also returning what the run used: ``levels``, ``tile_size``,
     ``precision``, ``device``, ``memory_estimate_mb``, ``seconds`` (strings, for the image metadata)."""
     import time
@@ -328,46 +379,94 @@ def run_arrays(content: ImageInput, styles: ImageInput | Sequence[ImageInput], *
         content_np = to_array(content_t)
         style_arrays = [match_color_histogram(s, content_np) for s in style_arrays]
     style_ts = [resize_long_side(to_tensor(s, device), s_side) for s in style_arrays]
-    mask_ts = None if masks is None else [
-        None if m is None else F.interpolate(torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None]
-                                             .to(device), size=hw, mode="bilinear", align_corners=False)
-        for m in masks]
+    mask_ts = (
+        None
+        if masks is None
+        else [
+            None
+            if m is None
+            else F.interpolate(
+                torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None].to(device),
+                size=hw,
+                mode="bilinear",
+                align_corners=False,
+            )
+            for m in masks
+        ]
+    )
     channels_last = device.type in ("cpu", "cuda")
     encoder = Encoder(order[0], channels_last=channels_last, precision=precision).to(device)
     decs = {k: v.to(device) for k, v in decoder_map.items()}
     if channels_last:
         decs = {k: v.to(memory_format=torch.channels_last) for k, v in decs.items()}
     t0 = time.perf_counter()
-    out = to_array(stylize_tensor(content_t, style_ts, encoder, decs, method=method, strength=strength,
-                                  style_blend=style_blend, levels=order, callback=callback, masks=mask_ts,
-                                  tile_size=tile, precision=precision))
+    out = to_array(
+        stylize_tensor(
+            content_t,
+            style_ts,
+            encoder,
+            decs,
+            method=method,
+            strength=strength,
+            style_blend=style_blend,
+            levels=order,
+            callback=callback,
+            masks=mask_ts,
+            tile_size=tile,
+            precision=precision,
+        )
+    )
     seconds = time.perf_counter() - t0
     if colour_mode == "luminance":
         from ..color import recombine_luminance
 
         out = recombine_luminance(out, to_array(content_t))
-    info = {"method": method, "levels": ",".join(order), "tile_size": str(tile or "off"), "precision": precision,
-            "device": str(device), "memory_estimate_mb": str(round(peak_bytes(*hw, tile) / 2**20)),
-            "seconds": f"{seconds:.3f}"}
+    info = {
+        "method": method,
+        "levels": ",".join(order),
+        "tile_size": str(tile or "off"),
+        "precision": precision,
+        "device": str(device),
+        "memory_estimate_mb": str(round(peak_bytes(*hw, tile) / 2**20)),
+        "seconds": f"{seconds:.3f}",
+    }
     log.debug("universal run: %s", info)
     return out, info
 
 
-def run(cfg: UniversalConfig, content: np.ndarray, styles: Sequence[np.ndarray],
-        masks: Sequence[np.ndarray | None] | None = None,
-        callback: Callback | None = None) -> tuple[np.ndarray, dict[str, str]]:
+def run(
+    cfg: UniversalConfig,
+    content: np.ndarray,
+    styles: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray | None] | None = None,
+    callback: Callback | None = None,
+) -> tuple[np.ndarray, dict[str, str]]:
     """The engine behind ``impasto.stylize(..., method="wct"|"adain")``: a validated config and loaded
     (H, W, 3) images (masks (H, W) with the content's aspect ratio) -> the result and what was used
     (see :func:`run_arrays`). The styles' long side is ``image_size * style_scale``."""
-    return run_arrays(content, list(styles), method=cfg.method, strength=cfg.strength,
-                      style_blend=cfg.style_blend_weights, preserve_color=cfg.preserve_color,
-                      image_size=cfg.image_size, style_size=max(16, round(cfg.image_size * cfg.style_scale)),
-                      levels=cfg.levels, decoders=cfg.decoders, device=cfg.device, callback=callback, masks=masks,
-                      tile_size=cfg.tile_size, max_memory=cfg.max_memory, precision=cfg.precision)
+    return run_arrays(
+        content,
+        list(styles),
+        method=cfg.method,
+        strength=cfg.strength,
+        style_blend=cfg.style_blend_weights,
+        preserve_color=cfg.preserve_color,
+        image_size=cfg.image_size,
+        style_size=max(16, round(cfg.image_size * cfg.style_scale)),
+        levels=cfg.levels,
+        decoders=cfg.decoders,
+        device=cfg.device,
+        callback=callback,
+        masks=masks,
+        tile_size=cfg.tile_size,
+        max_memory=cfg.max_memory,
+        precision=cfg.precision,
+    )
 
 
-def start_image(method: str, content: Tensor, styles: Sequence[Tensor],
-                style_blend: Sequence[float] | None = None) -> np.ndarray:
+def start_image(
+    method: str, content: Tensor, styles: Sequence[Tensor], style_blend: Sequence[float] | None = None
+) -> np.ndarray:
     """The starting image of a Gatys run with ``init="wct"|"adain"``: the universal result for the (coarsest
     level's) content and styles, with the shipped decoders at every level they cover; (H, W, 3) array."""
     from ..transforms import to_array
@@ -375,9 +474,16 @@ def start_image(method: str, content: Tensor, styles: Sequence[Tensor],
     levels = _available_levels(None)
     side = min(min(content.shape[-2:]), *(min(s.shape[-2:]) for s in styles))
     levels = [lv for lv in levels if min_image_side([lv]) <= side] or levels[:1]
-    return run_arrays(to_array(content), [to_array(s) for s in styles], method=method, style_blend=style_blend,
-                      image_size=None, style_size=max(max(s.shape[-2:]) for s in styles), levels=levels,
-                      device=content.device)[0]
+    return run_arrays(
+        to_array(content),
+        [to_array(s) for s in styles],
+        method=method,
+        style_blend=style_blend,
+        image_size=None,
+        style_size=max(max(s.shape[-2:]) for s in styles),
+        levels=levels,
+        device=content.device,
+    )[0]
 
 
 def _available_levels(folder: str | os.PathLike[str] | None) -> list[str]:
@@ -385,9 +491,12 @@ def _available_levels(folder: str | os.PathLike[str] | None) -> list[str]:
 
     base = SHIPPED_DIR if folder is None else Path(folder)
     if not base.is_dir():
-        raise InputError(f"decoder folder not found: {base}" if folder is not None else
-                         "no decoders are shipped in this installation; pass decoders=FOLDER "
-                         "(train them with 'impasto decoders train')")
+        raise InputError(
+            f"decoder folder not found: {base}"
+            if folder is not None
+            else "no decoders are shipped in this installation; pass decoders=FOLDER "
+            "(train them with 'impasto decoders train')"
+        )
     found = [level for level in LEVELS if decoder_path(base, level) is not None]
     if not found:
         raise InputError(f"no decoders (relu1_1.pt ... or relu1_1/checkpoint.pt ...) in {base}")

@@ -35,32 +35,64 @@ class UniversalConfig(ConfigBase):
 
     ALIASES = {"style_blend": "style_blend_weights"}
 
-    method: str = opt("wct", "wct (whitening-colouring, Li et al. 2017) or adain (channel mean and std, "
-                      "Huang & Belongie 2017) at every level", choices=METHODS)
-    strength: float = opt(1.0, "wct/adain: how much style, 0 (the photo through the decoders) to 1 (full "
-                          "style); each level's features are alpha*transformed + (1-alpha)*content",
-                          number="nonnegative")
+    method: str = opt(
+        "wct",
+        "wct (whitening-colouring, Li et al. 2017) or adain (channel mean and std, "
+        "Huang & Belongie 2017) at every level",
+        choices=METHODS,
+    )
+    strength: float = opt(
+        1.0,
+        "wct/adain: how much style, 0 (the photo through the decoders) to 1 (full "
+        "style); each level's features are alpha*transformed + (1-alpha)*content",
+        number="nonnegative",
+    )
     image_size: int = opt(512, "longest side of the output, in pixels", minimum=16)
     style_scale: float = opt(1.0, "size of the style image relative to the output", number="positive")
     style_blend_weights: tuple[float, ...] | None = opt(
-        None, "with several styles: their blend weights, normalised to sum 1 (default: equal)", nargs="+",
-        number="nonnegative")
+        None,
+        "with several styles: their blend weights, normalised to sum 1 (default: equal)",
+        nargs="+",
+        number="nonnegative",
+    )
     style_masks: tuple[str, ...] | None = opt(
-        None, "one mask image per style (white: the style applies, black: it does not); 'none' for a style "
-        "that covers the whole image", nargs="+")
-    preserve_color: str = opt("none", "keep the content's colours: none, luminance or histogram",
-                              choices=PRESERVE_COLOR)
+        None,
+        "one mask image per style (white: the style applies, black: it does not); 'none' for a style "
+        "that covers the whole image",
+        nargs="+",
+    )
+    preserve_color: str = opt(
+        "none", "keep the content's colours: none, luminance or histogram", choices=PRESERVE_COLOR
+    )
     levels: tuple[str, ...] | None = opt(
-        None, "wct/adain: decoder levels to run, deepest first (default: every shipped level, e.g. "
-        "relu4_1 relu3_1 relu2_1 relu1_1)", nargs="+")
-    decoders: str | None = opt(None, "wct/adain: folder of decoder files (<level>.pt or <level>/checkpoint.pt; "
-                               "default: the decoders shipped with impasto)")
-    tile_size: int | None = opt(None, "core side of a tile in pixels (each tile also sees a 96 px margin); "
-                                "default: the largest that fits in memory, at most 2048", minimum=64)
-    max_memory: float | None = opt(None, "memory (GB) the run may use; the plan tiles, or refuses, to stay "
-                                   "under it (default: 90% of the memory that is free)", number="positive")
-    precision: str = opt("auto", "fp32, bf16 (autocast of the encoder and decoders; statistics stay float64) "
-                         "or auto (bf16 where the CPU/GPU has native bf16)", choices=PRECISIONS)
+        None,
+        "wct/adain: decoder levels to run, deepest first (default: every shipped level, e.g. "
+        "relu4_1 relu3_1 relu2_1 relu1_1)",
+        nargs="+",
+    )
+    decoders: str | None = opt(
+        None,
+        "wct/adain: folder of decoder files (<level>.pt or <level>/checkpoint.pt; "
+        "default: the decoders shipped with impasto)",
+    )
+    tile_size: int | None = opt(
+        None,
+        "core side of a tile in pixels (each tile also sees a 96 px margin); "
+        "default: the largest that fits in memory, at most 2048",
+        minimum=64,
+    )
+    max_memory: float | None = opt(
+        None,
+        "memory (GB) the run may use; the plan tiles, or refuses, to stay "
+        "under it (default: 90% of the memory that is free)",
+        number="positive",
+    )
+    precision: str = opt(
+        "auto",
+        "fp32, bf16 (autocast of the encoder and decoders; statistics stay float64) "
+        "or auto (bf16 where the CPU/GPU has native bf16)",
+        choices=PRECISIONS,
+    )
     seed: int | None = opt(0, "random seed (the cascade itself is deterministic)")
     device: str = opt("auto", f"compute device: {DEVICES_HELP}")
 
@@ -80,20 +112,23 @@ class DecoderTrainConfig(ConfigBase):
     """Every choice of a decoder training run (stored in its checkpoints); checked on creation."""
 
     level: str = opt("relu3_1", "VGG layer the decoder inverts, relu1_1 ... relu5_1", choices=LEVELS)
-    width: float = opt(1.0, "hidden-channel multiplier of the decoder (1.0: Li et al.'s mirror of VGG)",
-                       number="positive")
+    width: float = opt(
+        1.0, "hidden-channel multiplier of the decoder (1.0: Li et al.'s mirror of VGG)", number="positive"
+    )
     steps: int = opt(4000, "Adam updates in all (a resumed run continues up to this number)", minimum=1)
     batch_size: int = opt(4, "crops per step", minimum=1)
     crop: int = opt(128, "crop side in pixels", minimum=8)
-    max_scale: float = opt(2.0, "crops cover crop*s pixels of the image, s in [1, max_scale], shrunk to crop",
-                           number="positive")
+    max_scale: float = opt(
+        2.0, "crops cover crop*s pixels of the image, s in [1, max_scale], shrunk to crop", number="positive"
+    )
     lr: float = opt(2e-4, "Adam learning rate", number="positive")
-    lr_decay_steps: int = opt(0, "lower the rate linearly to 0 over the last this many planned steps (0: constant)",
-                              minimum=0)
-    feature_weight: float = opt(0.1, "weight of the relative VGG feature loss against the pixel loss",
-                                number="nonnegative")
-    precision: str = opt("fp32", "fp32 or bf16 (autocast of VGG and decoder; losses in fp32)",
-                         choices=("fp32", "bf16"))
+    lr_decay_steps: int = opt(
+        0, "lower the rate linearly to 0 over the last this many planned steps (0: constant)", minimum=0
+    )
+    feature_weight: float = opt(
+        0.1, "weight of the relative VGG feature loss against the pixel loss", number="nonnegative"
+    )
+    precision: str = opt("fp32", "fp32 or bf16 (autocast of VGG and decoder; losses in fp32)", choices=("fp32", "bf16"))
     seed: int = opt(0, "seeds the weights and the batches", minimum=0)
     checkpoint_every: int = opt(200, "steps between checkpoints", minimum=1)
     eval_every: int = opt(200, "steps between held-out PSNR measurements (0: never)", minimum=0)

@@ -54,8 +54,9 @@ def skimage_photos(min_side: int = 128) -> list[Path]:
     return out
 
 
-def expand_sources(sources: Sequence[str | os.PathLike[str]],
-                   exclude: Sequence[str] = ()) -> tuple[list[Path], list[Path]]:
+def expand_sources(
+    sources: Sequence[str | os.PathLike[str]], exclude: Sequence[str] = ()
+) -> tuple[list[Path], list[Path]]:
     """(image files, video files) named by ``sources``; one-line error for a missing source."""
     images: list[Path] = []
     videos: list[Path] = []
@@ -71,8 +72,9 @@ def expand_sources(sources: Sequence[str | os.PathLike[str]],
         elif path.is_file():
             images.append(path)
         else:
-            raise InputError(f"training data not found: {path} "
-                             "(give image folders, image or video files, or 'skimage')")
+            raise InputError(
+                f"training data not found: {path} (give image folders, image or video files, or 'skimage')"
+            )
     return images, videos
 
 
@@ -121,8 +123,16 @@ class ReconstructionData:
         frame_every: keep one video frame in this many.
     """
 
-    def __init__(self, sources: Sequence[str | os.PathLike[str]], crop: int, *, max_scale: float = 2.0,
-                 max_side: int | None = 512, exclude: Sequence[str] = (), frame_every: int = 10) -> None:
+    def __init__(
+        self,
+        sources: Sequence[str | os.PathLike[str]],
+        crop: int,
+        *,
+        max_scale: float = 2.0,
+        max_side: int | None = 512,
+        exclude: Sequence[str] = (),
+        frame_every: int = 10,
+    ) -> None:
         from ..io import read_image
 
         if crop < 16:
@@ -159,10 +169,11 @@ class ReconstructionData:
             side = min(h, w, round(self.crop * math.exp(u * math.log(self.max_scale))))
             top = int(torch.randint(h - side + 1, (1,), generator=gen))
             left = int(torch.randint(w - side + 1, (1,), generator=gen))
-            patch = img[:, top:top + side, left:left + side].float()[None] / 255.0
+            patch = img[:, top : top + side, left : left + side].float()[None] / 255.0
             if side != self.crop:
-                patch = F.interpolate(patch, size=(self.crop, self.crop), mode="bilinear",
-                                      align_corners=False, antialias=True).clamp(0, 1)
+                patch = F.interpolate(
+                    patch, size=(self.crop, self.crop), mode="bilinear", align_corners=False, antialias=True
+                ).clamp(0, 1)
             if bool(torch.randint(2, (1,), generator=gen)):
                 patch = patch.flip(-1)
             out[i] = patch[0]

@@ -61,10 +61,14 @@ def export_decoder(path: str | os.PathLike[str], out: str | os.PathLike[str], *,
     """Write the decoder of checkpoint ``path`` as a small (fp16) decoder file ``out``, atomically."""
     decoder, info = load_decoder(path)
     dtype = torch.float16 if fp16 else torch.float32
-    payload = {"format": FORMAT, "version": VERSION, "arch": "vgg_decoder",
-               "kwargs": {"level": decoder.level, "width": decoder.width, "input_scale": decoder.input_scale},
-               "state": {k: v.to(dtype) for k, v in decoder.state_dict().items()},
-               "info": {"step": info.get("step"), "config": info.get("config", {})}}
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "arch": "vgg_decoder",
+        "kwargs": {"level": decoder.level, "width": decoder.width, "input_scale": decoder.input_scale},
+        "state": {k: v.to(dtype) for k, v in decoder.state_dict().items()},
+        "info": {"step": info.get("step"), "config": info.get("config", {})},
+    }
     out = Path(out)
     if not out.parent.is_dir():
         raise InputError(f"cannot write {out}: folder {out.parent} does not exist")
@@ -96,8 +100,10 @@ def load_decoder_set(levels: Iterable[str], folder: str | os.PathLike[str] | Non
         path = decoder_path(base, level)
         if path is None:
             where = "the shipped decoders" if folder is None else str(base)
-            raise InputError(f"no decoder for {level} in {where} (expected {level}.pt or {level}/checkpoint.pt); "
-                             "train one with 'impasto decoders train' or choose other levels")
+            raise InputError(
+                f"no decoder for {level} in {where} (expected {level}.pt or {level}/checkpoint.pt); "
+                "train one with 'impasto decoders train' or choose other levels"
+            )
         decoder, _ = load_decoder(path)
         if decoder.level != level:
             raise InputError(f"{path} holds the {decoder.level} decoder, not {level}")

@@ -44,9 +44,11 @@ def plan_tile(hw: tuple[int, int], budget: int | None, tile_size: int | None = N
         tile -= 128
     if peak_bytes(h, w, tile) > budget:
         largest = int(math.sqrt(budget / (BYTES_PER_PIXEL + IMAGE_BYTES_PER_PIXEL)))
-        raise InputError(f"a {w}x{h} result needs about {_size(peak_bytes(h, w, tile))} even in {tile} px tiles "
-                         f"but {_size(budget)} is allowed; the largest size that fits is about image_size={largest} "
-                         "(or raise max_memory)")
+        raise InputError(
+            f"a {w}x{h} result needs about {_size(peak_bytes(h, w, tile))} even in {tile} px tiles "
+            f"but {_size(budget)} is allowed; the largest size that fits is about image_size={largest} "
+            "(or raise max_memory)"
+        )
     return tile
 
 

@@ -52,8 +52,9 @@ CHECKPOINT_NAME = "checkpoint.pt"
 class ReconstructionLoss(nn.Module):
     """Pixel MSE plus the relative VGG feature MSE at the decoder's level (see the module docstring)."""
 
-    def __init__(self, level: str, *, feature_weight: float = 1.0, weights: str = "embedded",
-                 precision: str = "fp32") -> None:
+    def __init__(
+        self, level: str, *, feature_weight: float = 1.0, weights: str = "embedded", precision: str = "fp32"
+    ) -> None:
         super().__init__()
         from ..features.vgg import FeatureExtractor
 
@@ -140,8 +141,15 @@ def make_step(decoder_name: str, loss_fn: ReconstructionLoss, data: Any, *, batc
     return step_fn
 
 
-def train(cfg: DecoderTrainConfig, data: Any, run_dir: str | Path, *, resume: bool = False,
-          eval_images: Sequence[Tensor] = (), callback: Callback | None = None) -> TrainState:
+def train(
+    cfg: DecoderTrainConfig,
+    data: Any,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    eval_images: Sequence[Tensor] = (),
+    callback: Callback | None = None,
+) -> TrainState:
     """Train (or, with ``resume``, continue) the decoder of ``cfg.level`` on ``data``.
 
     Args:
@@ -165,8 +173,9 @@ def train(cfg: DecoderTrainConfig, data: Any, run_dir: str | Path, *, resume: bo
         raise InputError(f"{ckpt} exists; pass --resume to continue it or choose another run folder")
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    loss_fn = ReconstructionLoss(cfg.level, feature_weight=cfg.feature_weight, weights=cfg.weights,
-                                 precision=cfg.precision)
+    loss_fn = ReconstructionLoss(
+        cfg.level, feature_weight=cfg.feature_weight, weights=cfg.weights, precision=cfg.precision
+    )
     if resume:
         from ..train.checkpoint import load_checkpoint
 
@@ -185,8 +194,12 @@ def train(cfg: DecoderTrainConfig, data: Any, run_dir: str | Path, *, resume: bo
     if cfg.lr_decay_steps:
         factor = linear_decay(cfg.steps - cfg.lr_decay_steps, cfg.lr_decay_steps)
         schedulers["decoder"] = torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    state = TrainState(nets={"decoder": decoder}, archs={"decoder": (ARCH, arch_kwargs)},
-                       optimizers={"decoder": opt}, schedulers=schedulers)
+    state = TrainState(
+        nets={"decoder": decoder},
+        archs={"decoder": (ARCH, arch_kwargs)},
+        optimizers={"decoder": opt},
+        schedulers=schedulers,
+    )
     if resume:
         state.load(saved_ckpt)
         log.info("resumed %s at step %d", ckpt, state.step)
@@ -197,6 +210,15 @@ def train(cfg: DecoderTrainConfig, data: Any, run_dir: str | Path, *, resume: bo
         state.extra.setdefault("psnr", []).append([step, value])
         log.info("step %d: held-out PSNR %.2f dB (%s)", step, value, cfg.level)
 
-    return fit(state, step_fn, steps=cfg.steps, kind=KIND, config=cfg.to_dict(), checkpoint=ckpt,
-               checkpoint_every=cfg.checkpoint_every, sample_fn=evaluate if eval_images else None,
-               sample_every=cfg.eval_every if eval_images else 0, callback=callback)
+    return fit(
+        state,
+        step_fn,
+        steps=cfg.steps,
+        kind=KIND,
+        config=cfg.to_dict(),
+        checkpoint=ckpt,
+        checkpoint_every=cfg.checkpoint_every,
+        sample_fn=evaluate if eval_images else None,
+        sample_every=cfg.eval_every if eval_images else 0,
+        callback=callback,
+    )

@@ -76,15 +76,16 @@ def feature_stats(feats: Tensor, *, eps: float = EPS, covariance: bool = True) -
     c, n = flat.shape
     work = _work_dtype(flat)
     blocks = range(0, n, CHUNK)  # bounded memory at 4K sizes; sums of blocks accumulate in float64
-    mean = sum(flat[:, i:i + CHUNK].to(work).sum(dim=1, keepdim=True).double() for i in blocks) / n
+    mean = sum(flat[:, i : i + CHUNK].to(work).sum(dim=1, keepdim=True).double() for i in blocks) / n
     mean_w = mean.to(work)
     if not covariance:
-        variance = sum((flat[:, i:i + CHUNK].to(work) - mean_w).pow(2).sum(dim=1, keepdim=True).double()
-                       for i in blocks) / n
+        variance = (
+            sum((flat[:, i : i + CHUNK].to(work) - mean_w).pow(2).sum(dim=1, keepdim=True).double() for i in blocks) / n
+        )
         return FeatureStats(mean, None, None, (variance + eps).sqrt())
     cov = torch.zeros(c, c, dtype=torch.float64, device=flat.device)
     for i in blocks:  # centred with the exact mean, each block's products in the features' precision
-        centred = flat[:, i:i + CHUNK].to(work) - mean_w
+        centred = flat[:, i : i + CHUNK].to(work) - mean_w
         cov += (centred @ centred.T).double()
     variance = cov.diagonal().unsqueeze(1) / n
     cov /= max(n - 1, 1)
@@ -133,8 +134,13 @@ def _as_list(style: FeatureStats | Sequence[FeatureStats]) -> list[FeatureStats]
     return [style] if isinstance(style, FeatureStats) else list(style)
 
 
-def wct(content: Tensor, style: FeatureStats | Sequence[FeatureStats], *, strength: float = 1.0,
-        weights: Sequence[float] | None = None) -> Tensor:
+def wct(
+    content: Tensor,
+    style: FeatureStats | Sequence[FeatureStats],
+    *,
+    strength: float = 1.0,
+    weights: Sequence[float] | None = None,
+) -> Tensor:
     """Whitening-colouring transform of ``content`` features towards one or several styles.
 
     Args:
@@ -155,8 +161,14 @@ def wct(content: Tensor, style: FeatureStats | Sequence[FeatureStats], *, streng
     return transform_for("wct", feature_stats(content), style, weights).apply(content, strength)
 
 
-def adain(content: Tensor, style: FeatureStats | Sequence[FeatureStats], *, strength: float = 1.0,
-          weights: Sequence[float] | None = None, eps: float = EPS) -> Tensor:
+def adain(
+    content: Tensor,
+    style: FeatureStats | Sequence[FeatureStats],
+    *,
+    strength: float = 1.0,
+    weights: Sequence[float] | None = None,
+    eps: float = EPS,
+) -> Tensor:
     """Adaptive instance normalisation: each channel of ``content`` given the style's mean and std.
 
     Same arguments and shapes as :func:`wct`; only ``stats.mean`` and ``stats.std`` of the styles are used.
@@ -192,8 +204,12 @@ class Affine:
         return _mix(feats, out, strength)
 
 
-def transform_for(method: str, content: FeatureStats, style: FeatureStats | Sequence[FeatureStats],
-                  weights: Sequence[float] | None = None) -> Affine:
+def transform_for(
+    method: str,
+    content: FeatureStats,
+    style: FeatureStats | Sequence[FeatureStats],
+    weights: Sequence[float] | None = None,
+) -> Affine:
     """The :class:`Affine` of ``method`` (``"wct"`` or ``"adain"``) taking features with statistics ``content``
     to the blended statistics of ``style``."""
     styles = _as_list(style)
@@ -228,12 +244,12 @@ class StatsAccumulator:
         c, n = flat.shape
         work = _work_dtype(flat)
         blocks = range(0, n, CHUNK)
-        mean = sum(flat[:, i:i + CHUNK].to(work).sum(dim=1, keepdim=True).double() for i in blocks) / n
+        mean = sum(flat[:, i : i + CHUNK].to(work).sum(dim=1, keepdim=True).double() for i in blocks) / n
         mean_w = mean.to(work)
         if self.scatter is None:
             self.scatter = torch.zeros(c, c if self.covariance else 1, dtype=torch.float64, device=flat.device)
         for i in blocks:
-            centred = flat[:, i:i + CHUNK].to(work) - mean_w
+            centred = flat[:, i : i + CHUNK].to(work) - mean_w
             if self.covariance:
                 self.scatter += (centred @ centred.T).double()
             else:
