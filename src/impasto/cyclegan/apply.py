@@ -77,7 +77,8 @@ def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = N
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     if convs and (convs[0].in_channels, convs[-1].out_channels) != (3, 3):
         raise InputError(f"{path}: the generator maps {convs[0].in_channels}-channel images to "
-                         f"{convs[-1].out_channels}-channel ones; impasto translates RGB images (3 channels in and out)")
+                         f"{convs[-1].out_channels}-channel ones; impasto translates RGB images "
+                         "(3 channels in and out)")
     device = resolve_device(device) if isinstance(device, str) else device
     return Generator(net.eval().to(device), source, direction, str(path))
 

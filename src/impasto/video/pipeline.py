@@ -269,6 +269,10 @@ def stylize_video(
 
     if method == "gatys":
         (config or GatysConfig()).validate()
+    elif method == "fast" and isinstance(model, (str, os.PathLike)):  # an unknown model leaves no work folder
+        from ..feedforward.model import resolve_model_path
+
+        resolve_model_path(model)
     check_pass_memory((size[1], size[0]), ONE_PASS_BYTES if method != "gatys" else 16 * 3 * 4,
                       resolve_device(device) if isinstance(device, str) else device, what="each frame")
     settings = {
