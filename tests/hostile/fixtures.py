@@ -101,6 +101,28 @@ def _generator(in_channels: int, out_channels: int) -> Callable[[Path], None]:
     return make
 
 
+def _clip(path: Path) -> None:
+    """A 6-frame 32x24 H.264 clip without sound (PyAV, the [video] extra)."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
+        for i in range(6):
+            frame = np.full((24, 32, 3), 40 * i, np.uint8)
+            frame[8:16, 4 + 3 * i: 12 + 3 * i] = (250, 240, 30)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def _study(path: Path) -> None:
+    """A studio data folder whose job database is not a database."""
+    path.mkdir()
+    (path / "studio.db").write_bytes(b"this is not an SQLite database\n" * 4)
+
+
 MAKERS: dict[str, Callable[[Path], None]] = {
     "c.png": _png((64, 48), 1),             # content
     "s.png": _png((48, 48), 2),             # style
@@ -137,6 +159,9 @@ MAKERS: dict[str, Callable[[Path], None]] = {
     "g4out.pth": _generator(3, 4),
     "g.pth": _generator(3, 3),
     "mask.png": lambda path: Image.new("L", (64, 48), 255).save(path),
+    "clip.mp4": _clip,
+    "notes.mp4": _bytes(b"this is not a video\n"),
+    "badstudio": _study,
 }
 
 
