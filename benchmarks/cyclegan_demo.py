@@ -59,8 +59,10 @@ def chroma(x: np.ndarray) -> np.ndarray:
 
 
 def stats(x: np.ndarray, c_b: np.ndarray) -> dict[str, float]:
-    return {"off_sepia": float(np.linalg.norm(chroma(x) - c_b, axis=1).mean() * 100),
-            "warmth": float((x[..., 0] - x[..., 2]).mean() * 255)}
+    return {
+        "off_sepia": float(np.linalg.norm(chroma(x) - c_b, axis=1).mean() * 100),
+        "warmth": float((x[..., 0] - x[..., 2]).mean() * 255),
+    }
 
 
 def mean_stats(images: list[np.ndarray], c_b: np.ndarray) -> dict[str, float]:
@@ -74,8 +76,11 @@ def prepare(out: Path) -> dict[str, list[Path]]:
     kodak = SHARED / "kodak"
     if not kodak.is_dir():
         sys.exit(f"needs the Kodak photos in {kodak}")
-    names = {"A": [f"kodim{i:02d}.png" for i in range(1, 9)], "B": [f"kodim{i:02d}.png" for i in range(11, 21)],
-             "heldout": ["kodim09.png", "kodim10.png"]}
+    names = {
+        "A": [f"kodim{i:02d}.png" for i in range(1, 9)],
+        "B": [f"kodim{i:02d}.png" for i in range(11, 21)],
+        "heldout": ["kodim09.png", "kodim10.png"],
+    }
     files: dict[str, list[Path]] = {}
     for domain, items in names.items():
         folder = out / domain
@@ -113,8 +118,8 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from impasto.io import write_image
     from impasto.cyclegan.train import CycleGANConfig, build_state, make_step, sample_grid
+    from impasto.io import write_image
     from impasto.train.data import ImageFolder
     from impasto.train.loop import fit, resume
     from impasto.transforms import to_array, to_tensor
@@ -123,9 +128,19 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "samples").mkdir(exist_ok=True)
     files = prepare(out)
-    cfg = CycleGANConfig(steps=args.steps, decay_steps=args.steps // 2, crop=64, load_size=128, ngf=32, n_blocks=6,
-                         ndf=32, checkpoint_every=args.eval_every, sample_every=args.eval_every, device="cpu",
-                         seed=0).validate()
+    cfg = CycleGANConfig(
+        steps=args.steps,
+        decay_steps=args.steps // 2,
+        crop=64,
+        load_size=128,
+        ngf=32,
+        n_blocks=6,
+        ndf=32,
+        checkpoint_every=args.eval_every,
+        sample_every=args.eval_every,
+        device="cpu",
+        seed=0,
+    ).validate()
     device = torch.device("cpu")
     data_a = ImageFolder(files["A"], crop=cfg.crop, max_side=cfg.load_size)
     data_b = ImageFolder(files["B"], crop=cfg.crop, max_side=cfg.load_size)
@@ -135,12 +150,21 @@ def main() -> int:
     truth = [sepia(x) for x in heldout]
     ckpt = out / "checkpoint.pt"
     stats_path = out / "stats.json"
-    record = json.loads(stats_path.read_text()) if stats_path.exists() and ckpt.exists() else {
-        "domains": {"A_heldout": mean_stats(heldout, c_b),
-                    "B_train": mean_stats([load_small(p, 128) for p in files["B"]], c_b),
-                    "sepia_of_heldout": mean_stats(truth, c_b),
-                    "map_err_identity": float(np.mean([np.abs(a - t).mean() for a, t in zip(heldout, truth)]) * 255)},
-        "evals": [], "threads": args.threads, "seconds": 0.0}
+    record = (
+        json.loads(stats_path.read_text())
+        if stats_path.exists() and ckpt.exists()
+        else {
+            "domains": {
+                "A_heldout": mean_stats(heldout, c_b),
+                "B_train": mean_stats([load_small(p, 128) for p in files["B"]], c_b),
+                "sepia_of_heldout": mean_stats(truth, c_b),
+                "map_err_identity": float(np.mean([np.abs(a - t).mean() for a, t in zip(heldout, truth)]) * 255),
+            },
+            "evals": [],
+            "threads": args.threads,
+            "seconds": 0.0,
+        }
+    )
     record["config"] = cfg.to_dict()
     state = build_state(cfg, device)
     if ckpt.exists():
@@ -160,9 +184,13 @@ def main() -> int:
             fb = G(x)
             fakes.append(to_array((fb + 1) / 2))
             cyc.append(to_array((Fn(fb) + 1) / 2))
-        row = {"step": step, "seconds": base_seconds + time.perf_counter() - t_start, **mean_stats(fakes, c_b),
-               "map_err": float(np.mean([np.abs(f - t).mean() for f, t in zip(fakes, truth)]) * 255),
-               "cycle_err": float(np.mean([np.abs(c - a).mean() for c, a in zip(cyc, heldout)]) * 255)}
+        row = {
+            "step": step,
+            "seconds": base_seconds + time.perf_counter() - t_start,
+            **mean_stats(fakes, c_b),
+            "map_err": float(np.mean([np.abs(f - t).mean() for f, t in zip(fakes, truth)]) * 255),
+            "cycle_err": float(np.mean([np.abs(c - a).mean() for c, a in zip(cyc, heldout)]) * 255),
+        }
         record["evals"] = [e for e in record["evals"] if e["step"] < step] + [row]
         record["seconds"] = row["seconds"]
         stats_path.write_text(json.dumps(record, indent=1))
@@ -182,18 +210,32 @@ def main() -> int:
             terms = "  ".join(f"{k} {v:.3g}" for k, v in event.losses.items())
             print(f"step {event.step}/{event.total} ({time.perf_counter() - t_start:.0f} s)  {terms}", flush=True)
 
-    fit(state, make_step(cfg, data_a, data_b, device), steps=cfg.steps, kind="cyclegan", config=cfg.to_dict(),
-        checkpoint=ckpt, checkpoint_every=cfg.checkpoint_every, sample_fn=evaluate, sample_every=args.eval_every,
-        callback=on_step)
+    fit(
+        state,
+        make_step(cfg, data_a, data_b, device),
+        steps=cfg.steps,
+        kind="cyclegan",
+        config=cfg.to_dict(),
+        checkpoint=ckpt,
+        checkpoint_every=cfg.checkpoint_every,
+        sample_fn=evaluate,
+        sample_every=args.eval_every,
+        callback=on_step,
+    )
     if record["evals"][-1]["step"] != state.step:
         with torch.no_grad():
             evaluate(state, state.step)
     history = state.history
     plot(out / "curves.png", history, record)
-    summary = {"steps": state.step, "train_seconds": record["seconds"], "before": record["evals"][0],
-               "after": record["evals"][-1], "domains": record["domains"],
-               "cycle_train_first100": float(np.mean([h["cycle_A"] + h["cycle_B"] for h in history[:100]])),
-               "cycle_train_last100": float(np.mean([h["cycle_A"] + h["cycle_B"] for h in history[-100:]]))}
+    summary = {
+        "steps": state.step,
+        "train_seconds": record["seconds"],
+        "before": record["evals"][0],
+        "after": record["evals"][-1],
+        "domains": record["domains"],
+        "cycle_train_first100": float(np.mean([h["cycle_A"] + h["cycle_B"] for h in history[:100]])),
+        "cycle_train_last100": float(np.mean([h["cycle_A"] + h["cycle_B"] for h in history[-100:]])),
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary, indent=1))
     return 0

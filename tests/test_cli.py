@@ -181,8 +181,17 @@ def make_bad_image(kind: str, folder: Path) -> Path:
     raise AssertionError(kind)
 
 
-BAD_IMAGES = ["missing", "directory", "empty", "text_as_jpg", "truncated_jpeg", "bomb_png",
-              "animated_gif", "1x1", "8x8"]
+BAD_IMAGES = [
+    "missing",
+    "directory",
+    "empty",
+    "text_as_jpg",
+    "truncated_jpeg",
+    "bomb_png",
+    "animated_gif",
+    "1x1",
+    "8x8",
+]
 
 # A word the message must contain so the user knows what is wrong.
 BAD_IMAGE_HINT = {
@@ -264,8 +273,7 @@ def test_output_is_an_existing_directory(tmp_path, capsys, cli_content, cli_styl
 def test_weights_file_missing(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
     missing = tmp_path / "missing.pth"
-    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", missing],
-                    output, capsys)
+    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", missing], output, capsys)
     assert "missing.pth" in line and "not found" in line, line
 
 
@@ -273,8 +281,7 @@ def test_weights_file_is_text(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
     weights = tmp_path / "vgg.pth"
     weights.write_text("not a state dict\n")
-    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", weights],
-                    output, capsys)
+    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", weights], output, capsys)
     assert "vgg.pth" in line, line
 
 
@@ -285,8 +292,9 @@ def test_weights_torchvision_absent_from_hub_cache(tmp_path, monkeypatch, capsys
     hub.mkdir()
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
     output = tmp_path / "out.png"
-    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", "torchvision"],
-                    output, capsys)
+    line = fail_run(
+        ["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", "torchvision"], output, capsys
+    )
     # Says where the file should be and what to do about it.
     assert str(hub) in line, line
     assert "download" in line and "--weights" in line, line
@@ -295,8 +303,19 @@ def test_weights_torchvision_absent_from_hub_cache(tmp_path, monkeypatch, capsys
 def test_late_failure_without_quiet_prints_no_progress_bar(tmp_path, capsys, cli_content, cli_style):
     """Without -q, an error raised while the run is being set up is still one line."""
     output = tmp_path / "out.png"
-    argv = ["stylize", cli_content, cli_style, "-o", output, "--image-size", "32", "--num-iterations", "2",
-            "--weights", tmp_path / "missing.pth"]
+    argv = [
+        "stylize",
+        cli_content,
+        cli_style,
+        "-o",
+        output,
+        "--image-size",
+        "32",
+        "--num-iterations",
+        "2",
+        "--weights",
+        tmp_path / "missing.pth",
+    ]
     fail_run(argv, output, capsys)
 
 
@@ -364,8 +383,23 @@ def test_keyboard_interrupt_in_process(tmp_path, monkeypatch, capsys, cli_conten
 
     monkeypatch.setattr(StyleTransferLoss, "forward", interrupting_forward)
     output = tmp_path / "out.png"
-    rc, out, err = run_main(["stylize", cli_content, cli_style, "-o", output, "--image-size", "32",
-                             "--num-iterations", "20", "--save-iter", "2", "-q"], capsys)
+    rc, out, err = run_main(
+        [
+            "stylize",
+            cli_content,
+            cli_style,
+            "-o",
+            output,
+            "--image-size",
+            "32",
+            "--num-iterations",
+            "20",
+            "--save-iter",
+            "2",
+            "-q",
+        ],
+        capsys,
+    )
     assert rc == 130, err
     assert calls["n"] == 6
     lines = err.strip().splitlines()
@@ -388,8 +422,23 @@ def test_keyboard_interrupt_in_process(tmp_path, monkeypatch, capsys, cli_conten
 def test_signal_in_subprocess(signum, tmp_path, cli_content, cli_style):
     output = tmp_path / "out.png"
     third = tmp_path / "out_3.png"
-    cmd = [sys.executable, "-m", "impasto", "stylize", str(cli_content), str(cli_style), "-o", str(output),
-           "--image-size", "64", "--num-iterations", "2000", "--save-iter", "3", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "impasto",
+        "stylize",
+        str(cli_content),
+        str(cli_style),
+        "-o",
+        str(output),
+        "--image-size",
+        "64",
+        "--num-iterations",
+        "2000",
+        "--save-iter",
+        "3",
+        "-q",
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -421,8 +470,22 @@ def test_signal_in_subprocess(signum, tmp_path, cli_content, cli_style):
 
 def test_json_summary_and_png_metadata(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
-    rc, out, err = run_main(["stylize", cli_content, cli_style, "-o", output, "--image-size", "48",
-                             "--num-iterations", "3", "-q", "--json"], capsys)
+    rc, out, err = run_main(
+        [
+            "stylize",
+            cli_content,
+            cli_style,
+            "-o",
+            output,
+            "--image-size",
+            "48",
+            "--num-iterations",
+            "3",
+            "-q",
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0, err
     assert len(out.strip().splitlines()) == 1, out
     summary = json.loads(out)
@@ -447,9 +510,26 @@ def test_json_summary_and_png_metadata(tmp_path, capsys, cli_content, cli_style)
 
 def test_neural_style_spellings(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
-    rc, out, err = run_main(["stylize", cli_content, cli_style, "-o", output, "--image_size", "40",
-                             "--num_iterations", "2", "--style_layers", "relu1_1,relu2_1",
-                             "--style_layer_weights", "1,0.5", "-q", "--json"], capsys)
+    rc, out, err = run_main(
+        [
+            "stylize",
+            cli_content,
+            cli_style,
+            "-o",
+            output,
+            "--image_size",
+            "40",
+            "--num_iterations",
+            "2",
+            "--style_layers",
+            "relu1_1,relu2_1",
+            "--style_layer_weights",
+            "1,0.5",
+            "-q",
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0, err
     config = json.loads(out)["config"]
     assert config["image_size"] == 40

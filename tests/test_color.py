@@ -131,8 +131,9 @@ def chroma_error(result: np.ndarray, content_path) -> float:
 @pytest.fixture(scope="module")
 def colour_runs(content_path, style_path):
     kw = dict(image_size=64, num_iterations=20, device="cpu")
-    return {mode: impasto.stylize(content_path, style_path, preserve_color=mode, **kw)
-            for mode in ("none", "luminance")}
+    return {
+        mode: impasto.stylize(content_path, style_path, preserve_color=mode, **kw) for mode in ("none", "luminance")
+    }
 
 
 def test_luminance_only_output_has_the_content_chroma(colour_runs, content_path):
@@ -161,8 +162,9 @@ def test_histogram_mode_matches_each_style_to_the_content_before_stylising(monke
     monkeypatch.setattr(color, "match_color_histogram", spy)
     content = read_image(content_path)
     style = read_image(style_path)
-    out = impasto.stylize(content, [style, style[:400]], preserve_color="histogram", image_size=48,
-                          num_iterations=2, device="cpu")
+    out = impasto.stylize(
+        content, [style, style[:400]], preserve_color="histogram", image_size=48, num_iterations=2, device="cpu"
+    )
     assert calls == [(style.shape, content.shape), (style[:400].shape, content.shape)]
     assert out.array.shape == (36, 48, 3)
 

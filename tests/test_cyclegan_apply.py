@@ -12,12 +12,11 @@ import torch.nn.functional as F
 
 from impasto.cli import main
 from impasto.cyclegan.apply import load_generator, translate
-from impasto.io import read_image, write_image
 from impasto.cyclegan.train import CycleGANConfig, build_state, make_step
+from impasto.io import read_image, write_image
 from impasto.train.data import ImageFolder
 from impasto.train.loop import fit
 from impasto.transforms import resize, to_array, to_tensor
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -42,8 +41,14 @@ def trained(tmp_path):
     data_a = ImageFolder.from_folder(a, crop=32, max_side=32)
     data_b = ImageFolder.from_folder(b, crop=32, max_side=32)
     device = torch.device("cpu")
-    state = fit(build_state(cfg, device), make_step(cfg, data_a, data_b, device), steps=2, kind="cyclegan",
-                config=cfg.to_dict(), checkpoint=tmp_path / "c.pt")
+    state = fit(
+        build_state(cfg, device),
+        make_step(cfg, data_a, data_b, device),
+        steps=2,
+        kind="cyclegan",
+        config=cfg.to_dict(),
+        checkpoint=tmp_path / "c.pt",
+    )
     return state, tmp_path / "c.pt"
 
 
@@ -64,6 +69,7 @@ def test_checkpoint_round_trip_gives_identical_outputs(trained):
 
 # ---------------------------------------------------------------- vintagify's real generator
 
+
 def _vintagify_weights() -> Path:
     spec = importlib.util.find_spec("vintagify")  # finds the package without running its __init__ (torchvision)
     if spec is None or not spec.submodule_search_locations:
@@ -74,6 +80,7 @@ def _vintagify_weights() -> Path:
 
 def _reference_forward(sd: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """vintagify's generator written out with torch.nn.functional from its raw state dict."""
+
     def conv(h, key, stride=1, padding=0):
         return F.conv2d(h, sd[f"{key}.weight"], sd[f"{key}.bias"], stride=stride, padding=padding)
 
@@ -94,8 +101,7 @@ def _reference_forward(sd: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Te
         h = h + r
     u = blocks[-1] + 1
     for i in (u, u + 3):
-        h = F.conv_transpose2d(h, sd[f"model.{i}.weight"], sd[f"model.{i}.bias"], stride=2, padding=1,
-                               output_padding=1)
+        h = F.conv_transpose2d(h, sd[f"model.{i}.weight"], sd[f"model.{i}.bias"], stride=2, padding=1, output_padding=1)
         h = norm_relu(h, f"model.{i + 1}")
     return torch.tanh(conv(reflect(h, 3), f"model.{u + 7}"))
 
@@ -126,14 +132,29 @@ def test_vintagify_generator_matches_a_reference_forward_on_a_real_photo(content
         assert (theirs.eval()(x) - ours).abs().max() < 1e-4
 
     # and through the command line: the PNG is the reference output rounded to 8 bits
-    assert main(["cyclegan", "apply", str(weights), str(tmp_path / "photo.png"), "-o", str(tmp_path / "v.png"),
-                 "-q", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "cyclegan",
+                "apply",
+                str(weights),
+                str(tmp_path / "photo.png"),
+                "-o",
+                str(tmp_path / "v.png"),
+                "-q",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     written = read_image(tmp_path / "v.png")
     expected = to_array((ref + 1) / 2)
     assert np.abs(written - expected).max() <= 1 / 255 + 1e-6
 
 
 # ---------------------------------------------------------------- command line
+
 
 def test_cli_apply_files_and_folders_any_size(trained, tmp_path, capsys):
     _, ckpt = trained
@@ -142,12 +163,44 @@ def test_cli_apply_files_and_folders_any_size(trained, tmp_path, capsys):
     rng = np.random.default_rng(1)
     for name, shape in (("odd.png", (23, 37, 3)), ("tall.jpg", (50, 18, 3))):
         write_image(folder / name, rng.random(shape).astype(np.float32))
-    assert main(["cyclegan", "apply", str(ckpt), str(folder), "-o", str(tmp_path / "out"), "-q",
-                 "--direction", "BtoA", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "cyclegan",
+                "apply",
+                str(ckpt),
+                str(folder),
+                "-o",
+                str(tmp_path / "out"),
+                "-q",
+                "--direction",
+                "BtoA",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert read_image(tmp_path / "out" / "odd.png").shape == (23, 37, 3)
     assert read_image(tmp_path / "out" / "tall.png").shape == (50, 18, 3)
-    assert main(["cyclegan", "apply", str(ckpt), str(folder / "odd.png"), "-o", str(tmp_path / "one.jpg"), "-q",
-                 "--image-size", "20", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "cyclegan",
+                "apply",
+                str(ckpt),
+                str(folder / "odd.png"),
+                "-o",
+                str(tmp_path / "one.jpg"),
+                "-q",
+                "--image-size",
+                "20",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert read_image(tmp_path / "one.jpg").shape == (12, 20, 3)
 
 
@@ -175,8 +228,27 @@ def test_cli_train_writes_checkpoint_and_samples_then_resumes(tmp_path):
     a, b = make_domains(tmp_path)
     ckpt, samples = tmp_path / "cg.pt", tmp_path / "samples"
     flags = ["--crop", "32", "--load-size", "32", "--ngf", "4", "--ndf", "4", "--n-blocks", "6", "--device", "cpu"]
-    assert main(["cyclegan", "train", str(a), str(b), "-o", str(ckpt), "--steps", "3", "--samples", str(samples),
-                 "--sample-every", "3", "-q", *flags]) == 0
+    assert (
+        main(
+            [
+                "cyclegan",
+                "train",
+                str(a),
+                str(b),
+                "-o",
+                str(ckpt),
+                "--steps",
+                "3",
+                "--samples",
+                str(samples),
+                "--sample-every",
+                "3",
+                "-q",
+                *flags,
+            ]
+        )
+        == 0
+    )
     from impasto.train.checkpoint import load_checkpoint
 
     data = load_checkpoint(ckpt, kind="cyclegan")
@@ -200,13 +272,30 @@ def test_translate_files_reports_one_progress_event_per_file_and_the_cli_renders
     for name in ("x.png", "y.png"):
         write_image(tmp_path / name, rng.random((20, 24, 3)).astype(np.float32))
     events: list[Progress] = []
-    translate_files(ckpt, [tmp_path / "x.png", tmp_path / "y.png"], tmp_path / "out", device="cpu",
-                    callback=events.append)
+    translate_files(
+        ckpt, [tmp_path / "x.png", tmp_path / "y.png"], tmp_path / "out", device="cpu", callback=events.append
+    )
     assert [(e.stage, e.step, e.total, Path(e.item).name) for e in events] == [
-        ("translate", 1, 2, "x.png"), ("translate", 2, 2, "y.png")]
+        ("translate", 1, 2, "x.png"),
+        ("translate", 2, 2, "y.png"),
+    ]
     assert all(e.losses["seconds"] >= 0 for e in events)
     capsys.readouterr()
-    assert main(["cyclegan", "apply", str(ckpt), str(tmp_path / "x.png"), str(tmp_path / "y.png"),
-                 "-o", str(tmp_path / "out2"), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "cyclegan",
+                "apply",
+                str(ckpt),
+                str(tmp_path / "x.png"),
+                str(tmp_path / "y.png"),
+                "-o",
+                str(tmp_path / "out2"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "translate" in err and "2/2" in err  # the one ProgressBar, fed the events

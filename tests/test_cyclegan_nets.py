@@ -10,7 +10,6 @@ from impasto.errors import WeightsError
 from impasto.nets import create_net
 from impasto.nets.cyclegan import PatchDiscriminator, ResnetGenerator, convert_foreign_generator, load_foreign_generator
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -56,6 +55,7 @@ def _reference_layout(ngf: int, n_blocks: int, dropout: bool) -> nn.Module:
 
     Instance norm without affine parameters, biased convolutions, blocks named ``conv_block``.
     """
+
     class Block(nn.Module):
         def __init__(self, dim: int) -> None:
             super().__init__()
@@ -69,12 +69,18 @@ def _reference_layout(ngf: int, n_blocks: int, dropout: bool) -> nn.Module:
 
     layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU(True)]
     for mult in (1, 2):
-        layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1), nn.InstanceNorm2d(ngf * mult * 2),
-                   nn.ReLU(True)]
+        layers += [
+            nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1),
+            nn.InstanceNorm2d(ngf * mult * 2),
+            nn.ReLU(True),
+        ]
     layers += [Block(4 * ngf) for _ in range(n_blocks)]
     for mult in (4, 2):
-        layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1),
-                   nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU(True)]
+        layers += [
+            nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1),
+            nn.InstanceNorm2d(ngf * mult // 2),
+            nn.ReLU(True),
+        ]
     layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
     model = nn.Sequential(*layers)
     with torch.no_grad():

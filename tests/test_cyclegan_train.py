@@ -8,21 +8,20 @@ import numpy as np
 import pytest
 import torch
 
-from impasto.cyclegan.train import train_cyclegan
+from impasto.cyclegan.pool import ImagePool
+from impasto.cyclegan.train import CycleGANConfig, build_state, make_step, sample_grid, train_cyclegan
 from impasto.errors import InputError
 from impasto.io import write_image
 from impasto.train.checkpoint import load_checkpoint
-from impasto.cyclegan.train import CycleGANConfig, build_state, make_step, sample_grid
 from impasto.train.data import ImageFolder
 from impasto.train.loop import fit, linear_decay
-from impasto.cyclegan.pool import ImagePool
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-TINY = dict(crop=32, load_size=32, ngf=4, ndf=4, n_blocks=6, pool_size=4, device="cpu",
-            checkpoint_every=1000, sample_every=0)
+TINY = dict(
+    crop=32, load_size=32, ngf=4, ndf=4, n_blocks=6, pool_size=4, device="cpu", checkpoint_every=1000, sample_every=0
+)
 
 
 def make_domains(root, n=4, size=32):
@@ -92,8 +91,9 @@ def test_resume_continues_at_the_saved_step_and_matches_an_uninterrupted_run(tmp
     device = torch.device("cpu")
     data_a = ImageFolder.from_folder(a, crop=cfg.crop, max_side=cfg.load_size)
     data_b = ImageFolder.from_folder(b, crop=cfg.crop, max_side=cfg.load_size)
-    full = fit(build_state(cfg, device), make_step(cfg, data_a, data_b, device), steps=8, kind="cyclegan",
-               config=cfg.to_dict())
+    full = fit(
+        build_state(cfg, device), make_step(cfg, data_a, data_b, device), steps=8, kind="cyclegan", config=cfg.to_dict()
+    )
 
     def stop_after_5(event):
         if event.step == 5:

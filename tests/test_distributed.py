@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from impasto.train.distributed import DistInfo, init_from_env
 from impasto.feedforward.train import FastTrainConfig
+from impasto.train.distributed import DistInfo, init_from_env
 
 
 def _free_port() -> int:
@@ -21,8 +21,15 @@ def _free_port() -> int:
 
 
 def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
-    os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world),
-                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    os.environ.update(
+        {
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "WORLD_SIZE": str(world),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+    )
     torch.set_num_threads(1)
     from impasto.feedforward.train import FastTrainConfig, make_step, train
 
@@ -37,18 +44,34 @@ def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
 
     fs.make_step = spy
     state = train(FastTrainConfig.from_dict(cfg_dict), Path(out) / "run")
-    torch.save({"state": state.nets["net"].state_dict(), "crops": seen[0], "step": state.step},
-               Path(out) / f"rank{rank}.pt")
+    torch.save(
+        {"state": state.nets["net"].state_dict(), "crops": seen[0], "step": state.step}, Path(out) / f"rank{rank}.pt"
+    )
 
 
 @pytest.mark.slow
 def test_two_gloo_processes_end_with_identical_weights(examples_dir: Path, style_path: Path, tmp_path: Path) -> None:
-    cfg = FastTrainConfig(style=str(style_path), data=str(examples_dir), exclude=("starry_night.jpg",), steps=2,
-                          batch_size=1, crop=32, load_size=64, style_size=64, width=4, blocks=1, kernel=3,
-                          style_layers=("relu1_2", "relu2_2"), lr=1e-2, precision="fp32",
-                          sample_every=0, device="cpu")
-    mp.start_processes(_worker, args=(2, _free_port(), cfg.to_dict(), str(tmp_path)), nprocs=2,
-                       start_method="spawn", join=True)
+    cfg = FastTrainConfig(
+        style=str(style_path),
+        data=str(examples_dir),
+        exclude=("starry_night.jpg",),
+        steps=2,
+        batch_size=1,
+        crop=32,
+        load_size=64,
+        style_size=64,
+        width=4,
+        blocks=1,
+        kernel=3,
+        style_layers=("relu1_2", "relu2_2"),
+        lr=1e-2,
+        precision="fp32",
+        sample_every=0,
+        device="cpu",
+    )
+    mp.start_processes(
+        _worker, args=(2, _free_port(), cfg.to_dict(), str(tmp_path)), nprocs=2, start_method="spawn", join=True
+    )
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["step"] == r1["step"] == 2
     assert not torch.equal(r0["crops"], r1["crops"])  # each rank trained on different crops ...

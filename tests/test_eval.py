@@ -23,9 +23,17 @@ def photo(path, size=(96, 72)) -> np.ndarray:
 
 
 def oracle_ssim(a: np.ndarray, b: np.ndarray) -> float:
-    return float(skimage_metrics.structural_similarity(
-        a.astype(np.float64), b.astype(np.float64), data_range=1.0, channel_axis=2, gaussian_weights=True,
-        sigma=1.5, use_sample_covariance=False))
+    return float(
+        skimage_metrics.structural_similarity(
+            a.astype(np.float64),
+            b.astype(np.float64),
+            data_range=1.0,
+            channel_axis=2,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +41,12 @@ def pairs(content_path, style_path):
     content, style = photo(content_path), photo(style_path)
     rng = np.random.default_rng(0)
     noisy = np.clip(content + rng.normal(0, 0.05, content.shape), 0, 1).astype(np.float32)
-    blurred = np.asarray(Image.fromarray((content * 255).round().astype(np.uint8)).resize((48, 36)).resize((96, 72)),
-                         np.float32) / 255
+    blurred = (
+        np.asarray(
+            Image.fromarray((content * 255).round().astype(np.uint8)).resize((48, 36)).resize((96, 72)), np.float32
+        )
+        / 255
+    )
     return content, {"style": style, "noisy": noisy, "blurred": blurred, "dark": content * 0.7}
 
 
@@ -57,16 +69,18 @@ def test_ssim_matches_scikit_image(pairs, name):
 def test_ssim_matches_scikit_image_on_float32_and_greyscale(pairs):
     content, others = pairs
     a, b = content[..., 1], others["noisy"][..., 1]
-    ref = skimage_metrics.structural_similarity(a, b, data_range=1.0, gaussian_weights=True, sigma=1.5,
-                                                use_sample_covariance=False)  # computed in float32 by skimage
+    ref = skimage_metrics.structural_similarity(
+        a, b, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )  # computed in float32 by skimage
     assert ssim(a, b) == pytest.approx(float(ref), abs=1e-4)
 
 
 @pytest.mark.parametrize("name", ["style", "noisy", "dark"])
 def test_psnr_matches_scikit_image(pairs, name):
     content, others = pairs
-    ref = skimage_metrics.peak_signal_noise_ratio(content.astype(np.float64), others[name].astype(np.float64),
-                                                  data_range=1.0)
+    ref = skimage_metrics.peak_signal_noise_ratio(
+        content.astype(np.float64), others[name].astype(np.float64), data_range=1.0
+    )
     assert psnr(content, others[name]) == pytest.approx(ref, rel=1e-9)
 
 
@@ -99,8 +113,14 @@ def evaluation(content_path, style_path):
     content = load_image(content_path)
     rng = np.random.default_rng(2)
     noisy = np.clip(content + rng.normal(0, 0.03, content.shape), 0, 1).astype(np.float32)
-    return evaluate(content_path, style_path, [noisy, style_path], names=["noisy photo", "the painting"],
-                    image_size=64, device="cpu")
+    return evaluate(
+        content_path,
+        style_path,
+        [noisy, style_path],
+        names=["noisy photo", "the painting"],
+        image_size=64,
+        device="cpu",
+    )
 
 
 def test_evaluate_reference_rows(evaluation):
@@ -133,8 +153,22 @@ def test_evaluate_json_writes_null_for_infinite_psnr(evaluation):
 
 def test_cli_evaluate_json_and_sheet(tmp_path, capsys, content_path, style_path):
     sheet = tmp_path / "sheet.png"
-    code = main(["evaluate", str(content_path), str(style_path), str(content_path), "--json", "--image-size", "48",
-                 "--device", "cpu", "--sheet", str(sheet), "-q"])
+    code = main(
+        [
+            "evaluate",
+            str(content_path),
+            str(style_path),
+            str(content_path),
+            "--json",
+            "--image-size",
+            "48",
+            "--device",
+            "cpu",
+            "--sheet",
+            str(sheet),
+            "-q",
+        ]
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     names = [row["name"] for row in data["images"]]
@@ -145,8 +179,10 @@ def test_cli_evaluate_json_and_sheet(tmp_path, capsys, content_path, style_path)
 
 
 def test_cli_evaluate_table(capsys, content_path, style_path):
-    assert main(["evaluate", str(content_path), str(style_path), str(style_path), "--image-size", "48",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(["evaluate", str(content_path), str(style_path), str(style_path), "--image-size", "48", "--device", "cpu"])
+        == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:3] == ["image", "SSIM", "PSNR"]
     assert lines[1].split()[:3] == ["content", "1.000", "inf"]

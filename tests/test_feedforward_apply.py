@@ -36,8 +36,11 @@ def model_file(tmp_path: Path) -> Path:
 
 def test_any_size_and_batching_give_the_same_result(model_file: Path) -> None:
     rng = np.random.default_rng(0)
-    images = [rng.random((37, 53, 3), dtype=np.float32), rng.random((20, 21, 3), dtype=np.float32),
-              rng.random((37, 53, 3), dtype=np.float32)]
+    images = [
+        rng.random((37, 53, 3), dtype=np.float32),
+        rng.random((20, 21, 3), dtype=np.float32),
+        rng.random((37, 53, 3), dtype=np.float32),
+    ]
     together = stylize_arrays(images, model_file, batch_size=4, device="cpu")
     alone = [stylize_arrays([im], model_file, device="cpu")[0] for im in images]
     assert [o.shape for o in together] == [im.shape for im in images]
@@ -49,8 +52,7 @@ def test_any_size_and_batching_give_the_same_result(model_file: Path) -> None:
     assert shrunk.shape == (18, 26, 3)
 
 
-def test_preserve_color_keeps_the_photos_chroma_and_the_results_luminance(model_file: Path,
-                                                                         content_path: Path) -> None:
+def test_preserve_color_keeps_the_photos_chroma_and_the_results_luminance(model_file: Path, content_path: Path) -> None:
     photo = to_array(resize_long_side(to_tensor(load_image(content_path)), 96))
     plain = stylize_arrays([photo], model_file, device="cpu")[0]
     kept = stylize_arrays([photo], model_file, device="cpu", preserve_color=True)[0]
@@ -59,7 +61,10 @@ def test_preserve_color_keeps_the_photos_chroma_and_the_results_luminance(model_
     assert inside.mean() > 0.5
     assert np.abs(yiq_kept[..., 1:] - yiq_photo[..., 1:])[inside].max() < 2e-3
     assert np.abs(yiq_kept[..., 0] - yiq_plain[..., 0])[inside].max() < 2e-3
-    assert np.abs(yiq_plain[..., 1:] - yiq_photo[..., 1:]).mean() > 5 * np.abs(yiq_kept[..., 1:] - yiq_photo[..., 1:]).mean()
+    assert (
+        np.abs(yiq_plain[..., 1:] - yiq_photo[..., 1:]).mean()
+        > 5 * np.abs(yiq_kept[..., 1:] - yiq_photo[..., 1:]).mean()
+    )
 
 
 def test_bf16_precision_is_close_to_fp32(model_file: Path) -> None:
@@ -120,8 +125,9 @@ def _style_distance(image: np.ndarray, style_grams: dict, fx: torch.nn.Module) -
 
 
 @pytest.mark.parametrize("name", ["starry-night", "starry-night-lite"])
-def test_shipped_starry_night_model_stylises_a_real_photo(name: str, content_path: Path, style_path: Path,
-                                                         tmp_path: Path) -> None:
+def test_shipped_starry_night_model_stylises_a_real_photo(
+    name: str, content_path: Path, style_path: Path, tmp_path: Path
+) -> None:
     from impasto.features.vgg import FeatureExtractor
     from impasto.losses.functional import gram_target
 
@@ -144,8 +150,9 @@ def test_shipped_starry_night_model_stylises_a_real_photo(name: str, content_pat
     assert after < 0.25 * before, (before, after)
     # and through the command line, by name, as a fresh install would
     target = tmp_path / "starry.jpg"
-    assert main(["fast", "apply", "--model", name, str(content_path), "-o", str(target),
-                 "--max-size", "128", "-q"]) == 0
+    assert (
+        main(["fast", "apply", "--model", name, str(content_path), "-o", str(target), "--max-size", "128", "-q"]) == 0
+    )
     assert read_image(target).shape == (96, 128, 3)
 
 
@@ -157,8 +164,14 @@ def test_stylize_files_reports_one_progress_event_per_file(tmp_path: Path) -> No
     for name in ("a.png", "b.png", "c.png"):
         write_image(tmp_path / name, rng.random((16, 20, 3)).astype(np.float32))
     events: list[Progress] = []
-    written = stylize_files([tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"], tmp_path / "out",
-                            _tiny_model(), batch_size=2, device="cpu", callback=events.append)
+    written = stylize_files(
+        [tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"],
+        tmp_path / "out",
+        _tiny_model(),
+        batch_size=2,
+        device="cpu",
+        callback=events.append,
+    )
     assert len(written) == 3
     assert [(e.stage, e.step, e.total) for e in events] == [("stylize", 1, 3), ("stylize", 2, 3), ("stylize", 3, 3)]
     assert [Path(e.item).name for e in events] == ["a.png", "b.png", "c.png"]

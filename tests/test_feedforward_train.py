@@ -12,20 +12,36 @@ from impasto.api import load_image
 from impasto.cli import main
 from impasto.errors import InputError, ResumeError
 from impasto.feedforward.apply import load_model
+from impasto.feedforward.train import FastTrainConfig, PerceptualLoss, train
 from impasto.nets import create_net
 from impasto.train.checkpoint import load_checkpoint
 from impasto.train.data import ImageFolder, crop_side
-from impasto.feedforward.train import FastTrainConfig, PerceptualLoss, train
 from impasto.transforms import resize_long_side, to_tensor
 
 
 @pytest.fixture()
 def tiny(examples_dir: Path, style_path: Path) -> FastTrainConfig:
     """A run small enough for a test: 32 px crops of the Tübingen photo, a 4-channel net, two VGG blocks."""
-    return FastTrainConfig(style=str(style_path), data=str(examples_dir), exclude=("starry_night.jpg",),
-                           steps=3, batch_size=2, crop=32, load_size=64, style_size=64, width=4, blocks=1,
-                           kernel=3, content_layers=("relu2_2",), style_layers=("relu1_2", "relu2_2"),
-                           lr=1e-2, precision="fp32", checkpoint_every=2, sample_every=2, device="cpu")
+    return FastTrainConfig(
+        style=str(style_path),
+        data=str(examples_dir),
+        exclude=("starry_night.jpg",),
+        steps=3,
+        batch_size=2,
+        crop=32,
+        load_size=64,
+        style_size=64,
+        width=4,
+        blocks=1,
+        kernel=3,
+        content_layers=("relu2_2",),
+        style_layers=("relu1_2", "relu2_2"),
+        lr=1e-2,
+        precision="fp32",
+        checkpoint_every=2,
+        sample_every=2,
+        device="cpu",
+    )
 
 
 def test_config_validation(tiny: FastTrainConfig) -> None:
@@ -109,8 +125,9 @@ def test_run_folder_and_checkpoint_round_trip(tiny: FastTrainConfig, tmp_path: P
         train(tiny, run)
 
 
-def test_resume_continues_at_the_saved_step_and_matches_an_uninterrupted_run(tiny: FastTrainConfig,
-                                                                             tmp_path: Path) -> None:
+def test_resume_continues_at_the_saved_step_and_matches_an_uninterrupted_run(
+    tiny: FastTrainConfig, tmp_path: Path
+) -> None:
     cfg = tiny.replace(sample_every=0)
     straight = train(cfg.replace(steps=4), tmp_path / "straight")
     train(cfg.replace(steps=2), tmp_path / "split")
@@ -122,8 +139,9 @@ def test_resume_continues_at_the_saved_step_and_matches_an_uninterrupted_run(tin
         train(cfg.replace(crop=48, steps=6), tmp_path / "split", resume=True)
 
 
-def test_lr_decay_lowers_the_rate_to_zero_and_survives_resume(tiny: FastTrainConfig, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lr_decay_lowers_the_rate_to_zero_and_survives_resume(
+    tiny: FastTrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = tiny.replace(sample_every=0, steps=6, lr_decay_steps=4)
     rates: list[float] = []
     adam_step = torch.optim.Adam.step
@@ -150,15 +168,23 @@ def test_lr_decay_lowers_the_rate_to_zero_and_survives_resume(tiny: FastTrainCon
         tiny.replace(lr_decay_steps=-1).validate()
 
 
-def test_distillation_without_vgg_brings_a_lighter_net_towards_its_teacher(tiny: FastTrainConfig,
-                                                                         tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_distillation_without_vgg_brings_a_lighter_net_towards_its_teacher(
+    tiny: FastTrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from impasto.features.vgg import FeatureExtractor
 
     teacher = train(tiny.replace(steps=2, sample_every=0), tmp_path / "teacher")
-    cfg = tiny.replace(width=2, steps=40, learning_rate=2e-2, sample_every=0, checkpoint_every=100,
-                       content_weight=0.0, style_weight=0.0, tv_weight=0.0, teacher=str(tmp_path / "teacher" /
-                                                                                        "checkpoint.pt"))
+    cfg = tiny.replace(
+        width=2,
+        steps=40,
+        learning_rate=2e-2,
+        sample_every=0,
+        checkpoint_every=100,
+        content_weight=0.0,
+        style_weight=0.0,
+        tv_weight=0.0,
+        teacher=str(tmp_path / "teacher" / "checkpoint.pt"),
+    )
     with pytest.raises(InputError, match="nothing to learn"):
         cfg.replace(teacher_weight=0.0).validate()
     with pytest.raises(InputError, match="neither a file nor a shipped model"):
@@ -185,9 +211,35 @@ def test_distillation_without_vgg_brings_a_lighter_net_towards_its_teacher(tiny:
 
 def test_cli_train_and_resume(tiny: FastTrainConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli"
-    flags = ["--style", tiny.style, "--data", tiny.data, "--exclude", "starry_night.jpg", "--batch-size", "1",
-             "--crop", "32", "--max-side", "64", "--style-size", "64", "--width", "4", "--blocks", "1",
-             "--kernel", "3", "--style-layers", "relu1_2,relu2_2", "--precision", "fp32", "--device", "cpu", "-q"]
+    flags = [
+        "--style",
+        tiny.style,
+        "--data",
+        tiny.data,
+        "--exclude",
+        "starry_night.jpg",
+        "--batch-size",
+        "1",
+        "--crop",
+        "32",
+        "--max-side",
+        "64",
+        "--style-size",
+        "64",
+        "--width",
+        "4",
+        "--blocks",
+        "1",
+        "--kernel",
+        "3",
+        "--style-layers",
+        "relu1_2,relu2_2",
+        "--precision",
+        "fp32",
+        "--device",
+        "cpu",
+        "-q",
+    ]
     assert main(["fast", "train", "-o", str(out), "--steps", "1", *flags]) == 0
     assert main(["fast", "train", "-o", str(out), "--steps", "2", *flags]) == 2
     assert "--resume" in capsys.readouterr().err
@@ -206,5 +258,7 @@ def test_init_from_copies_the_weights_of_another_run(tiny: FastTrainConfig, tmp_
     for name, value in first.nets["net"].state_dict().items():
         assert torch.equal(net.state_dict()[name], value), name
     with pytest.raises(InputError, match="init-from"):
-        _load_initial_weights(create_net("johnson", width=8, blocks=1, kernel=3),
-                              tiny.replace(width=8, init_from=str(tmp_path / "a" / "checkpoint.pt")))
+        _load_initial_weights(
+            create_net("johnson", width=8, blocks=1, kernel=3),
+            tiny.replace(width=8, init_from=str(tmp_path / "a" / "checkpoint.pt")),
+        )

@@ -30,8 +30,12 @@ def photo_small(photo):
 
 @pytest.fixture(scope="module")
 def content_recs(photo):
-    return dict(zip(("conv1_2", "conv3_2", "conv5_2"),
-                    figures.content_reconstructions(photo, ("conv1_2", "conv3_2", "conv5_2"), size=SIZE, steps=50)))
+    return dict(
+        zip(
+            ("conv1_2", "conv3_2", "conv5_2"),
+            figures.content_reconstructions(photo, ("conv1_2", "conv3_2", "conv5_2"), size=SIZE, steps=50),
+        )
+    )
 
 
 def test_lower_layers_reconstruct_the_pixels_more_closely(content_recs, photo_small):
@@ -108,8 +112,9 @@ def test_grid_figure_and_jpeg(tmp_path, photo_small):
 
 
 def test_loss_curves_figure(tmp_path):
-    history = [{"content": 10.0 / (i + 1), "style": 100.0 / (i + 1), "tv": 0.0, "total": 110.0 / (i + 1)}
-               for i in range(30)]
+    history = [
+        {"content": 10.0 / (i + 1), "style": 100.0 / (i + 1), "tv": 0.0, "total": 110.0 / (i + 1)} for i in range(30)
+    ]
     fmt, _ = _png(figures.loss_curves_figure(history, tmp_path / "loss.png", stages=[20]))
     assert fmt == "PNG"
     with pytest.raises(ValueError):
@@ -136,32 +141,96 @@ def test_figures_refuse_other_formats_and_leave_nothing(tmp_path, photo_small):
 def test_cli_figure_reconstructions_tiny(tmp_path, content_path, style_path):
     out = tmp_path / "rec.png"
     cache = tmp_path / "cache"
-    argv = ["figure", "reconstructions", str(content_path), str(style_path), "-o", str(out), "--size", "32",
-            "--steps", "2", "--content-layers", "conv1_2", "--style-depths", "1", "--device", "cpu", "-q",
-            "--cache-dir", str(cache)]
+    argv = [
+        "figure",
+        "reconstructions",
+        str(content_path),
+        str(style_path),
+        "-o",
+        str(out),
+        "--size",
+        "32",
+        "--steps",
+        "2",
+        "--content-layers",
+        "conv1_2",
+        "--style-depths",
+        "1",
+        "--device",
+        "cpu",
+        "-q",
+        "--cache-dir",
+        str(cache),
+    ]
     assert main(argv) == 0 and _png(out)[0] == "PNG"
     assert len(list(cache.glob("*.npy"))) == 2  # one content and one style panel, kept for a rerun
 
 
 def test_cli_figure_grid_tiny(tmp_path, content_path, style_path):
     out = tmp_path / "grid.png"
-    assert main(["figure", "grid", str(content_path), str(style_path), "-o", str(out), "--size", "32", "--steps", "1",
-                 "--ratios", "1e-3", "1e-1", "--style-depths", "1", "--device", "cpu", "-q"]) == 0
+    assert (
+        main(
+            [
+                "figure",
+                "grid",
+                str(content_path),
+                str(style_path),
+                "-o",
+                str(out),
+                "--size",
+                "32",
+                "--steps",
+                "1",
+                "--ratios",
+                "1e-3",
+                "1e-1",
+                "--style-depths",
+                "1",
+                "--device",
+                "cpu",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert _png(out)[0] == "PNG"
 
 
 def test_cli_figure_losses(tmp_path, content_path, style_path):
     out, result = tmp_path / "loss.png", tmp_path / "result.png"
-    assert main(["figure", "losses", str(content_path), str(style_path), "-o", str(out), "--result", str(result),
-                 "--image-size", "32", "--num-iterations", "3", "--device", "cpu", "-q"]) == 0
+    assert (
+        main(
+            [
+                "figure",
+                "losses",
+                str(content_path),
+                str(style_path),
+                "-o",
+                str(out),
+                "--result",
+                str(result),
+                "--image-size",
+                "32",
+                "--num-iterations",
+                "3",
+                "--device",
+                "cpu",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert _png(out)[0] == "PNG" and _png(result)[1] == (32, 24)
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--style-depths", "7"], "--style-depths"),
-    (["--steps", "0"], "--steps"),
-    (["--content-layers", "conv9_9"], "unknown VGG-19 layer"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--style-depths", "7"], "--style-depths"),
+        (["--steps", "0"], "--steps"),
+        (["--content-layers", "conv9_9"], "unknown VGG-19 layer"),
+    ],
+)
 def test_cli_figure_bad_options_are_one_line(tmp_path, capsys, content_path, style_path, extra, message):
     out = tmp_path / "rec.png"
     code = main(["figure", "reconstructions", str(content_path), str(style_path), "-o", str(out), *extra])
@@ -196,5 +265,5 @@ def test_feedforward_loss_png_comes_from_the_shared_plotter(tmp_path, monkeypatc
     history = [{"step": i, "content": 1.0, "style": 2.0, "total": 3.0} for i in range(1, 301)]
     ff_train.write_history(tmp_path, history)
     assert (tmp_path / "history.csv").read_text().splitlines()[0] == "step,content,style,total"
-    (path, kw), = calls
+    ((path, kw),) = calls
     assert path == tmp_path / "loss.png" and kw["keys"] == ["content", "style", "total"] and kw["smooth"] == 3

@@ -22,12 +22,15 @@ from impasto.errors import InputError
 
 ALLOCATION_LIMIT = 64 * 2**20  # planning a run allocates kilobytes; a per-tile list for 10^9 px would be GBs
 
-settings.register_profile("fuzz", max_examples=100, deadline=2000, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "fuzz", max_examples=100, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 ints = st.one_of(st.integers(-5, 5000), st.sampled_from([0, -1, 2**31, 2**63, 2**70, 10**9, 10**30]))
-floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
-                   st.sampled_from([0.0, -1.0, 1.0, 1.000000000001, 1e-300, 1e35, 1e300]))
+floats = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -1.0, 1.0, 1.000000000001, 1e-300, 1e35, 1e300]),
+)
 junk = st.sampled_from(["", "abc", "1e3", "0x10", "--", "nan", "-inf", " 7", "1,2", "relu9_9"])
 
 
@@ -36,11 +39,21 @@ def value(kind: st.SearchStrategy) -> st.SearchStrategy[str]:
 
 
 OPTIONS: dict[str, st.SearchStrategy[str]] = {
-    "--image-size": value(ints), "--steps": value(ints), "--min-scale": value(ints),
-    "--lbfgs-history": value(ints), "--tile-size": value(ints), "--seed": value(ints),
-    "--style-scale": value(floats), "--scale-factor": value(floats), "--fine-steps-ratio": value(floats),
-    "--content-weight": value(floats), "--style-weight": value(floats), "--tv-weight": value(floats),
-    "--lr": value(floats), "--max-memory": value(floats), "--init-noise-std": value(floats),
+    "--image-size": value(ints),
+    "--steps": value(ints),
+    "--min-scale": value(ints),
+    "--lbfgs-history": value(ints),
+    "--tile-size": value(ints),
+    "--seed": value(ints),
+    "--style-scale": value(floats),
+    "--scale-factor": value(floats),
+    "--fine-steps-ratio": value(floats),
+    "--content-weight": value(floats),
+    "--style-weight": value(floats),
+    "--tv-weight": value(floats),
+    "--lr": value(floats),
+    "--max-memory": value(floats),
+    "--init-noise-std": value(floats),
     "--tv-beta": value(floats),
     "--multiscale": st.sampled_from(["auto", "on", "off", "sometimes"]),
     "--tiling": st.sampled_from(["auto", "on", "off", "x"]),
@@ -75,17 +88,27 @@ def plan_from_argv(argv: list[str]) -> object:
         args = _parser().parse_args(["stylize", "c.png", "s.png", "-o", "out.png", *argv])
     cfg = config_from_args(args)
     # the size checks the configuration's validation is to call (issue 13 hook)
-    memory.check_scales(cfg.image_size, cfg.min_scale, cfg.scale_factor, cfg.multiscale,
-                        cfg.style_scales or [cfg.style_scale])
+    memory.check_scales(
+        cfg.image_size, cfg.min_scale, cfg.scale_factor, cfg.multiscale, cfg.style_scales or [cfg.style_scale]
+    )
     sizes = cfg.scale_sizes()
     assert sizes and sizes[-1] == cfg.image_size and len(sizes) <= memory.MAX_PYRAMID_LEVELS
     hw = (max(1, cfg.image_size * 3 // 4), cfg.image_size)
     budget = None if cfg.max_memory is None else int(cfg.max_memory * 1e9)
     steps = cfg.steps
     try:
-        return memory.plan_memory(hw, budget, device_type="cpu", precision="bf16", optimizer=cfg.optimizer,
-                                  lbfgs_history=cfg.lbfgs_history, steps=steps, recompute=cfg.recompute,
-                                  tiling=cfg.tiling, tile_size=cfg.tile_size)
+        return memory.plan_memory(
+            hw,
+            budget,
+            device_type="cpu",
+            precision="bf16",
+            optimizer=cfg.optimizer,
+            lbfgs_history=cfg.lbfgs_history,
+            steps=steps,
+            recompute=cfg.recompute,
+            tiling=cfg.tiling,
+            tile_size=cfg.tile_size,
+        )
     except memory.DoesNotFit as err:
         assert 16 <= err.largest <= max(16, min(cfg.image_size, memory.MAX_SIDE))
         raise InputError("does not fit") from None
@@ -98,8 +121,11 @@ def _warm() -> None:
 
 
 @settings(settings.get_profile("fuzz"))
-@given(st.dictionaries(st.sampled_from(sorted(OPTIONS)), st.just(None), max_size=8).flatmap(
-    lambda keys: st.fixed_dictionaries({k: OPTIONS[k] for k in keys})))
+@given(
+    st.dictionaries(st.sampled_from(sorted(OPTIONS)), st.just(None), max_size=8).flatmap(
+        lambda keys: st.fixed_dictionaries({k: OPTIONS[k] for k in keys})
+    )
+)
 def test_any_stylize_options_plan_or_fail_cleanly(options: dict[str, str]) -> None:
     argv = [part for flag, text in options.items() for part in (f"{flag}={text}",)]
     with bounded_allocation():
@@ -112,17 +138,34 @@ def test_any_stylize_options_plan_or_fail_cleanly(options: dict[str, str]) -> No
 
 
 @settings(settings.get_profile("fuzz"))
-@given(h=st.integers(1, 10**12), w=st.integers(1, 10**12), budget=st.one_of(st.none(), st.integers(0, 2**50)),
-       history=st.integers(1, 10**12), steps=st.integers(1, 10**12), optimizer=st.sampled_from(["lbfgs", "adam"]),
-       tiling=st.sampled_from(["auto", "on", "off"]), recompute=st.sampled_from(["auto", "on", "off"]),
-       tile=st.one_of(st.none(), st.integers(64, 10**9)))
-def test_the_planner_is_closed_form_for_any_size(h, w, budget, history, steps, optimizer, tiling, recompute,
-                                                 tile) -> None:
+@given(
+    h=st.integers(1, 10**12),
+    w=st.integers(1, 10**12),
+    budget=st.one_of(st.none(), st.integers(0, 2**50)),
+    history=st.integers(1, 10**12),
+    steps=st.integers(1, 10**12),
+    optimizer=st.sampled_from(["lbfgs", "adam"]),
+    tiling=st.sampled_from(["auto", "on", "off"]),
+    recompute=st.sampled_from(["auto", "on", "off"]),
+    tile=st.one_of(st.none(), st.integers(64, 10**9)),
+)
+def test_the_planner_is_closed_form_for_any_size(
+    h, w, budget, history, steps, optimizer, tiling, recompute, tile
+) -> None:
     with bounded_allocation():
         try:
-            plan = memory.plan_memory((h, w), budget, device_type="cpu", precision="bf16", optimizer=optimizer,
-                                      lbfgs_history=history, steps=steps, recompute=recompute, tiling=tiling,
-                                      tile_size=tile)
+            plan = memory.plan_memory(
+                (h, w),
+                budget,
+                device_type="cpu",
+                precision="bf16",
+                optimizer=optimizer,
+                lbfgs_history=history,
+                steps=steps,
+                recompute=recompute,
+                tiling=tiling,
+                tile_size=tile,
+            )
         except memory.DoesNotFit as err:
             assert budget is not None and 16 <= err.largest <= memory.MAX_SIDE
             return

@@ -117,9 +117,11 @@ def test_impasto_has_no_import_cycles() -> None:
 
 
 def test_configs_and_the_layer_table_do_not_import_torch() -> None:
-    code = ("import sys, impasto, impasto.config, impasto.features.layers, impasto.feedforward.config, "
-            "impasto.cyclegan.config, impasto.io, impasto.cli.common\n"
-            "impasto.GatysConfig().validate(); impasto.load_image\n"
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys, impasto, impasto.config, impasto.features.layers, impasto.feedforward.config, "
+        "impasto.cyclegan.config, impasto.io, impasto.cli.common\n"
+        "impasto.GatysConfig().validate(); impasto.load_image\n"
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr

@@ -171,9 +171,7 @@ def test_max_pixels_checked_from_header_before_decoding(tmp_path: Path, monkeypa
     assert_valid(read_image(p, max_pixels=200 * 200), (200, 200))
 
 
-def test_pillow_decompression_bomb_error_maps_to_image_read_error(
-    tmp_path: Path, monkeypatch
-) -> None:
+def test_pillow_decompression_bomb_error_maps_to_image_read_error(tmp_path: Path, monkeypatch) -> None:
     p = tmp_path / "big.png"
     Image.new("RGB", (200, 200), RED).save(p)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
@@ -565,9 +563,7 @@ def test_jpeg_quality(tmp_path: Path) -> None:
 
 
 def test_values_clipped_rounded_and_nan_is_zero(tmp_path: Path) -> None:
-    image = np.array(
-        [[[-1.0, 2.0, np.nan], [0.5, 0.2, 1.0], [np.inf, -np.inf, 0.001]]], dtype=np.float64
-    )
+    image = np.array([[[-1.0, 2.0, np.nan], [0.5, 0.2, 1.0], [np.inf, -np.inf, 0.001]]], dtype=np.float64)
     out = write_image(tmp_path / "clip.png", image)
     with Image.open(out) as im:
         pixels = np.asarray(im)
@@ -576,9 +572,7 @@ def test_values_clipped_rounded_and_nan_is_zero(tmp_path: Path) -> None:
     np.testing.assert_array_equal(pixels[0, 2], [255, 0, 0])
 
 
-@pytest.mark.parametrize(
-    "shape", [(4, 4), (4, 4, 4), (4, 4, 1), (3, 4, 4, 3), (0, 4, 3), (4, 0, 3)]
-)
+@pytest.mark.parametrize("shape", [(4, 4), (4, 4, 4), (4, 4, 1), (3, 4, 4, 3), (0, 4, 3), (4, 0, 3)])
 def test_wrong_shapes_raise_value_error(tmp_path: Path, shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="shape"):
         write_image(tmp_path / "bad.png", np.zeros(shape, dtype=np.float32))
@@ -606,9 +600,7 @@ def test_overwrites_existing_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), OSError(28, "No space left on device")])
-def test_failed_write_leaves_existing_file_untouched(
-    tmp_path: Path, monkeypatch, error: Exception
-) -> None:
+def test_failed_write_leaves_existing_file_untouched(tmp_path: Path, monkeypatch, error: Exception) -> None:
     target = tmp_path / "out.png"
     old = write_image(target, _random_image(seed=1)).read_bytes()
 

@@ -14,8 +14,9 @@ def test_estimate_grows_with_pixels_history_and_precision() -> None:
     big = memory.estimate_peak_bytes(768, 1024, precision="bf16", **kw)
     assert big - memory.CPU_BASE_BYTES == pytest.approx(4 * (small - memory.CPU_BASE_BYTES), rel=1e-6)
     assert memory.estimate_peak_bytes(384, 512, precision="fp32", **kw) > small
-    fewer_pairs = memory.estimate_peak_bytes(384, 512, precision="bf16", device_type="cpu", optimizer="lbfgs",
-                                             lbfgs_pairs=5)
+    fewer_pairs = memory.estimate_peak_bytes(
+        384, 512, precision="bf16", device_type="cpu", optimizer="lbfgs", lbfgs_pairs=5
+    )
     assert fewer_pairs < small
 
 
@@ -39,14 +40,16 @@ def test_a_size_that_does_not_fit_is_refused_before_compute(monkeypatch, content
     monkeypatch.setattr(memory, "available_bytes", lambda device: 2**30)
     steps = []
     with pytest.raises(impasto.InputError, match=r"needs about .* GiB .*image_size=\d+") as err:
-        impasto.stylize(content_path, style_path, image_size=4096, num_iterations=5, precision="bf16",
-                        callback=steps.append)
+        impasto.stylize(
+            content_path, style_path, image_size=4096, num_iterations=5, precision="bf16", callback=steps.append
+        )
     assert steps == []  # refused before the first step
     suggested = int(str(err.value).split("image_size=")[1].split()[0])
     assert 256 < suggested < 4096
     # and the suggested size is accepted by the same check
-    from impasto.gatys import check_memory
     import torch
+
+    from impasto.gatys import check_memory
 
     # (5 steps over the 5 levels 256..4096: one step, one L-BFGS pair at the finest level)
     plan = check_memory((suggested * 3 // 4, suggested), torch.device("cpu"), "bf16", "lbfgs", 100, 1)
@@ -82,6 +85,7 @@ def test_checkpointing_is_switched_on_only_when_needed(monkeypatch, content_path
 
 # --- issue 13: planning is closed-form and bounded for every option value -------------------------
 
+
 def _old_plan_order(hw, budget, *, optimizer, lbfgs_history, steps, tiles):
     """The search the planner replaced (every history length x every big tile, then small tiles):
     the reference the closed form must agree with."""
@@ -106,8 +110,16 @@ def test_the_closed_form_plan_agrees_with_the_search_it_replaced(optimizer) -> N
             budget = gib * 2**30
             want = _old_plan_order(hw, budget, optimizer=optimizer, lbfgs_history=100, steps=60, tiles=tiles)
             try:
-                plan = memory.plan_memory(hw, budget, device_type="cpu", precision="bf16", optimizer=optimizer,
-                                          lbfgs_history=100, steps=60, tiling="on" if gib < 0 else "auto")
+                plan = memory.plan_memory(
+                    hw,
+                    budget,
+                    device_type="cpu",
+                    precision="bf16",
+                    optimizer=optimizer,
+                    lbfgs_history=100,
+                    steps=60,
+                    tiling="on" if gib < 0 else "auto",
+                )
             except memory.DoesNotFit:
                 assert want is None
                 continue
@@ -136,32 +148,54 @@ def test_a_billion_pixel_request_is_answered_at_once_with_the_largest_size_that_
 
     tracemalloc.start()  # the old planner listed every tile: 23 GB here
     with pytest.raises(memory.DoesNotFit) as err:
-        memory.plan_memory((750_000_000, 10**9), 16 * 2**30, device_type="cpu", precision="bf16",
-                           optimizer="lbfgs", lbfgs_history=10**9, steps=10**9)
+        memory.plan_memory(
+            (750_000_000, 10**9),
+            16 * 2**30,
+            device_type="cpu",
+            precision="bf16",
+            optimizer="lbfgs",
+            lbfgs_history=10**9,
+            steps=10**9,
+        )
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 2**20
     side = err.value.largest
     assert 1000 < side < 20000
     # the answer is right: that size plans within the budget, a little more does not
-    fits = memory.plan_memory((side * 3 // 4, side), 16 * 2**30, device_type="cpu", precision="bf16",
-                              optimizer="lbfgs", lbfgs_history=100, steps=100)
+    fits = memory.plan_memory(
+        (side * 3 // 4, side),
+        16 * 2**30,
+        device_type="cpu",
+        precision="bf16",
+        optimizer="lbfgs",
+        lbfgs_history=100,
+        steps=100,
+    )
     assert fits.estimate <= 16 * 2**30
 
 
 def test_without_a_known_budget_absurd_sizes_are_still_refused() -> None:
     with pytest.raises(impasto.InputError, match="65535"):
-        memory.plan_memory((10**6, 10**6), None, device_type="cpu", precision="bf16", optimizer="lbfgs",
-                           lbfgs_history=100, steps=10)
+        memory.plan_memory(
+            (10**6, 10**6), None, device_type="cpu", precision="bf16", optimizer="lbfgs", lbfgs_history=100, steps=10
+        )
 
 
 def test_pyramid_level_count_matches_the_pyramid_and_refuses_a_factor_near_one() -> None:
     from impasto.optim.levels import pyramid_sizes
 
-    for size, smallest, factor in [(512, 256, 2.0), (2048, 256, 2.0), (1000, 256, 2.0), (400, 256, 2.0),
-                                   (4096, 64, 1.5), (3000, 100, 1.2)]:
+    for size, smallest, factor in [
+        (512, 256, 2.0),
+        (2048, 256, 2.0),
+        (1000, 256, 2.0),
+        (400, 256, 2.0),
+        (4096, 64, 1.5),
+        (3000, 100, 1.2),
+    ]:
         assert memory.pyramid_level_count(size, smallest, factor) == len(
-            pyramid_sizes(size, min_size=smallest, factor=factor))
+            pyramid_sizes(size, min_size=smallest, factor=factor)
+        )
     assert memory.pyramid_level_count(4096, 16, 1.000000000001, "off") == 1
     with pytest.raises(impasto.InputError, match=r"levels; at most 32"):
         memory.pyramid_level_count(512, 256, 1.000000000001, "on")
@@ -170,8 +204,9 @@ def test_pyramid_level_count_matches_the_pyramid_and_refuses_a_factor_near_one()
 
 
 def test_style_sizes_are_planned_too() -> None:
-    plan = memory.plan_memory((384, 512), 4 * 2**30, device_type="cpu", precision="bf16", optimizer="lbfgs",
-                              lbfgs_history=100, steps=100)
+    plan = memory.plan_memory(
+        (384, 512), 4 * 2**30, device_type="cpu", precision="bf16", optimizer="lbfgs", lbfgs_history=100, steps=100
+    )
     assert memory.check_style_memory([(600, 800)], 512, [1.0], plan) == [(384, 512)]
     with pytest.raises(impasto.InputError, match=r"style scale of at most 128"):
         memory.check_style_memory([(600, 800)], 512, [1_000_000.0], plan)

@@ -29,8 +29,9 @@ def test_masked_gram_with_an_all_ones_mask_is_the_gram():
     feats = torch.randn(2, 5, 7, 6)
     ones = torch.ones(1, 1, 7, 6)
     for norm in ("none", "hw", "chw"):
-        torch.testing.assert_close(lf.masked_gram_matrix(feats, ones, norm), lf.gram_matrix(feats, norm),
-                                   rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(
+            lf.masked_gram_matrix(feats, ones, norm), lf.gram_matrix(feats, norm), rtol=1e-6, atol=1e-6
+        )
 
 
 def test_masked_gram_of_a_binary_mask_is_the_gram_of_the_region():
@@ -167,8 +168,8 @@ def test_style_gradient_stays_inside_the_mask(extractor, images):
     loss = objective(extractor, content, starry, style_masks=[mask], content_weight=0.0)
     _, grad = loss_and_grad(loss, torch.rand_like(content))
     left = grad[..., : w // 2 - 16].abs().mean()
-    right = grad[..., w // 2 + 16:].abs().mean()  # deep layers see across the edge, so not zero,
-    assert float(right) < 0.2 * float(left)       # but far weaker than inside the styled region
+    right = grad[..., w // 2 + 16 :].abs().mean()  # deep layers see across the edge, so not zero,
+    assert float(right) < 0.2 * float(left)  # but far weaker than inside the styled region
 
 
 # ---------------------------------------------------------------- stylize end to end
@@ -176,7 +177,7 @@ def test_style_gradient_stays_inside_the_mask(extractor, images):
 
 def _halves(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     w = array.shape[1]
-    return array[:, : w // 2 - 4], array[:, w // 2 + 4:]
+    return array[:, : w // 2 - 4], array[:, w // 2 + 4 :]
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +190,9 @@ def masked_run(content_path, style_path):
     masked = impasto.stylize(content, style_path, masks=[mask], **kw)
     plain = impasto.stylize(content, style_path, **kw)
     with Image.open(content_path) as im:
-        ref = np.asarray(im.convert("RGB").resize(masked.array.shape[1::-1], Image.Resampling.BICUBIC),
-                         np.float32) / 255
+        ref = (
+            np.asarray(im.convert("RGB").resize(masked.array.shape[1::-1], Image.Resampling.BICUBIC), np.float32) / 255
+        )
     return masked.array, plain.array, ref
 
 
@@ -210,31 +212,44 @@ def test_masks_from_files_through_the_config(tmp_path, content_path, style_path)
     left = np.zeros((h, w), np.uint8)
     left[:, : w // 2] = 255
     Image.fromarray(left).save(tmp_path / "left.png")
-    out = impasto.stylize(content_path, [style_path, content_path], style_masks=[str(tmp_path / "left.png"), "none"],
-                          image_size=32, num_iterations=2, device="cpu")
+    out = impasto.stylize(
+        content_path,
+        [style_path, content_path],
+        style_masks=[str(tmp_path / "left.png"), "none"],
+        image_size=32,
+        num_iterations=2,
+        device="cpu",
+    )
     assert out.array.shape == (24, 32, 3) and out.extra["styles"] == "2"
 
 
-@pytest.mark.parametrize("masks, message", [
-    ([np.ones((20, 100), np.float32)], "aspect ratio"),
-    ([np.zeros((48, 64), np.float32)], "all black"),
-    ([None, None], "1 style"),
-])
+@pytest.mark.parametrize(
+    "masks, message",
+    [
+        ([np.ones((20, 100), np.float32)], "aspect ratio"),
+        ([np.zeros((48, 64), np.float32)], "all black"),
+        ([None, None], "1 style"),
+    ],
+)
 def test_bad_masks_are_refused_before_any_compute(content_path, style_path, masks, message):
     with pytest.raises(impasto.InputError, match=message):
         impasto.stylize(content_path, style_path, masks=masks, image_size=32, num_iterations=1, device="cpu")
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (dict(style_blend_weights=[1, 2, 3]), "style_blend_weights has 3"),
-    (dict(style_scales=[1.0]), "style_scales has 1"),
-    (dict(style_blend_weights=[0, 0]), "not all be 0"),
-    (dict(style_scales=[1.0, -1]), "style_scales"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(style_blend_weights=[1, 2, 3]), "style_blend_weights has 3"),
+        (dict(style_scales=[1.0]), "style_scales has 1"),
+        (dict(style_blend_weights=[0, 0]), "not all be 0"),
+        (dict(style_scales=[1.0, -1]), "style_scales"),
+    ],
+)
 def test_bad_style_options_are_refused(content_path, style_path, overrides, message):
     with pytest.raises(impasto.InputError, match=message):
-        impasto.stylize(content_path, [style_path, style_path], image_size=32, num_iterations=1, device="cpu",
-                        **overrides)
+        impasto.stylize(
+            content_path, [style_path, style_path], image_size=32, num_iterations=1, device="cpu", **overrides
+        )
 
 
 def test_each_style_gets_its_own_size(monkeypatch, content_path, style_path):
@@ -246,8 +261,9 @@ def test_each_style_gets_its_own_size(monkeypatch, content_path, style_path):
         return original(cls, cfg, extractor, content, style, **kw)
 
     monkeypatch.setattr(StyleTransferLoss, "from_config", classmethod(spy))
-    impasto.stylize(content_path, [style_path, content_path], style_scales=[1.0, 0.5], image_size=64,
-                    num_iterations=1, device="cpu")
+    impasto.stylize(
+        content_path, [style_path, content_path], style_scales=[1.0, 0.5], image_size=64, num_iterations=1, device="cpu"
+    )
     (starry_hw, scream_hw) = seen[0]
     assert max(starry_hw) == 64 and max(scream_hw) == 32
 
@@ -269,10 +285,32 @@ def test_cli_two_styles_with_blend_and_masks(tmp_path, capsys, content_path, sty
     top[: h // 2] = 255
     Image.fromarray(top).save(tmp_path / "top.png")
     out = tmp_path / "out.png"
-    code = main(["stylize", str(content_path), str(style_path), str(content_path), "-o", str(out), "-q", "--json",
-                 "--image-size", "32", "--num-iterations", "2", "--device", "cpu",
-                 "--style-blend", "0.7", "0.3", "--style-mask", str(tmp_path / "top.png"), "none",
-                 "--preserve-color", "luminance"])
+    code = main(
+        [
+            "stylize",
+            str(content_path),
+            str(style_path),
+            str(content_path),
+            "-o",
+            str(out),
+            "-q",
+            "--json",
+            "--image-size",
+            "32",
+            "--num-iterations",
+            "2",
+            "--device",
+            "cpu",
+            "--style-blend",
+            "0.7",
+            "0.3",
+            "--style-mask",
+            str(tmp_path / "top.png"),
+            "none",
+            "--preserve-color",
+            "luminance",
+        ]
+    )
     assert code == 0 and out.is_file()
     summary = json.loads(capsys.readouterr().out)
     cfg = summary["config"]
@@ -283,8 +321,23 @@ def test_cli_two_styles_with_blend_and_masks(tmp_path, capsys, content_path, sty
 
 def test_cli_mask_count_mismatch_is_one_line_and_writes_nothing(tmp_path, capsys, content_path, style_path):
     out = tmp_path / "out.png"
-    code = main(["stylize", str(content_path), str(style_path), "-o", str(out), "-q", "--image-size", "32",
-                 "--num-iterations", "1", "--style-mask", str(content_path), str(content_path)])
+    code = main(
+        [
+            "stylize",
+            str(content_path),
+            str(style_path),
+            "-o",
+            str(out),
+            "-q",
+            "--image-size",
+            "32",
+            "--num-iterations",
+            "1",
+            "--style-mask",
+            str(content_path),
+            str(content_path),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and not out.exists()
     assert err.count("\n") == 0 and "2 style mask(s) for 1 style(s)" in err

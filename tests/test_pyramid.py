@@ -17,8 +17,9 @@ def test_doctests() -> None:
     assert doctest.testmod(pyramid).failed == 0
 
 
-@pytest.mark.parametrize("size,expected", [(512, [256, 512]), (511, [511]), (768, [384, 768]),
-                                           (4096, [256, 512, 1024, 2048, 4096])])
+@pytest.mark.parametrize(
+    "size,expected", [(512, [256, 512]), (511, [511]), (768, [384, 768]), (4096, [256, 512, 1024, 2048, 4096])]
+)
 def test_sizes_end_at_the_requested_size_and_never_go_below_min(size: int, expected: list[int]) -> None:
     sizes = pyramid_sizes(size, min_size=256, factor=2.0)
     assert sizes == expected
@@ -43,8 +44,15 @@ def test_config_scale_sizes_follow_the_multiscale_switch() -> None:
 @pytest.mark.slow
 def test_multiscale_run_reports_global_steps_and_ends_at_full_size(content_path, style_path) -> None:
     events = []
-    result = impasto.stylize(content_path, style_path, image_size=96, min_scale=48, num_iterations=12, seed=0,
-                             callback=lambda e: events.append((e.step, e.total, e.stage, tuple(e.image.shape))))
+    result = impasto.stylize(
+        content_path,
+        style_path,
+        image_size=96,
+        min_scale=48,
+        num_iterations=12,
+        seed=0,
+        callback=lambda e: events.append((e.step, e.total, e.stage, tuple(e.image.shape))),
+    )
     assert [e[0] for e in events] == list(range(1, 13)) and all(e[1] == 12 for e in events)
     stages = sorted({e[2] for e in events})
     assert stages == ["scale 1/2 (48x36)", "scale 2/2 (96x72)"]

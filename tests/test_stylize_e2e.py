@@ -24,8 +24,7 @@ import pytest
 from PIL import Image
 
 import impasto
-from impasto import GatysConfig, InputError
-from impasto import api, gatys
+from impasto import GatysConfig, InputError, api, gatys
 
 pytestmark = pytest.mark.slow
 
@@ -117,13 +116,18 @@ def noise_run(content_path: Path, style_path: Path) -> tuple[api.Stylized, list[
     events: list[dict[str, Any]] = []
 
     def callback(p: Any) -> None:
-        events.append({
-            "stage": p.stage, "step": p.step, "total": p.total, "losses": dict(p.losses),
-            "shape": tuple(p.image.shape), "requires_grad": bool(p.image.requires_grad),
-        })
+        events.append(
+            {
+                "stage": p.stage,
+                "step": p.step,
+                "total": p.total,
+                "losses": dict(p.losses),
+                "shape": tuple(p.image.shape),
+                "requires_grad": bool(p.image.requires_grad),
+            }
+        )
 
-    result = run(content_path, style_path, image_size=96, num_iterations=40, init="noise", seed=0,
-                 callback=callback)
+    result = run(content_path, style_path, image_size=96, num_iterations=40, init="noise", seed=0, callback=callback)
     return result, events
 
 
@@ -133,8 +137,17 @@ def custom_layer_run(content_path: Path, style_path: Path) -> api.Stylized:
 
     20 steps: the first few are L-BFGS's line-search warm-up, which finds the step scale.
     """
-    return run(content_path, style_path, image_size=96, num_iterations=20, seed=2, init_noise_std=0.2,
-               content_layers=("relu3_2",), style_layers=("relu1_1", "relu2_1"), style_layer_weights=(1.0, 0.5))
+    return run(
+        content_path,
+        style_path,
+        image_size=96,
+        num_iterations=20,
+        seed=2,
+        init_noise_std=0.2,
+        content_layers=("relu3_2",),
+        style_layers=("relu1_1", "relu2_1"),
+        style_layer_weights=(1.0, 0.5),
+    )
 
 
 # --------------------------------------------------------------------------- 1. the loss goes down
@@ -160,8 +173,10 @@ def test_style_loss_falls_by_most_of_its_start(noise_run) -> None:
 
 
 def test_low_style_weight_keeps_the_content_structure(content_path: Path, style_path: Path) -> None:
-    outs = {sw: run(content_path, style_path, num_iterations=20, init="content", seed=0, style_weight=sw)
-            for sw in (1.0, 1e4)}
+    outs = {
+        sw: run(content_path, style_path, num_iterations=20, init="content", seed=0, style_weight=sw)
+        for sw in (1.0, 1e4)
+    }
     ref = reference(content_path, outs[1.0].array.shape)
     s = {sw: ssim(out.array, ref) for sw, out in outs.items()}
     r = {sw: pearson(out.array, ref) for sw, out in outs.items()}
@@ -204,8 +219,9 @@ def odd_init_image(tmp_path: Path) -> Path:
 def test_each_init_runs(init: str, content_path: Path, style_path: Path, odd_init_image: Path) -> None:
     extra = {"init_image": str(odd_init_image)} if init == "image" else {}
     steps: list[int] = []
-    result = run(content_path, style_path, num_iterations=3, init=init, seed=0,
-                 callback=lambda p: steps.append(p.step), **extra)
+    result = run(
+        content_path, style_path, num_iterations=3, init=init, seed=0, callback=lambda p: steps.append(p.step), **extra
+    )
     assert_image(result.array, SIZE, aspect_hw=(768, 1024))
     assert result.array.shape == (48, 64, 3)
     assert steps == [1, 2, 3]
@@ -217,8 +233,16 @@ def test_each_init_runs(init: str, content_path: Path, style_path: Path, odd_ini
 def test_content_is_the_optimum_of_the_content_loss(init: str, content_path: Path, style_path: Path) -> None:
     """With only the content term, starting at the content (or an init image that is the content) stays there."""
     extra = {"init_image": str(content_path)} if init == "image" else {}
-    result = run(content_path, style_path, num_iterations=5, init=init, content_weight=1.0, style_weight=0.0,
-                 tv_weight=0.0, **extra)
+    result = run(
+        content_path,
+        style_path,
+        num_iterations=5,
+        init=init,
+        content_weight=1.0,
+        style_weight=0.0,
+        tv_weight=0.0,
+        **extra,
+    )
     assert result.history[0]["total"] == pytest.approx(0.0, abs=1e-6)
     assert result.losses["total"] == pytest.approx(0.0, abs=1e-6)
     diff = np.abs(result.array - reference(content_path, result.array.shape)).mean()
@@ -240,8 +264,15 @@ def _lr_factor(schedule: str, i: int, steps: int) -> float:
 @functools.cache
 def _adam_run(content: Path, style: Path, schedule: str) -> tuple[api.Stylized, list[np.ndarray]]:
     frames: list[np.ndarray] = []
-    result = run(content, style, num_iterations=20, optimizer="adam", lr_schedule=schedule, seed=0,
-                 callback=lambda p: frames.append(p.image.detach().cpu().numpy().copy()))
+    result = run(
+        content,
+        style,
+        num_iterations=20,
+        optimizer="adam",
+        lr_schedule=schedule,
+        seed=0,
+        callback=lambda p: frames.append(p.image.detach().cpu().numpy().copy()),
+    )
     return result, frames
 
 
@@ -464,8 +495,15 @@ def test_lbfgs_default_config_64px_seed1_converges(content_path: Path, style_pat
 
 
 def test_lbfgs_does_not_stall_after_an_overshoot(content_path: Path, style_path: Path) -> None:
-    result = run(content_path, style_path, num_iterations=20, seed=7, init_noise_std=0.1,
-                 content_layers=("relu3_2",), style_layers=("relu1_1", "relu2_1"))
+    result = run(
+        content_path,
+        style_path,
+        num_iterations=20,
+        seed=7,
+        init_noise_std=0.1,
+        content_layers=("relu3_2",),
+        style_layers=("relu1_1", "relu2_1"),
+    )
     t = totals(result.history)
     assert t[-1] < 0.5 * t[0], t
 

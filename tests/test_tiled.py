@@ -55,11 +55,14 @@ def _masks(content):
     return [left, None]
 
 
-@pytest.mark.parametrize("options", [
-    {},
-    {"gram_norm": "hw", "content_reduction": "sum", "tv_kind": "l1", "pooling": "avg"},
-    {"gram_norm": "paper", "content_reduction": "paper", "two_styles": True, "masks": True},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"gram_norm": "hw", "content_reduction": "sum", "tv_kind": "l1", "pooling": "avg"},
+        {"gram_norm": "paper", "content_reduction": "paper", "two_styles": True, "masks": True},
+    ],
+)
 @pytest.mark.slow
 def test_tiled_loss_and_gradient_equal_one_pass(images, options, one_thread) -> None:
     content, style, start = images
@@ -133,8 +136,27 @@ def test_cli_tiles_on_request_and_says_so(tmp_path, capsys, content_path, style_
     from impasto import cli
 
     out = tmp_path / "tiled.png"
-    rc = cli.main(["stylize", str(content_path), str(style_path), "-o", str(out), "--image-size", "128",
-                   "--num-iterations", "2", "--multiscale", "off", "--tiling", "on", "--tile-size", "64", "--json", "-q"])
+    rc = cli.main(
+        [
+            "stylize",
+            str(content_path),
+            str(style_path),
+            "-o",
+            str(out),
+            "--image-size",
+            "128",
+            "--num-iterations",
+            "2",
+            "--multiscale",
+            "off",
+            "--tiling",
+            "on",
+            "--tile-size",
+            "64",
+            "--json",
+            "-q",
+        ]
+    )
     summary = json.loads(capsys.readouterr().out)
     assert rc == 0 and out.is_file()
     assert summary["run"]["tile_size"] == "64" and int(summary["run"]["memory_estimate_mb"]) > 0
@@ -160,8 +182,9 @@ def test_a_memory_cap_makes_the_plan_tile(monkeypatch, content_path, style_path)
 
 def test_the_plan_tiles_only_what_does_not_fit() -> None:
     kw = dict(device_type="cpu", precision="bf16", optimizer="lbfgs", lbfgs_history=100, steps=40)
-    untiled = memory.estimate_peak_bytes(3072, 4096, device_type="cpu", precision="bf16", optimizer="lbfgs",
-                                         lbfgs_pairs=40, recompute=True)
+    untiled = memory.estimate_peak_bytes(
+        3072, 4096, device_type="cpu", precision="bf16", optimizer="lbfgs", lbfgs_pairs=40, recompute=True
+    )
     budget = 20 * 2**30
     assert untiled > budget
     plan = memory.plan_memory((3072, 4096), budget, **{**kw, "steps": 10})

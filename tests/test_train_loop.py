@@ -26,8 +26,12 @@ def make_state(features: int = 3) -> TrainState:
     net = create_net("test-linear", features=features)
     opt = torch.optim.Adam(net.parameters(), lr=0.1)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=20, gamma=0.5)
-    return TrainState(nets={"net": net}, archs={"net": ("test-linear", {"features": features})},
-                      optimizers={"net": opt}, schedulers={"net": sched})
+    return TrainState(
+        nets={"net": net},
+        archs={"net": ("test-linear", {"features": features})},
+        optimizers={"net": opt},
+        schedulers={"net": sched},
+    )
 
 
 def step_fn(state: TrainState, step: int) -> dict[str, float]:
@@ -65,8 +69,17 @@ def test_resume_continues_at_the_saved_step_and_matches_an_uninterrupted_run(tmp
 
 def test_periodic_checkpoints_and_samples(tmp_path):
     seen = []
-    fit(make_state(), step_fn, steps=10, kind="test", config={}, checkpoint=tmp_path / "c.pt",
-        checkpoint_every=4, sample_fn=lambda s, k: seen.append((k, s.nets["net"].training)), sample_every=5)
+    fit(
+        make_state(),
+        step_fn,
+        steps=10,
+        kind="test",
+        config={},
+        checkpoint=tmp_path / "c.pt",
+        checkpoint_every=4,
+        sample_fn=lambda s, k: seen.append((k, s.nets["net"].training)),
+        sample_every=5,
+    )
     assert seen == [(5, False), (10, False)]  # samples run in eval mode
 
 

@@ -64,8 +64,9 @@ def test_training_lowers_the_loss_and_resume_continues(kodak, tmp_path):
     from impasto.universal.train import DecoderTrainConfig, train
 
     data = ReconstructionData(kodak, 48, max_side=128)
-    cfg = DecoderTrainConfig(level="relu1_1", steps=30, batch_size=2, crop=48, lr=2e-3, checkpoint_every=10,
-                             eval_every=0)
+    cfg = DecoderTrainConfig(
+        level="relu1_1", steps=30, batch_size=2, crop=48, lr=2e-3, checkpoint_every=10, eval_every=0
+    )
     state = train(cfg, data, tmp_path / "run")
     pixel = [h["pixel"] for h in state.history]
     assert np.mean(pixel[-5:]) < 0.5 * np.mean(pixel[:5])
@@ -95,23 +96,31 @@ def test_strength_zero_reconstructs_through_the_decoder(photo, painting):
 @pytest.mark.parametrize("method", ["wct", "adain"])
 def test_flat_colour_style_gives_a_finite_image(photo, method):
     flat = np.full((64, 64, 3), (0.8, 0.3, 0.1), dtype=np.float32)
-    out = stylize_universal(photo, flat, method=method, image_size=None,
-                            decoders=random_decoders(("relu3_1", "relu2_1", "relu1_1")))
+    out = stylize_universal(
+        photo, flat, method=method, image_size=None, decoders=random_decoders(("relu3_1", "relu2_1", "relu1_1"))
+    )
     assert out.shape == photo.shape and np.isfinite(out).all()
 
 
 def test_callback_sees_each_level_deepest_first(photo, painting):
     seen = []
-    stylize_universal(photo, [painting, painting], style_blend=[1, 2], image_size=None,
-                      decoders=random_decoders(("relu1_1", "relu2_1")), callback=lambda e: seen.append(e.stage))
+    stylize_universal(
+        photo,
+        [painting, painting],
+        style_blend=[1, 2],
+        image_size=None,
+        decoders=random_decoders(("relu1_1", "relu2_1")),
+        callback=lambda e: seen.append(e.stage),
+    )
     assert seen == ["wct relu2_1", "wct relu1_1"]
 
 
 def test_preserve_color_luminance_keeps_the_photo_chroma(photo, painting):
     from impasto.color import rgb_to_yiq
 
-    kept = stylize_universal(photo, painting, image_size=None, decoders=random_decoders(("relu1_1",)),
-                             preserve_color="luminance")
+    kept = stylize_universal(
+        photo, painting, image_size=None, decoders=random_decoders(("relu1_1",)), preserve_color="luminance"
+    )
     assert np.abs(rgb_to_yiq(kept)[..., 1:] - rgb_to_yiq(photo)[..., 1:]).mean() < 0.01
 
 
@@ -126,8 +135,9 @@ def test_preserve_color_histogram_recolours_the_style_like_the_photo(photo, pain
         return content
 
     monkeypatch.setattr(cascade, "stylize_tensor", capture)
-    stylize_universal(photo, painting, image_size=None, decoders=random_decoders(("relu1_1",)),
-                      preserve_color="histogram")
+    stylize_universal(
+        photo, painting, image_size=None, decoders=random_decoders(("relu1_1",)), preserve_color="histogram"
+    )
     style_seen = seen[0][0].permute(1, 2, 0).numpy()
     assert np.allclose(color_moments(style_seen)[0], color_moments(photo)[0], atol=0.03)
 
@@ -186,8 +196,9 @@ def test_gallery_resolves_names_and_lists_them():
 
 
 def test_gallery_name_works_as_a_style(photo):
-    out = stylize_universal(photo, "great-wave", method="adain", image_size=None,
-                            decoders=random_decoders(("relu1_1",)))
+    out = stylize_universal(
+        photo, "great-wave", method="adain", image_size=None, decoders=random_decoders(("relu1_1",))
+    )
     assert out.shape == photo.shape
 
 
@@ -196,14 +207,32 @@ def test_cli_trains_a_decoder_and_reports_bad_data(kodak, tmp_path, capsys):
     from impasto.cli import main
 
     run = tmp_path / "run"
-    code = main(["decoders", "train", "--data", str(kodak[0]), "--level", "relu1_1", "-o", str(run),
-                 "--steps", "3", "--crop", "32", "--batch-size", "1", "-q"])
+    code = main(
+        [
+            "decoders",
+            "train",
+            "--data",
+            str(kodak[0]),
+            "--level",
+            "relu1_1",
+            "-o",
+            str(run),
+            "--steps",
+            "3",
+            "--crop",
+            "32",
+            "--batch-size",
+            "1",
+            "-q",
+        ]
+    )
     assert code == 0 and (run / "checkpoint.pt").is_file()
     assert main(["decoders", "train", "--data", str(tmp_path / "nothing"), "-o", str(tmp_path / "r2")]) == 2
     assert "training data not found" in capsys.readouterr().err
     assert main(["decoders", "export", str(run), str(tmp_path / "relu1_1.pt"), "-q"]) == 0
-    assert main(["decoders", "eval", str(tmp_path / "relu1_1.pt"), "--images", str(kodak[1]),
-                 "--image-size", "64"]) == 0
+    assert (
+        main(["decoders", "eval", str(tmp_path / "relu1_1.pt"), "--images", str(kodak[1]), "--image-size", "64"]) == 0
+    )
     line = capsys.readouterr().out.strip().split("\t")
     assert line[1:3] == ["relu1_1", "step 3"] and line[3].endswith(" dB")
     assert main(["decoders", "eval", str(tmp_path / "missing.pt"), "--images", str(kodak[1])]) == 2

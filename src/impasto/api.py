@@ -27,15 +27,27 @@ from .progress import Callback
 
 if TYPE_CHECKING:
     from .cyclegan.apply import Translated
-    from .cyclegan.train import CycleGANRun
     from .cyclegan.config import CycleGANConfig
+    from .cyclegan.train import CycleGANRun
     from .feedforward.config import FeedForwardTrainConfig
     from .train.loop import TrainState
     from .universal.config import UniversalConfig
     from .video.pipeline import VideoResult
 
-__all__ = ["Stylized", "Evaluation", "ImageLike", "load_image", "stylize", "evaluate", "stylize_fast", "train_fast",
-           "translate", "train_cyclegan", "GatysConfig", "stylize_video"]
+__all__ = [
+    "Stylized",
+    "Evaluation",
+    "ImageLike",
+    "load_image",
+    "stylize",
+    "evaluate",
+    "stylize_fast",
+    "train_fast",
+    "translate",
+    "train_cyclegan",
+    "GatysConfig",
+    "stylize_video",
+]
 
 
 @dataclass
@@ -67,17 +79,26 @@ class Stylized:
         """Text metadata to store with the image so the result can be reproduced."""
         import json
 
-        return {"Software": "impasto", "impasto:config": json.dumps(self.config.to_dict(), sort_keys=True),
-                **{f"impasto:{k}": v for k, v in self.extra.items() if isinstance(v, str)}}
+        return {
+            "Software": "impasto",
+            "impasto:config": json.dumps(self.config.to_dict(), sort_keys=True),
+            **{f"impasto:{k}": v for k, v in self.extra.items() if isinstance(v, str)},
+        }
 
     def save(self, path: str | os.PathLike) -> Path:
         return write_image(path, self.array, metadata=self.metadata())
 
 
-def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *,
-            config: GatysConfig | UniversalConfig | None = None, callback: Callback | None = None,
-            masks: Sequence[ImageLike | None] | None = None, method: str | None = None,
-            **overrides: Any) -> Stylized:
+def stylize(
+    content: ImageLike,
+    style: ImageLike | Sequence[ImageLike],
+    *,
+    config: GatysConfig | UniversalConfig | None = None,
+    callback: Callback | None = None,
+    masks: Sequence[ImageLike | None] | None = None,
+    method: str | None = None,
+    **overrides: Any,
+) -> Stylized:
     """Repaint ``content`` in the style of ``style`` (Gatys et al. 2016), with the perceptual
     controls of Gatys et al. 2017: colour preservation, several styles, spatial masks.
 
@@ -129,8 +150,10 @@ def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *,
         return _stylize_universal(content, styles, ucfg, masks, callback)
     cfg = (config or GatysConfig()).replace(**overrides).validate()  # type: ignore[union-attr]
     content_arr = load_image(content, "content image")
-    style_arrs = [load_image(style_source(s), f"style image {i + 1}" if many else "style image")  # type: ignore[arg-type]
-                  for i, s in enumerate(styles)]
+    style_arrs = [
+        load_image(style_source(s), f"style image {i + 1}" if many else "style image")  # type: ignore[arg-type]
+        for i, s in enumerate(styles)
+    ]
     if masks is None and cfg.style_masks is not None:
         masks = [None if m.lower() == "none" else m for m in cfg.style_masks]
     mask_arrs = gatys.load_masks(masks, content_arr.shape[:2], len(style_arrs))
@@ -139,16 +162,22 @@ def stylize(content: ImageLike, style: ImageLike | Sequence[ImageLike], *,
     return Stylized(out.array, out.losses, out.history, cfg, out.seconds, out.device, extra=out.extra)
 
 
-def _stylize_universal(content: ImageLike, styles: list[Any], cfg: UniversalConfig,
-                       masks: Sequence[ImageLike | None] | None, callback: Callback | None) -> Stylized:
+def _stylize_universal(
+    content: ImageLike,
+    styles: list[Any],
+    cfg: UniversalConfig,
+    masks: Sequence[ImageLike | None] | None,
+    callback: Callback | None,
+) -> Stylized:
     """The wct/adain branch of :func:`stylize`: load and check the inputs, hand over to :mod:`impasto.universal`."""
     from .gallery import style_source
     from .universal.cascade import run
 
     content_arr = load_image(content, "content image")
     many = len(styles) > 1
-    style_arrs = [load_image(style_source(s), f"style image {i + 1}" if many else "style image")
-                  for i, s in enumerate(styles)]
+    style_arrs = [
+        load_image(style_source(s), f"style image {i + 1}" if many else "style image") for i, s in enumerate(styles)
+    ]
     if masks is None and cfg.style_masks is not None:
         masks = [None if m.lower() == "none" else m for m in cfg.style_masks]
     mask_arrs = gatys.load_masks(masks, content_arr.shape[:2], len(style_arrs))
@@ -176,9 +205,17 @@ class Evaluation:
         return {"size": list(self.size[::-1]), "images": [row.as_dict() for row in self.rows]}
 
 
-def evaluate(content: ImageLike, style: ImageLike, results: Sequence[ImageLike], *,
-             names: Sequence[str] | None = None, image_size: int | None = None, device: str = "auto",
-             weights: str = "embedded", pooling: str = "max") -> Evaluation:
+def evaluate(
+    content: ImageLike,
+    style: ImageLike,
+    results: Sequence[ImageLike],
+    *,
+    names: Sequence[str] | None = None,
+    image_size: int | None = None,
+    device: str = "auto",
+    weights: str = "embedded",
+    pooling: str = "max",
+) -> Evaluation:
     """Score stylised images: SSIM and PSNR against the content, and the VGG content and style
     distances (impasto's content and style loss terms without alpha and beta, see
     :mod:`impasto.eval.metrics`); the content and style images are scored too, as reference points.
@@ -200,8 +237,11 @@ def evaluate(content: ImageLike, style: ImageLike, results: Sequence[ImageLike],
 
     if isinstance(results, (str, os.PathLike)) or not isinstance(results, Sequence):
         results = [results]
-    names = list(names) if names is not None else [
-        Path(r).name if isinstance(r, (str, os.PathLike)) else f"result {i}" for i, r in enumerate(results, 1)]
+    names = (
+        list(names)
+        if names is not None
+        else [Path(r).name if isinstance(r, (str, os.PathLike)) else f"result {i}" for i, r in enumerate(results, 1)]
+    )
     if len(names) != len(results):
         raise InputError(f"{len(names)} names for {len(results)} results")
     content_arr = load_image(content, "content image")
@@ -246,9 +286,16 @@ def translate(checkpoint: str | os.PathLike[str] | Any, image: ImageLike, **opti
     return _translate(checkpoint, image, **options)
 
 
-def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike[str], *,
-                   config: CycleGANConfig | None = None, checkpoint: str | os.PathLike[str] | None = None,
-                   resume: bool = False, callback: Callback | None = None, **options: Any) -> CycleGANRun:
+def train_cyclegan(
+    folder_a: str | os.PathLike[str],
+    folder_b: str | os.PathLike[str],
+    *,
+    config: CycleGANConfig | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    callback: Callback | None = None,
+    **options: Any,
+) -> CycleGANRun:
     """Train a CycleGAN between two unpaired image folders.
 
     Args:
@@ -264,12 +311,12 @@ def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike
     """
     from .cyclegan.train import train_cyclegan as _train
 
-    return _train(folder_a, folder_b, config=config, checkpoint=checkpoint, resume=resume, callback=callback,
-                  **options)
+    return _train(folder_a, folder_b, config=config, checkpoint=checkpoint, resume=resume, callback=callback, **options)
 
 
-def stylize_fast(images: ImageLike | list[ImageLike], model: str | os.PathLike[str] | Any = "starry-night",
-                 **options: Any) -> np.ndarray | list[np.ndarray]:
+def stylize_fast(
+    images: ImageLike | list[ImageLike], model: str | os.PathLike[str] | Any = "starry-night", **options: Any
+) -> np.ndarray | list[np.ndarray]:
     """Stylise one image (returns an (H, W, 3) array) or a list (returns a list) with a feed-forward network.
 
     Args:
@@ -291,9 +338,16 @@ def stylize_fast(images: ImageLike | list[ImageLike], model: str | os.PathLike[s
     return out[0] if single else out
 
 
-def train_fast(style: str | os.PathLike[str], data: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
-               resume: bool = False, callback: Callback | None = None,
-               config: FeedForwardTrainConfig | None = None, **options: Any) -> TrainState:
+def train_fast(
+    style: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    callback: Callback | None = None,
+    config: FeedForwardTrainConfig | None = None,
+    **options: Any,
+) -> TrainState:
     """Train a feed-forward network for ``style`` on the photos in ``data``, writing into ``out_dir``.
 
     Args:
@@ -315,8 +369,14 @@ def train_fast(style: str | os.PathLike[str], data: str | os.PathLike[str], out_
     return train(cfg, out_dir, resume=resume, callback=callback)
 
 
-def stylize_video(input: str | os.PathLike[str], output: str | os.PathLike[str], *, method: str = "fast",
-                  callback: Callback | None = None, **options: Any) -> VideoResult:
+def stylize_video(
+    input: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    method: str = "fast",
+    callback: Callback | None = None,
+    **options: Any,
+) -> VideoResult:
     """Stylise a video clip, steady from frame to frame, keeping its timing, rotation and sound.
 
     Args:

@@ -37,8 +37,9 @@ class GatysOutput(NamedTuple):
     extra: dict[str, str]
 
 
-def load_masks(masks: Sequence[ImageLike | None] | None, content_hw: tuple[int, int],
-               n_styles: int) -> list[np.ndarray | None] | None:
+def load_masks(
+    masks: Sequence[ImageLike | None] | None, content_hw: tuple[int, int], n_styles: int
+) -> list[np.ndarray | None] | None:
     """Masks -> (H, W) float32 arrays in [0, 1] (luminance of RGB masks), checked against the content.
 
     A mask must have the content's aspect ratio (within 2%) and must not be all black.
@@ -47,8 +48,10 @@ def load_masks(masks: Sequence[ImageLike | None] | None, content_hw: tuple[int, 
         return None
     masks = list(masks)
     if len(masks) != n_styles:
-        raise InputError(f"{len(masks)} style mask(s) for {n_styles} style(s): give one mask per style "
-                         "('none' for a style that covers the whole image)")
+        raise InputError(
+            f"{len(masks)} style mask(s) for {n_styles} style(s): give one mask per style "
+            "('none' for a style that covers the whole image)"
+        )
     from .color import luminance
 
     out: list[np.ndarray | None] = []
@@ -61,17 +64,24 @@ def load_masks(masks: Sequence[ImageLike | None] | None, content_hw: tuple[int, 
         arr = np.clip(luminance(load_image(mask, f"style mask {i}")), 0.0, 1.0)
         (mh, mw), (ch, cw) = arr.shape, content_hw
         if abs(mw / mh - cw / ch) > 0.02 * (cw / ch):
-            raise InputError(f"style mask {i} is {mw}x{mh} pixels but the content is {cw}x{ch}; "
-                             "a mask must have the content's aspect ratio")
+            raise InputError(
+                f"style mask {i} is {mw}x{mh} pixels but the content is {cw}x{ch}; "
+                "a mask must have the content's aspect ratio"
+            )
         if float(arr.max()) <= 0:
             raise InputError(f"style mask {i} is all black: that style would apply nowhere")
         out.append(arr)
     return out
 
 
-def run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Sequence[np.ndarray],
-        init_arr: np.ndarray | None, callback: Callback | None,
-        masks: Sequence[np.ndarray | None] | None = None) -> GatysOutput:
+def run(
+    cfg: GatysConfig,
+    content_arr: np.ndarray,
+    style_arr: np.ndarray | Sequence[np.ndarray],
+    init_arr: np.ndarray | None,
+    callback: Callback | None,
+    masks: Sequence[np.ndarray | None] | None = None,
+) -> GatysOutput:
     """Optimise the image for a validated ``cfg`` and loaded images (see :func:`impasto.stylize`).
 
     ``style_arr`` is one (H, W, 3) array or a list of them (blended); ``masks`` one (H, W) array
@@ -119,9 +129,14 @@ def run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Seque
         torch.manual_seed(cfg.seed)
     content_full = to_tensor(content_arr, device)
     styles_full = [to_tensor(s, device) for s in style_arrs]
-    masks_full = None if masks is None else [
-        None if m is None else torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None].to(device)
-        for m in masks]
+    masks_full = (
+        None
+        if masks is None
+        else [
+            None if m is None else torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None].to(device)
+            for m in masks
+        ]
+    )
     sizes = cfg.scale_sizes()
     steps = steps_per_level(cfg.steps, len(sizes), cfg.fine_steps_ratio)
     if len(sizes) > cfg.steps:
@@ -129,8 +144,18 @@ def run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Seque
 
     # plan the memory before any image is resized to the requested size
     final_hw = size_for_long_side(content_full.shape[-2], content_full.shape[-1], sizes[-1])
-    plan = check_memory(final_hw, device, precision, cfg.optimizer, cfg.lbfgs_history, steps[-1],
-                        cfg.recompute, cfg.tiling, cfg.tile_size, cfg.max_memory)
+    plan = check_memory(
+        final_hw,
+        device,
+        precision,
+        cfg.optimizer,
+        cfg.lbfgs_history,
+        steps[-1],
+        cfg.recompute,
+        cfg.tiling,
+        cfg.tile_size,
+        cfg.max_memory,
+    )
     # each style at the finest level is an allocation too: in the plan, refused with the largest scale that fits
     from .memory import check_style_memory
 
@@ -147,11 +172,18 @@ def run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Seque
     for what, tensor in zip(names, [coarse_content, *coarse_styles]):
         h, w = tensor.shape[-2:]
         if min(h, w) < need:
-            raise InputError(f"{what} becomes {w}x{h} pixels at size {sizes[0]}, but the chosen VGG layers "
-                             f"need at least {need} px on each side; raise image_size (or style_scale, min_scale) "
-                             "or crop the image to a less elongated shape")
-    extractor = FeatureExtractor([*cfg.content_layers, *cfg.style_layers], pooling=cfg.pooling, weights=cfg.weights,
-                                 channels_last=device.type in ("cpu", "cuda"), recompute=plan.recompute).to(device)
+            raise InputError(
+                f"{what} becomes {w}x{h} pixels at size {sizes[0]}, but the chosen VGG layers "
+                f"need at least {need} px on each side; raise image_size (or style_scale, min_scale) "
+                "or crop the image to a less elongated shape"
+            )
+    extractor = FeatureExtractor(
+        [*cfg.content_layers, *cfg.style_layers],
+        pooling=cfg.pooling,
+        weights=cfg.weights,
+        channels_last=device.type in ("cpu", "cuda"),
+        recompute=plan.recompute,
+    ).to(device)
 
     finest: dict[int, tuple[StyleTransferLoss, tuple[int, int]]] = {}  # kept to judge the result with
 
@@ -163,8 +195,15 @@ def run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Seque
         level_masks = None if masks_full is None else [None if m is None else resize_mask(m, hw) for m in masks_full]
         tile = plan.tile_for(hw)
         loss_class, extra = (StyleTransferLoss, {}) if tile is None else (TiledStyleTransferLoss, {"tile_size": tile})
-        objective = loss_class.from_config(cfg, extractor, content, styles if many else styles[0],
-                                           precision=precision, style_masks=level_masks, **extra)
+        objective = loss_class.from_config(
+            cfg,
+            extractor,
+            content,
+            styles if many else styles[0],
+            precision=precision,
+            style_masks=level_masks,
+            **extra,
+        )
         if long_side == sizes[-1]:
             finest[long_side] = (objective, hw)
         return objective, hw
@@ -173,23 +212,41 @@ def run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Seque
         from .universal.cascade import start_image
 
         init_arr = start_image(cfg.init, coarse_content, coarse_styles, cfg.style_blend_weights)
-    start = initial_image("image" if cfg.init in ("wct", "adain") else cfg.init, coarse_content, coarse_styles[0],
-                          noise_std=cfg.init_noise_std, generator=make_generator(cfg.seed),
-                          image=to_tensor(init_arr, device) if init_arr is not None else None)
+    start = initial_image(
+        "image" if cfg.init in ("wct", "adain") else cfg.init,
+        coarse_content,
+        coarse_styles[0],
+        noise_std=cfg.init_noise_std,
+        generator=make_generator(cfg.seed),
+        image=to_tensor(init_arr, device) if init_arr is not None else None,
+    )
     t0 = time.perf_counter()
     result, history = optimize_pyramid(
-        start, make_objective, sizes, steps, callback=callback, optimizer=cfg.optimizer, lr=cfg.effective_lr,
-        lr_schedule=cfg.lr_schedule, lbfgs_history=plan.lbfgs_history, line_search=cfg.line_search,
-        clamp=cfg.clamp)
+        start,
+        make_objective,
+        sizes,
+        steps,
+        callback=callback,
+        optimizer=cfg.optimizer,
+        lr=cfg.effective_lr,
+        lr_schedule=cfg.lr_schedule,
+        lbfgs_history=plan.lbfgs_history,
+        line_search=cfg.line_search,
+        clamp=cfg.clamp,
+    )
     seconds = time.perf_counter() - t0
     final_objective, _ = make_objective(sizes[-1])
     with torch.no_grad():
         final = final_objective(result).as_floats()
     array = to_array(result)
-    extra = {"precision": precision, "scales": ",".join(map(str, sizes)),
-             "recompute": "on" if plan.recompute else "off",
-             "tile_size": str(plan.tile_for(final_hw) or "off"), "lbfgs_history": str(plan.lbfgs_history),
-             "memory_estimate_mb": str(round(plan.estimate / 2**20))}
+    extra = {
+        "precision": precision,
+        "scales": ",".join(map(str, sizes)),
+        "recompute": "on" if plan.recompute else "off",
+        "tile_size": str(plan.tile_for(final_hw) or "off"),
+        "lbfgs_history": str(plan.lbfgs_history),
+        "memory_estimate_mb": str(round(plan.estimate / 2**20)),
+    }
     if cfg.preserve_color == "luminance":
         from .color import recombine_luminance
 
@@ -200,9 +257,18 @@ def run(cfg: GatysConfig, content_arr: np.ndarray, style_arr: np.ndarray | Seque
     return GatysOutput(array, final, history, seconds, str(device), extra)
 
 
-def check_memory(hw: tuple[int, int], device: Any, precision: str, optimizer: str, lbfgs_history: int,
-                 steps: int, recompute: str = "auto", tiling: str = "auto", tile_size: int | None = None,
-                 max_memory: float | None = None) -> MemoryPlan:
+def check_memory(
+    hw: tuple[int, int],
+    device: Any,
+    precision: str,
+    optimizer: str,
+    lbfgs_history: int,
+    steps: int,
+    recompute: str = "auto",
+    tiling: str = "auto",
+    tile_size: int | None = None,
+    max_memory: float | None = None,
+) -> MemoryPlan:
     """Plan, before any compute, how a finest level of size ``hw`` fits in the memory that is free:
     recomputed activations, tiling, a shorter L-BFGS history (see :func:`impasto.memory.plan_memory`); raise
     :class:`InputError` naming the largest size that fits if nothing does. Returns the ``MemoryPlan``."""
@@ -217,18 +283,36 @@ def check_memory(hw: tuple[int, int], device: Any, precision: str, optimizer: st
         budget = cap if budget is None else min(budget, cap)
         free = cap if free is None else min(free, cap)
     try:
-        plan = plan_memory(hw, budget, device_type=device.type, precision=precision, optimizer=optimizer,
-                           lbfgs_history=lbfgs_history, steps=steps, recompute=recompute, tiling=tiling,
-                           tile_size=tile_size)
+        plan = plan_memory(
+            hw,
+            budget,
+            device_type=device.type,
+            precision=precision,
+            optimizer=optimizer,
+            lbfgs_history=lbfgs_history,
+            steps=steps,
+            recompute=recompute,
+            tiling=tiling,
+            tile_size=tile_size,
+        )
     except DoesNotFit as e:
-        hints = [h for h, off in (('precision="bf16"', precision == "fp32"), ('recompute="on"', recompute == "off"),
-                                  ('tiling="auto"', tiling == "off")) if off]
+        hints = [
+            h
+            for h, off in (
+                ('precision="bf16"', precision == "fp32"),
+                ('recompute="on"', recompute == "off"),
+                ('tiling="auto"', tiling == "off"),
+            )
+            if off
+        ]
         raise InputError(
             f"a {hw[1]}x{hw[0]} result needs about {e.need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is "
             f"{'allowed' if max_memory is not None else 'free'} on {device.type}; "
             f"the largest size that fits is about image_size={e.largest}"
-            + (f" ({' or '.join(hints)} also lowers the need)" if hints else "")) from None
+            + (f" ({' or '.join(hints)} also lowers the need)" if hints else "")
+        ) from None
     if plan.lbfgs_history < min(lbfgs_history, steps):
         logging.getLogger("impasto").warning(
-            "L-BFGS history lowered from %d to %d pairs to fit in memory", lbfgs_history, plan.lbfgs_history)
+            "L-BFGS history lowered from %d to %d pairs to fit in memory", lbfgs_history, plan.lbfgs_history
+        )
     return plan

@@ -28,8 +28,12 @@ ACTIVATION_BYTES = {("cpu", "bf16"): 2400, ("cpu", "fp32"): 3300, ("cuda", "bf16
 # the same when activations are recomputed (gradient checkpointing), measured at 1024x768, 3 steps
 # (docs/benchmarks.md; the requested layers' outputs, their fp32 Gram copies and the backward's
 # transient buffers remain); the CUDA values assume the same ratio
-RECOMPUTE_ACTIVATION_BYTES = {("cpu", "bf16"): 1700, ("cpu", "fp32"): 2300, ("cuda", "bf16"): 1400,
-                               ("cuda", "fp32"): 1800}
+RECOMPUTE_ACTIVATION_BYTES = {
+    ("cpu", "bf16"): 1700,
+    ("cpu", "fp32"): 2300,
+    ("cuda", "bf16"): 1400,
+    ("cuda", "fp32"): 1800,
+}
 CPU_BASE_BYTES = 700 * 2**20
 IMAGE_BYTES = 3 * 4  # one float32 RGB pixel
 # tiled: image-sized buffers besides the optimiser's (the gradient being summed, the content and style
@@ -69,8 +73,17 @@ def largest_padded_tile_pixels(height: int, width: int, tile_size: int, margin: 
     return _padded_extent(height, tile_size, margin) * _padded_extent(width, tile_size, margin)
 
 
-def estimate_peak_bytes(height: int, width: int, *, device_type: str, precision: str, optimizer: str,
-                        lbfgs_pairs: int, recompute: bool = False, tile: int | None = None) -> int:
+def estimate_peak_bytes(
+    height: int,
+    width: int,
+    *,
+    device_type: str,
+    precision: str,
+    optimizer: str,
+    lbfgs_pairs: int,
+    recompute: bool = False,
+    tile: int | None = None,
+) -> int:
     """Estimated peak memory (bytes) of optimising an image of ``height`` x ``width``,
     in one VGG pass or (``tile``) in tiles with cores of about ``tile`` px."""
     pixels = height * width
@@ -117,9 +130,19 @@ class DoesNotFit(Exception):
         self.need, self.largest = need, largest
 
 
-def plan_memory(hw: tuple[int, int], budget: int | None, *, device_type: str, precision: str, optimizer: str,
-                lbfgs_history: int, steps: int, recompute: str = "auto", tiling: str = "auto",
-                tile_size: int | None = None) -> MemoryPlan:
+def plan_memory(
+    hw: tuple[int, int],
+    budget: int | None,
+    *,
+    device_type: str,
+    precision: str,
+    optimizer: str,
+    lbfgs_history: int,
+    steps: int,
+    recompute: str = "auto",
+    tiling: str = "auto",
+    tile_size: int | None = None,
+) -> MemoryPlan:
     """Choose, in order, one pass, tiles (largest first, down to 1024 px),
     the same with a shorter L-BFGS history (down to ``MIN_LBFGS_PAIRS``), then smaller tiles, for a
     finest level of size ``hw`` (``recompute`` and ``tiling`` as in :class:`GatysConfig`; with tiling
@@ -129,13 +152,15 @@ def plan_memory(hw: tuple[int, int], budget: int | None, *, device_type: str, pr
     Raises :class:`DoesNotFit` when nothing fits in ``budget`` bytes.
     """
     if budget is None and max(hw) > MAX_SIDE:
-        raise InputError(f"a {hw[1]}x{hw[0]} result is beyond the {MAX_SIDE} px impasto plans for; "
-                         "choose a smaller --image-size")
+        raise InputError(
+            f"a {hw[1]}x{hw[0]} result is beyond the {MAX_SIDE} px impasto plans for; choose a smaller --image-size"
+        )
     pairs = min(lbfgs_history, steps)
     kw = {"device_type": device_type, "precision": precision, "optimizer": optimizer}
     est = lambda p, ck, t: estimate_peak_bytes(*hw, lbfgs_pairs=p, recompute=ck, tile=t, **kw)
-    plan = lambda ck, t, p: MemoryPlan(ck, t, p if p < pairs else lbfgs_history, est(p, ck, t), budget,
-                                       tiling == "on", {**kw, "lbfgs_pairs": p})
+    plan = lambda ck, t, p: MemoryPlan(
+        ck, t, p if p < pairs else lbfgs_history, est(p, ck, t), budget, tiling == "on", {**kw, "lbfgs_pairs": p}
+    )
     if budget is None:
         return plan(recompute == "on", (tile_size or 1024) if tiling == "on" else None, pairs)
     if tiling != "on":
@@ -146,13 +171,16 @@ def plan_memory(hw: tuple[int, int], budget: int | None, *, device_type: str, pr
         if need <= budget:
             return plan(ck, None, pairs)
         if tiling == "off":
-            raise DoesNotFit(need, largest_fitting_side(*hw, budget, lbfgs_pairs=pairs,
-                                                        recompute=recompute != "off", **kw))
+            raise DoesNotFit(
+                need, largest_fitting_side(*hw, budget, lbfgs_pairs=pairs, recompute=recompute != "off", **kw)
+            )
     ck = recompute == "on"
     tiles = [tile_size] if tile_size else [t for t in TILE_SIZES if t < max(hw)]  # one tile is no tiling
     if not tiles:
-        raise DoesNotFit(est(pairs, ck, None), largest_fitting_side(*hw, budget, lbfgs_pairs=pairs,
-                                                                    recompute=recompute != "off", **kw))
+        raise DoesNotFit(
+            est(pairs, ck, None),
+            largest_fitting_side(*hw, budget, lbfgs_pairs=pairs, recompute=recompute != "off", **kw),
+        )
     # small tiles waste time on their margins (a 256 px core computes 3x its pixels): first shorten
     # the L-BFGS history with tiles of 1024 px or more, and only then try smaller tiles. The estimate
     # is linear in the pairs, so the most pairs each tile allows is solved for, not searched
@@ -169,8 +197,10 @@ def plan_memory(hw: tuple[int, int], budget: int | None, *, device_type: str, pr
     for t in tiles:
         if t not in big and est(smallest, ck, t) <= budget:
             return plan(ck, t, smallest)
-    raise DoesNotFit(est(pairs, ck, tiles[-1]), largest_fitting_side(
-        *hw, budget, lbfgs_pairs=smallest, recompute=ck, tile=tiles[-1], **kw))
+    raise DoesNotFit(
+        est(pairs, ck, tiles[-1]),
+        largest_fitting_side(*hw, budget, lbfgs_pairs=smallest, recompute=ck, tile=tiles[-1], **kw),
+    )
 
 
 def available_bytes(device) -> int | None:
@@ -233,12 +263,18 @@ def pyramid_level_count(image_size: int, min_scale: int, scale_factor: float, mu
     if levels > MAX_PYRAMID_LEVELS:
         raise InputError(
             f"scale_factor {scale_factor!r} from min_scale {min_scale} to image_size {image_size} makes {levels} "
-            f"levels; at most {MAX_PYRAMID_LEVELS}: raise scale_factor or min_scale, or use --multiscale off")
+            f"levels; at most {MAX_PYRAMID_LEVELS}: raise scale_factor or min_scale, or use --multiscale off"
+        )
     return levels
 
 
-def check_scales(image_size: int, min_scale: int, scale_factor: float, multiscale: str,
-                 style_scales: list[float] | tuple[float, ...] = ()) -> None:
+def check_scales(
+    image_size: int,
+    min_scale: int,
+    scale_factor: float,
+    multiscale: str,
+    style_scales: list[float] | tuple[float, ...] = (),
+) -> None:
     """The size checks a configuration needs before anything is planned: the pyramid's level count
     (:func:`pyramid_level_count`) and each style's long side (``style_scale * image_size``, see
     :func:`impasto.transforms.style_long_side`) within :data:`MAX_SIDE`. Raises :class:`InputError`."""
@@ -247,12 +283,15 @@ def check_scales(image_size: int, min_scale: int, scale_factor: float, multiscal
         side = float(scale) * image_size
         if not side <= max(MAX_SIDE, image_size):  # also nan and inf; an image past MAX_SIDE is the planner's to refuse
             largest = MAX_SIDE / image_size
-            raise InputError(f"style scale {scale!r} makes the style {side:.3g} px at image_size {image_size}; "
-                             f"impasto plans at most {MAX_SIDE} px: use a style scale of at most {largest:.3g}")
+            raise InputError(
+                f"style scale {scale!r} makes the style {side:.3g} px at image_size {image_size}; "
+                f"impasto plans at most {MAX_SIDE} px: use a style scale of at most {largest:.3g}"
+            )
 
 
-def check_style_memory(style_hws: list[tuple[int, int]], long_side: int, style_scales: list[float],
-                       plan: MemoryPlan) -> list[tuple[int, int]]:
+def check_style_memory(
+    style_hws: list[tuple[int, int]], long_side: int, style_scales: list[float], plan: MemoryPlan
+) -> list[tuple[int, int]]:
     """Check that each style image fits at the finest level, where its Gram targets are computed
     (a no-grad VGG pass, tiled like the content when the plan tiles). Called by the engine after
     :func:`plan_memory`, before any style is resized; returns each style's (h, w) at that level.
@@ -268,8 +307,10 @@ def check_style_memory(style_hws: list[tuple[int, int]], long_side: int, style_s
         what = "the style" if len(style_hws) == 1 else f"style {i}"
         side = float(scale) * long_side
         if not side <= MAX_SIDE:
-            raise InputError(f"{what} at scale {scale!r} would be {side:.3g} px; impasto plans at most {MAX_SIDE} px: "
-                             f"use a style scale of at most {MAX_SIDE / long_side:.3g}")
+            raise InputError(
+                f"{what} at scale {scale!r} would be {side:.3g} px; impasto plans at most {MAX_SIDE} px: "
+                f"use a style scale of at most {MAX_SIDE / long_side:.3g}"
+            )
         hw = size_for_long_side(h0, w0, style_long_side(long_side, scale))
 
         def need(h: int, w: int) -> int:
@@ -285,27 +326,33 @@ def check_style_memory(style_hws: list[tuple[int, int]], long_side: int, style_s
                     lo = mid
                 else:
                     hi = mid - 1
-            raise InputError(f"{what} at scale {scale!r} is {hw[1]}x{hw[0]} px and needs about "
-                             f"{need(*hw) / 2**30:.1f} GiB, over the {plan.budget / 2**30:.1f} GiB this run may use; "
-                             f"use a style scale of at most {lo / long_side:.3g}")
+            raise InputError(
+                f"{what} at scale {scale!r} is {hw[1]}x{hw[0]} px and needs about "
+                f"{need(*hw) / 2**30:.1f} GiB, over the {plan.budget / 2**30:.1f} GiB this run may use; "
+                f"use a style scale of at most {lo / long_side:.3g}"
+            )
         out.append(hw)
     return out
 
 
-def check_pass_memory(hw: tuple[int, int], bytes_per_pixel: float, device, *, option: str = "image_size",
-                      what: str = "the image") -> None:
+def check_pass_memory(
+    hw: tuple[int, int], bytes_per_pixel: float, device, *, option: str = "image_size", what: str = "the image"
+) -> None:
     """Refuse, before any allocation, one no-grad pass (inference, evaluation) over an image of ``hw``
     that is beyond :data:`MAX_SIDE` or needs more than 90% of the free memory, estimated as
     ``CPU_BASE_BYTES`` plus ``bytes_per_pixel`` per pixel; the message names the largest ``option`` that fits."""
     h, w = hw
     if max(h, w) > MAX_SIDE:
-        raise InputError(f"{what} would be {w}x{h} px, beyond the {MAX_SIDE} px impasto plans for; "
-                         f"choose a smaller {option}")
+        raise InputError(
+            f"{what} would be {w}x{h} px, beyond the {MAX_SIDE} px impasto plans for; choose a smaller {option}"
+        )
     free = available_bytes(device)
     base = CPU_BASE_BYTES if getattr(device, "type", "cpu") == "cpu" else 0
     need = base + h * w * bytes_per_pixel
     if free is not None and need > 0.9 * free:
         room = max(0.0, 0.9 * free - base) / bytes_per_pixel  # pixels that fit
         largest = max(16, int(max(h, w) * (room / (h * w)) ** 0.5))
-        raise InputError(f"{what} at {w}x{h} px needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is "
-                         f"free; the largest size that fits is about {option}={largest}")
+        raise InputError(
+            f"{what} at {w}x{h} px needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is "
+            f"free; the largest size that fits is about {option}={largest}"
+        )

@@ -16,8 +16,9 @@ work, with ``step`` counting the units done so far out of ``total``:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 Callback = Callable[["Progress"], None]
 

@@ -53,13 +53,15 @@ STYLIZE = [
     _c("stylize-animated-gif", f"stylize anim.gif s.png -o out.png {QUICK}", "frames"),
     _c("stylize-fifo-content", f"stylize fifo.png s.png -o out.png {QUICK}", "fifo.png"),
     _c("stylize-one-bad-of-two-styles", f"stylize c.png s.png text.jpg -o out.png {QUICK}", "text.jpg"),
-    _c("stylize-unreadable-content", f"stylize noperm.png s.png -o out.png {QUICK}", "permission",
-       needs_nonroot=True),
+    _c("stylize-unreadable-content", f"stylize noperm.png s.png -o out.png {QUICK}", "permission", needs_nonroot=True),
     _c("stylize-missing-mask", f"stylize c.png s.png -o out.png --style-mask nope.png {QUICK}", "no such file"),
     _c("stylize-black-mask", f"stylize c.png s.png -o out.png --style-mask black.png {QUICK}", "all black"),
     _c("stylize-mask-aspect", f"stylize c.png s.png -o out.png --style-mask wide.png {QUICK}", "aspect"),
-    _c("stylize-two-masks-one-style", f"stylize c.png s.png -o out.png --style-mask none none {QUICK}",
-       "one mask per style"),
+    _c(
+        "stylize-two-masks-one-style",
+        f"stylize c.png s.png -o out.png --style-mask none none {QUICK}",
+        "one mask per style",
+    ),
     _c("stylize-init-image-missing", f"{ST} --init image --init-image nope.png {QUICK}", "no such file"),
     _c("stylize-init-image-without-path", f"{ST} --init image {QUICK}", "init_image"),
     _c("stylize-init-image-ignored", f"{ST} --init-image nope.png {QUICK}", "init"),
@@ -82,8 +84,9 @@ STYLIZE = [
     _c("stylize-style-scale-zero", f"{ST} --style-scale 0 {QUICK}", "style_scale"),
     _c("stylize-style-scale-1e6", f"{ST} --style-scale 1000000 {QUICK}", "style scale"),
     _c("stylize-scale-factor-one", f"{ST} --scale-factor 1 --steps 1", "scale_factor"),
-    _c("stylize-scale-factor-near-one", f"{ST} --scale-factor 1.000000000001 --multiscale on --steps 1",
-       "scale_factor"),
+    _c(
+        "stylize-scale-factor-near-one", f"{ST} --scale-factor 1.000000000001 --multiscale on --steps 1", "scale_factor"
+    ),
     _c("stylize-min-scale-zero", f"{ST} --min-scale 0 --steps 1", "min_scale"),
     _c("stylize-fine-steps-ratio-zero", f"{ST} --fine-steps-ratio 0 --steps 1", "fine_steps_ratio"),
     _c("stylize-tile-size-10", f"{ST} --tile-size 10 {QUICK}", "tile_size"),
@@ -95,8 +98,11 @@ STYLIZE = [
     _c("stylize-unknown-layer", f"{ST} --content-layers relu9_9 {QUICK}", "relu9_9"),
     _c("stylize-layer-weights-text", f"{ST} --style-layer-weights a b {QUICK}", "numbers"),
     _c("stylize-blend-count", f"{ST} --style-blend 0.5 0.5 {QUICK}", "style_blend_weights"),
-    _c("stylize-blend-all-zero", f"stylize c.png s.png s.png -o out.png --style-blend 0 0 {QUICK}",
-       "style_blend_weights"),
+    _c(
+        "stylize-blend-all-zero",
+        f"stylize c.png s.png s.png -o out.png --style-blend 0 0 {QUICK}",
+        "style_blend_weights",
+    ),
     _c("stylize-device-unknown", f"{ST} --device tpu {QUICK}", "device"),
     _c("stylize-device-missing-cuda", f"{ST} --device cuda:7 {QUICK}", "cuda"),
     _c("stylize-print-iter-negative", f"{ST} --print-iter -1 {QUICK}", "print-iter"),
@@ -108,14 +114,12 @@ STYLIZE = [
     _c("stylize-output-symlink-to-content", f"stylize c.png s.png -o link.png {QUICK}", "is an input"),
     _c("stylize-output-hardlink-of-content", f"stylize c.png s.png -o hard.png {QUICK}", "is an input"),
     _c("stylize-output-dotdot-content", f"stylize c.png s.png -o emptydir/../c.png {QUICK}", "is an input"),
-    _c("stylize-output-is-mask", f"stylize c.png s.png -o mask.png --style-mask mask.png {QUICK}",
-       "is an input"),
+    _c("stylize-output-is-mask", f"stylize c.png s.png -o mask.png --style-mask mask.png {QUICK}", "is an input"),
     _c("stylize-output-gif", f"stylize c.png s.png -o out.gif {QUICK}", "unsupported extension"),
     _c("stylize-output-no-extension", f"stylize c.png s.png -o out {QUICK}", "no extension"),
     _c("stylize-output-missing-folder", f"stylize c.png s.png -o nofolder/out.png {QUICK}", "does not exist"),
     _c("stylize-output-is-folder", f"stylize c.png s.png -o photos {QUICK}", "photos"),
-    _c("stylize-output-unwritable", f"stylize c.png s.png -o ro/out.png {QUICK}", "not writable",
-       needs_nonroot=True),
+    _c("stylize-output-unwritable", f"stylize c.png s.png -o ro/out.png {QUICK}", "not writable", needs_nonroot=True),
 ]
 
 FA = "fast apply -m starry-night-lite"
@@ -205,11 +209,11 @@ CYCLEGAN_TRAIN = [
     _c("cyclegan-train-beta-two", f"{CG_TRAIN_BASE} --beta 2", "beta"),
     _c("cyclegan-train-seed-2-70", f"{CG_TRAIN_BASE} --seed {2**70}", "seed"),
     _c("cyclegan-train-output-exists", "cyclegan train photos photos2 -o afile --steps 1", "exists"),
-    _c("cyclegan-train-output-missing-folder", "cyclegan train photos photos2 -o nofolder/g.pt --steps 1",
-       "nofolder"),
+    _c("cyclegan-train-output-missing-folder", "cyclegan train photos photos2 -o nofolder/g.pt --steps 1", "nofolder"),
     _c("cyclegan-train-output-is-folder", "cyclegan train photos photos2 -o emptydir --steps 1", "emptydir"),
-    _c("cyclegan-train-output-is-an-image", "cyclegan train photos photos2 -o photos/p1.png --steps 1",
-       "photos/p1.png"),
+    _c(
+        "cyclegan-train-output-is-an-image", "cyclegan train photos photos2 -o photos/p1.png --steps 1", "photos/p1.png"
+    ),
     _c("cyclegan-train-resume-missing", "cyclegan train photos photos2 -o g.pt --resume --steps 1", "g.pt"),
     _c("cyclegan-train-samples-is-file", f"{CG_TRAIN_BASE} --samples afile", "afile"),
 ]
@@ -273,8 +277,9 @@ FIGURE = [
     _c("figure-reconstructions-output-is-style", f"{FR.replace('fig.png', 's.png')}", "is an input"),
     _c("figure-reconstructions-seed-2-70", f"{FR} --seed {2**70}", "seed"),
     _c("figure-losses-size-zero", "figure losses c.png s.png -o fig.png --image-size 0 --steps 1", "image_size"),
-    _c("figure-losses-result-is-content", f"figure losses c.png s.png -o fig.png --result c.png {QUICK}",
-       "is an input"),
+    _c(
+        "figure-losses-result-is-content", f"figure losses c.png s.png -o fig.png --result c.png {QUICK}", "is an input"
+    ),
     _c("figure-no-kind", "figure", "figure"),
 ]
 
@@ -301,8 +306,7 @@ EVALUATE_VIDEO = [
     _c("evaluate-video-every-zero", "evaluate-video clip.mp4 clip.mp4 --every 0", "every"),
     _c("evaluate-video-text-output", "evaluate-video clip.mp4 notes.mp4", "notes.mp4"),
     _c("evaluate-video-missing-input", "evaluate-video nope.mp4 clip.mp4", "not found"),
-    _c("evaluate-video-size-huge", "evaluate-video clip.mp4 clip.mp4 --style s.png --image-size 1000000",
-       "image-size"),
+    _c("evaluate-video-size-huge", "evaluate-video clip.mp4 clip.mp4 --style s.png --image-size 1000000", "image-size"),
     _c("evaluate-video-missing-style", "evaluate-video clip.mp4 clip.mp4 --style nope.png", "no such file"),
     _c("evaluate-video-no-output", "evaluate-video clip.mp4", "required"),
 ]
@@ -326,8 +330,11 @@ DECODERS = [
     _c("decoders-export-text", "decoders export text.pt out.pt", "text.pt"),
     _c("decoders-export-not-a-decoder", "decoders export m.pt out.pt", "not an impasto decoder"),
     _c("decoders-train-output-is-file", "decoders train --data photos -o afile --steps 1", "afile"),
-    _c("decoders-train-output-is-data", "decoders train --data photos -o photos --steps 1 --crop 32 --batch-size 1",
-       "input folder"),
+    _c(
+        "decoders-train-output-is-data",
+        "decoders train --data photos -o photos --steps 1 --crop 32 --batch-size 1",
+        "input folder",
+    ),
     _c("decoders-train-missing-data", "decoders train --data nope -o run --steps 1", "nope"),
     _c("decoders-train-steps-zero", "decoders train --data photos -o run --steps 0", "steps"),
     _c("decoders-train-unknown-level", "decoders train --data photos -o run --level relu9_1", "invalid choice"),
@@ -351,5 +358,19 @@ TOP = [
     _c("top-cyclegan-no-action", "cyclegan", "action"),
 ]
 
-CASES: list[Case] = [*STYLIZE, *FAST_APPLY, *FAST_TRAIN, *FAST_EXPORT, *CYCLEGAN_TRAIN, *CYCLEGAN_APPLY,
-                     *EVALUATE, *FIGURE, *VIDEO, *EVALUATE_VIDEO, *AUGMENT, *DECODERS, *SERVE_STUDY, *TOP]
+CASES: list[Case] = [
+    *STYLIZE,
+    *FAST_APPLY,
+    *FAST_TRAIN,
+    *FAST_EXPORT,
+    *CYCLEGAN_TRAIN,
+    *CYCLEGAN_APPLY,
+    *EVALUATE,
+    *FIGURE,
+    *VIDEO,
+    *EVALUATE_VIDEO,
+    *AUGMENT,
+    *DECODERS,
+    *SERVE_STUDY,
+    *TOP,
+]

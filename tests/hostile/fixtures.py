@@ -33,6 +33,7 @@ def _truncated(fmt: str) -> Callable[[Path], None]:
         Image.open(path).convert("RGB").save(path, fmt)
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
+
     return make
 
 
@@ -48,6 +49,7 @@ def _folder(*names: str) -> Callable[[Path], None]:
                 _rgb(path / name, (40, 32), seed=i + 1)
             else:
                 (path / name).write_text("not an image\n")
+
     return make
 
 
@@ -83,6 +85,7 @@ def _shipped(name: str) -> Callable[[Path], None]:
 
 def _generator(in_channels: int, out_channels: int) -> Callable[[Path], None]:
     """A foreign (pytorch-CycleGAN-style) generator state dict with odd channel counts."""
+
     def make(path: Path) -> None:
         import torch
 
@@ -98,6 +101,7 @@ def _generator(in_channels: int, out_channels: int) -> Callable[[Path], None]:
             else:
                 state[f"model.{ours_to_ref['.'.join(parts[:-1])]}.{parts[-1]}"] = value
         torch.save(state, path)
+
     return make
 
 
@@ -110,7 +114,7 @@ def _clip(path: Path) -> None:
         stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
         for i in range(6):
             frame = np.full((24, 32, 3), 40 * i, np.uint8)
-            frame[8:16, 4 + 3 * i: 12 + 3 * i] = (250, 240, 30)
+            frame[8:16, 4 + 3 * i : 12 + 3 * i] = (250, 240, 30)
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode():
@@ -124,13 +128,13 @@ def _study(path: Path) -> None:
 
 
 MAKERS: dict[str, Callable[[Path], None]] = {
-    "c.png": _png((64, 48), 1),             # content
-    "s.png": _png((48, 48), 2),             # style
-    "r.png": _png((64, 48), 3),             # a result to evaluate
-    "wide.png": _png((96, 24), 4),          # another aspect ratio
-    "small24.png": _png((24, 18), 5),       # a 24 px result
-    "tiny.png": _png((1, 1), 6),            # 1x1
-    "thin.png": _png((200, 8), 7),          # 8 px high
+    "c.png": _png((64, 48), 1),  # content
+    "s.png": _png((48, 48), 2),  # style
+    "r.png": _png((64, 48), 3),  # a result to evaluate
+    "wide.png": _png((96, 24), 4),  # another aspect ratio
+    "small24.png": _png((24, 18), 5),  # a 24 px result
+    "tiny.png": _png((1, 1), 6),  # 1x1
+    "thin.png": _png((200, 8), 7),  # 8 px high
     "empty.png": _bytes(b""),
     "empty.jpg": _bytes(b""),
     "trunc.png": _truncated("PNG"),

@@ -61,8 +61,10 @@ def test_a_batch_processes_the_good_files_and_lists_the_bad(tmp_path: Path) -> N
     out = tmp_path / "out" / "deeper"
     batch = Batch()
     for name in ["good1", "bad1", "good2", "bad2"]:
-        value = batch.attempt(Path(name), lambda n=name: n if n.startswith("good") else (_ for _ in ()).throw(
-            InputError(f"cannot read {n}")))
+        value = batch.attempt(
+            Path(name),
+            lambda n=name: n if n.startswith("good") else (_ for _ in ()).throw(InputError(f"cannot read {n}")),
+        )
         if value is not None:
             batch.write(Path(name), out / f"{value}.txt", lambda p, v=value: (p.write_text(v), p)[1])
     with pytest.raises(BatchError, match=r"2 of 4 image\(s\) failed, 2 written: bad1: cannot read bad1; bad2") as err:
@@ -74,8 +76,7 @@ def test_a_batch_processes_the_good_files_and_lists_the_bad(tmp_path: Path) -> N
 def test_a_batch_that_writes_nothing_leaves_no_folder(tmp_path: Path) -> None:
     batch = Batch()
     batch.attempt(Path("x"), lambda: (_ for _ in ()).throw(InputError("bad x")))
-    batch.write(Path("y"), tmp_path / "new" / "y.png",
-                lambda p: (_ for _ in ()).throw(InputError("cannot write y")))
+    batch.write(Path("y"), tmp_path / "new" / "y.png", lambda p: (_ for _ in ()).throw(InputError("cannot write y")))
     with pytest.raises(BatchError):
         batch.finish()
     assert list(tmp_path.iterdir()) == []
@@ -96,8 +97,11 @@ def test_fast_apply_goes_past_an_unreadable_file(tmp_path: Path) -> None:
     _png(photos / "c.png")
     with pytest.raises(BatchError, match=r"1 of 3 .*b\.jpg") as err:
         stylize_files([photos], tmp_path / "out", "starry-night-lite", batch_size=2, device="cpu")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "c.png"] == sorted(
-        p.name for p in err.value.written)
+    assert (
+        sorted(p.name for p in (tmp_path / "out").iterdir())
+        == ["a.png", "c.png"]
+        == sorted(p.name for p in err.value.written)
+    )
     with pytest.raises(InputError, match="b.jpg"):
         stylize_files([photos], tmp_path / "out2", "starry-night-lite", device="cpu", fail_fast=True)
     assert not (tmp_path / "out2").exists()

@@ -93,21 +93,39 @@ def run_case(case: Case) -> Outcome:
     try:
         prepare(root, _fixture_names(case))
         before = _snapshot(root)
-        env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "COLUMNS": "200",
-               "PYTHONWARNINGS": "ignore"}
+        env = {
+            **os.environ,
+            "CUDA_VISIBLE_DEVICES": "",
+            "OMP_NUM_THREADS": "1",
+            "COLUMNS": "200",
+            "PYTHONWARNINGS": "ignore",
+        }
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run([sys.executable, "-m", "impasto", *case.argv], cwd=root, env=env,
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  timeout=TIMEOUT_S, preexec_fn=_limit_memory)
+            proc = subprocess.run(
+                [sys.executable, "-m", "impasto", *case.argv],
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_S,
+                preexec_fn=_limit_memory,
+            )
             status, stderr = proc.returncode, proc.stderr
         except subprocess.TimeoutExpired as err:
             status = None
             stderr = err.stderr.decode(errors="replace") if isinstance(err.stderr, bytes) else (err.stderr or "")
         seconds = time.perf_counter() - t0
         after = _snapshot(root)
-        return Outcome(status, stderr, seconds, sorted(set(after) - set(before)), sorted(set(before) - set(after)),
-                       sorted(k for k in before if k in after and before[k] != after[k]))
+        return Outcome(
+            status,
+            stderr,
+            seconds,
+            sorted(set(after) - set(before)),
+            sorted(set(before) - set(after)),
+            sorted(k for k in before if k in after and before[k] != after[k]),
+        )
     finally:
         for dirpath, dirnames, _ in os.walk(root):  # give back permissions so the folder can be removed
             for name in dirnames:
@@ -118,10 +136,16 @@ def run_case(case: Case) -> Outcome:
 @pytest.fixture(scope="session")
 def outcomes(request: pytest.FixtureRequest) -> dict[str, Outcome]:
     """Run the selected cases, two at a time, once per session."""
-    selected = [item.callspec.params["case"] for item in request.session.items
-                if hasattr(item, "callspec") and isinstance(item.callspec.params.get("case"), Case)]
-    runnable = [c for c in selected if not (c.needs_nonroot and os.geteuid() == 0)
-                and (HAVE_AV or "clip.mp4" not in _fixture_names(c))]
+    selected = [
+        item.callspec.params["case"]
+        for item in request.session.items
+        if hasattr(item, "callspec") and isinstance(item.callspec.params.get("case"), Case)
+    ]
+    runnable = [
+        c
+        for c in selected
+        if not (c.needs_nonroot and os.geteuid() == 0) and (HAVE_AV or "clip.mp4" not in _fixture_names(c))
+    ]
     with ThreadPoolExecutor(WORKERS) as pool:
         return dict(zip((c.id for c in runnable), pool.map(run_case, runnable)))
 
@@ -141,11 +165,30 @@ def test_the_table_is_well_formed() -> None:
     assert len(ids) == len(set(ids)), "case ids must be unique"
     assert len(CASES) >= 150
     assert all(c.xfail is None or c.xfail in KNOWN for c in CASES)
-    commands = {c.argv[0] + (" " + c.argv[1] if c.argv and c.argv[0] in ("fast", "cyclegan", "figure")
-                             and len(c.argv) > 1 else "") for c in CASES if c.argv}
-    for command in ("stylize", "fast train", "fast apply", "fast export", "cyclegan train", "cyclegan apply",
-                    "evaluate", "figure grid", "figure reconstructions", "figure losses", "video", "evaluate-video",
-                    "augment", "decoders", "serve", "study"):
+    commands = {
+        c.argv[0]
+        + (" " + c.argv[1] if c.argv and c.argv[0] in ("fast", "cyclegan", "figure") and len(c.argv) > 1 else "")
+        for c in CASES
+        if c.argv
+    }
+    for command in (
+        "stylize",
+        "fast train",
+        "fast apply",
+        "fast export",
+        "cyclegan train",
+        "cyclegan apply",
+        "evaluate",
+        "figure grid",
+        "figure reconstructions",
+        "figure losses",
+        "video",
+        "evaluate-video",
+        "augment",
+        "decoders",
+        "serve",
+        "study",
+    ):
         assert command in commands
 
 

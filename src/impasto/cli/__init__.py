@@ -12,7 +12,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .. import __version__
 from ..errors import ImpastoError
@@ -21,13 +22,27 @@ from .stylize import intermediate_path
 
 __all__ = ["main", "build_parser", "add_config_flags", "config_from_args", "intermediate_path", "peak_rss_mb"]
 
-COMMANDS = ["stylize", "feedforward", "cyclegan", "decoders", "figure", "evaluate", "serve", "study", "video",
-            "evaluate_video", "augment"]
+COMMANDS = [
+    "stylize",
+    "feedforward",
+    "cyclegan",
+    "decoders",
+    "figure",
+    "evaluate",
+    "serve",
+    "study",
+    "video",
+    "evaluate_video",
+    "augment",
+]
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="impasto", description="Neural style transfer: optimisation (Gatys et al.), "
-                    "feed-forward networks (Johnson et al.) and CycleGAN, on the original VGG-19.")
+    parser = Parser(
+        prog="impasto",
+        description="Neural style transfer: optimisation (Gatys et al.), "
+        "feed-forward networks (Johnson et al.) and CycleGAN, on the original VGG-19.",
+    )
     parser.add_argument("--version", action="version", version=f"impasto {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
@@ -44,8 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         print((getattr(args, "parser", None) or parser).missing_action(), file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-                        format="impasto: %(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="impasto: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
     from ..runtime import tune_allocator
 
     tune_allocator()

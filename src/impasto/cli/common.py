@@ -47,8 +47,9 @@ def flag_names(name: str) -> list[str]:
     return [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
 
 
-def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig, title: str = "options",
-                     skip: tuple[str, ...] = ()) -> None:
+def add_config_flags(
+    parser: argparse.ArgumentParser, cls: type = GatysConfig, title: str = "options", skip: tuple[str, ...] = ()
+) -> None:
     """One flag per field of the config dataclass ``cls`` (default None, so unset flags keep the
     dataclass default), plus hidden flags for its old option names (``cls.ALIASES``); fields named in
     ``skip`` get no flag (they have one already, e.g. from another config)."""
@@ -61,8 +62,11 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = GatysConfig, t
         meta = dict(f.metadata)
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        kwargs: dict[str, Any] = {"dest": f.name, "default": None,
-                                  "help": f"{meta.get('help', '')} [{shown}]".replace("%", "%%")}  # argparse %-formats
+        kwargs: dict[str, Any] = {
+            "dest": f.name,
+            "default": None,
+            "help": f"{meta.get('help', '')} [{shown}]".replace("%", "%%"),
+        }  # argparse %-formats
         if f.type in (bool, "bool"):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif meta.get("nargs"):

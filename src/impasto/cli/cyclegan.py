@@ -18,8 +18,7 @@ import time
 from typing import Any
 
 from ..errors import ImpastoError
-from .common import ProgressBar, add_common_flags
-from .common import add_config_flags
+from .common import ProgressBar, add_common_flags, add_config_flags
 
 log = logging.getLogger("impasto")
 
@@ -27,13 +26,19 @@ log = logging.getLogger("impasto")
 def register(sub: Any) -> None:
     from ..cyclegan.config import CycleGANConfig
 
-    p = sub.add_parser("cyclegan", help="CycleGAN: train on two unpaired folders, or translate images",
-                       description="CycleGAN unpaired image-to-image translation (Zhu et al. 2017).")
+    p = sub.add_parser(
+        "cyclegan",
+        help="CycleGAN: train on two unpaired folders, or translate images",
+        description="CycleGAN unpaired image-to-image translation (Zhu et al. 2017).",
+    )
     p.set_defaults(parser=p)
     actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
 
-    t = actions.add_parser("train", help="train G: A->B and F: B->A on two unpaired image folders",
-                           description="Train a CycleGAN between two folders of unpaired images.")
+    t = actions.add_parser(
+        "train",
+        help="train G: A->B and F: B->A on two unpaired image folders",
+        description="Train a CycleGAN between two folders of unpaired images.",
+    )
     t.add_argument("folder_a", help="folder of domain A images")
     t.add_argument("folder_b", help="folder of domain B images")
     t.add_argument("-o", "--output", required=True, help="checkpoint file to write (and to resume from)")
@@ -43,20 +48,36 @@ def register(sub: Any) -> None:
     add_config_flags(t, CycleGANConfig)
     t.set_defaults(run=run_train)
 
-    a = actions.add_parser("apply", help="translate images with a generator",
-                           description="Translate images with an impasto CycleGAN checkpoint or a recognised "
-                           "foreign generator (pytorch-CycleGAN-and-pix2pix latest_net_G_A.pth, vintagify).")
+    a = actions.add_parser(
+        "apply",
+        help="translate images with a generator",
+        description="Translate images with an impasto CycleGAN checkpoint or a recognised "
+        "foreign generator (pytorch-CycleGAN-and-pix2pix latest_net_G_A.pth, vintagify).",
+    )
     a.add_argument("checkpoint", help="impasto checkpoint or foreign generator .pth")
     a.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
-    a.add_argument("-o", "--output", required=True,
-                   help="output image (one input file) or folder (created; <name>.png per image)")
-    a.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
-                   help="AtoB uses G, BtoA uses F (impasto checkpoints) [AtoB]")
-    a.add_argument("--image-size", type=int, default=None, metavar="N",
-                   help="resize the long side to N before translating [keep the size]")
+    a.add_argument(
+        "-o", "--output", required=True, help="output image (one input file) or folder (created; <name>.png per image)"
+    )
+    a.add_argument(
+        "--direction",
+        choices=("AtoB", "BtoA"),
+        default=None,
+        help="AtoB uses G, BtoA uses F (impasto checkpoints) [AtoB]",
+    )
+    a.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="resize the long side to N before translating [keep the size]",
+    )
     a.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps [auto]")
-    a.add_argument("--fail-fast", action="store_true",
-                   help="stop at the first image that cannot be read [go on, list the failures at the end]")
+    a.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop at the first image that cannot be read [go on, list the failures at the end]",
+    )
     add_common_flags(a)
     a.set_defaults(run=run_apply)
 
@@ -66,15 +87,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
     from ..cyclegan.train import CycleGANConfig
 
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(CycleGANConfig)
-            if getattr(args, f.name, None) is not None}
+    return {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(CycleGANConfig)
+        if getattr(args, f.name, None) is not None
+    }
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..cyclegan.train import train_cyclegan
-    from ..cyclegan.train import CycleGANConfig
-
     from pathlib import Path
+
+    from ..cyclegan.train import CycleGANConfig, train_cyclegan
 
     if Path(args.output).exists() and not args.resume:
         raise ImpastoError(f"checkpoint {args.output} exists; add --resume to continue it, or remove it to start over")
@@ -82,9 +105,16 @@ def run_train(args: argparse.Namespace) -> int:
     config = None if args.resume else CycleGANConfig().replace(**overrides).validate()
     bar = ProgressBar("cyclegan", quiet=args.quiet)
     try:
-        run = train_cyclegan(args.folder_a, args.folder_b, config=config, checkpoint=args.output, resume=args.resume,
-                             samples=args.samples, callback=bar,
-                             **(overrides if args.resume else {}))
+        run = train_cyclegan(
+            args.folder_a,
+            args.folder_b,
+            config=config,
+            checkpoint=args.output,
+            resume=args.resume,
+            samples=args.samples,
+            callback=bar,
+            **(overrides if args.resume else {}),
+        )
     finally:
         bar.close()
     log.info("trained to step %d in %.1f s; checkpoint %s", run.steps, run.seconds, run.checkpoint)
@@ -93,7 +123,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_apply(args: argparse.Namespace) -> int:
     from ..cyclegan.apply import translate_files
-
     from ..memory import MAX_SIDE
 
     if args.image_size is not None and args.image_size < 4:
@@ -103,9 +132,16 @@ def run_apply(args: argparse.Namespace) -> int:
     bar = ProgressBar("translate", quiet=args.quiet, unit="image")
     t0 = time.perf_counter()
     try:
-        written = translate_files(args.checkpoint, args.images, args.output, direction=args.direction,
-                                  image_size=args.image_size, device=args.device, fail_fast=args.fail_fast,
-                                  callback=bar)
+        written = translate_files(
+            args.checkpoint,
+            args.images,
+            args.output,
+            direction=args.direction,
+            image_size=args.image_size,
+            device=args.device,
+            fail_fast=args.fail_fast,
+            callback=bar,
+        )
     finally:
         bar.close()
     log.info("wrote %d image(s) to %s (%.1f s)", len(written), args.output, time.perf_counter() - t0)

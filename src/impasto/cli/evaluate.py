@@ -20,16 +20,18 @@ log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help="score results: SSIM, PSNR, VGG content and style distances",
-                       description="Score stylised RESULTs against CONTENT and STYLE: SSIM and PSNR against the "
-                                   "content, and the content and style (Gram) distances on VGG-19 features.")
+    p = sub.add_parser(
+        "evaluate",
+        help="score results: SSIM, PSNR, VGG content and style distances",
+        description="Score stylised RESULTs against CONTENT and STYLE: SSIM and PSNR against the "
+        "content, and the content and style (Gram) distances on VGG-19 features.",
+    )
     p.add_argument("content", help="content image (the photograph)")
     p.add_argument("style", help="style image (the painting)")
     p.add_argument("results", nargs="+", metavar="RESULT", help="stylised images to score")
     p.add_argument("--json", action="store_true", help="print the scores as JSON on stdout")
     p.add_argument("--sheet", metavar="OUT.png", help="also draw the images side by side with their numbers")
-    p.add_argument("--image-size", type=int, default=None,
-                   help="compare at this long side [the first result's]")
+    p.add_argument("--image-size", type=int, default=None, help="compare at this long side [the first result's]")
     p.add_argument("--device", default="auto", help="compute device [auto]")
     p.add_argument("--weights", default="embedded", help="VGG-19 weights [embedded]")
     add_common_flags(p)
@@ -48,26 +50,42 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise InputError(f"--image-size must be at least 32; got {args.image_size}")
     sheet = check_output_path(args.sheet, [args.content, args.style, *args.results]) if args.sheet else None
     try:
-        ev = evaluate(args.content, args.style, args.results, image_size=args.image_size, device=args.device,
-                      weights=args.weights)
+        ev = evaluate(
+            args.content, args.style, args.results, image_size=args.image_size, device=args.device, weights=args.weights
+        )
     except InputError as err:  # the library names the option; say the flag
-        raise InputError(str(err).replace("image_size=", "--image-size ").replace("image_size", "--image-size")) \
-            from None
+        raise InputError(
+            str(err).replace("image_size=", "--image-size ").replace("image_size", "--image-size")
+        ) from None
     if args.json:
         print(json.dumps(ev.as_dict()))
     else:
         width = max(len(row.name) for row in ev.rows)
         print(f"{'image':<{width}}  {'SSIM':>6}  {'PSNR dB':>7}  {'content dist':>12}  {'style dist':>10}")
         for row in ev.rows:
-            print(f"{row.name:<{width}}  {row.ssim:6.3f}  {_psnr_text(row.psnr):>7}  "
-                  f"{row.content_distance:12.4g}  {row.style_distance:10.4g}")
+            print(
+                f"{row.name:<{width}}  {row.ssim:6.3f}  {_psnr_text(row.psnr):>7}  "
+                f"{row.content_distance:12.4g}  {row.style_distance:10.4g}"
+            )
     if sheet is not None:
         from ..eval.figures import comparison_sheet
 
-        entries = [(row.name, image, [f"SSIM {row.ssim:.3f}   PSNR {_psnr_text(row.psnr)} dB",
-                                      f"content {row.content_distance:.3g}   style {row.style_distance:.3g}"])
-                   for row, image in zip(ev.rows, ev.images)]
-        comparison_sheet(entries, sheet, title=f"Compared at {ev.size[1]}x{ev.size[0]}: SSIM/PSNR against the "
-                                               "content; VGG content and style distances")
+        entries = [
+            (
+                row.name,
+                image,
+                [
+                    f"SSIM {row.ssim:.3f}   PSNR {_psnr_text(row.psnr)} dB",
+                    f"content {row.content_distance:.3g}   style {row.style_distance:.3g}",
+                ],
+            )
+            for row, image in zip(ev.rows, ev.images)
+        ]
+        comparison_sheet(
+            entries,
+            sheet,
+            title=f"Compared at {ev.size[1]}x{ev.size[0]}: SSIM/PSNR against the "
+            "content; VGG content and style distances",
+        )
         log.info("wrote %s", sheet)
     return 0

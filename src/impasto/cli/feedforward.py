@@ -25,50 +25,86 @@ log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    from .common import Parser
     from ..feedforward.config import FeedForwardTrainConfig
-    from .common import add_config_flags
+    from .common import Parser, add_config_flags
 
-    p = sub.add_parser("fast", help="feed-forward stylisation: train a network per style, apply it in milliseconds",
-                       description="Feed-forward style transfer networks (Johnson et al. 2016, instance norm).")
+    p = sub.add_parser(
+        "fast",
+        help="feed-forward stylisation: train a network per style, apply it in milliseconds",
+        description="Feed-forward style transfer networks (Johnson et al. 2016, instance norm).",
+    )
     p.set_defaults(parser=p)
     fsub = p.add_subparsers(dest="fast_command", metavar="ACTION", parser_class=Parser)
 
-    t = fsub.add_parser("train", help="train a network for one style on a folder of photos",
-                        description="Train a feed-forward network for STYLE on the photos of DATA.")
-    t.add_argument("-o", "--output", required=True, metavar="FOLDER",
-                   help="run folder: checkpoint.pt, samples/, loss.png, history.csv")
+    t = fsub.add_parser(
+        "train",
+        help="train a network for one style on a folder of photos",
+        description="Train a feed-forward network for STYLE on the photos of DATA.",
+    )
+    t.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FOLDER",
+        help="run folder: checkpoint.pt, samples/, loss.png, history.csv",
+    )
     t.add_argument("--resume", action="store_true", help="continue FOLDER/checkpoint.pt")
     add_common_flags(t)
     add_config_flags(t, FeedForwardTrainConfig)
     t.set_defaults(run=run_train)
 
-    a = fsub.add_parser("apply", help="stylise images with a trained network",
-                        description="Stylise IMAGE files and folders with a trained or shipped network.")
-    a.add_argument("inputs", nargs="+", metavar="IMAGE",
-                   help="image files or folders; without --model the first is the model (checkpoint or name)")
-    a.add_argument("-m", "--model", help="checkpoint, exported model file, or shipped model name "
-                                          "(starry-night, starry-night-lite)")
+    a = fsub.add_parser(
+        "apply",
+        help="stylise images with a trained network",
+        description="Stylise IMAGE files and folders with a trained or shipped network.",
+    )
+    a.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="IMAGE",
+        help="image files or folders; without --model the first is the model (checkpoint or name)",
+    )
+    a.add_argument(
+        "-m", "--model", help="checkpoint, exported model file, or shipped model name (starry-night, starry-night-lite)"
+    )
     a.add_argument("-o", "--output", required=True, help="output image (one input) or folder")
-    a.add_argument("--preserve-color", "--preserve-colors", action="store_true",
-                   help="keep each photo's colours (luminance transfer in YIQ)")
+    a.add_argument(
+        "--preserve-color",
+        "--preserve-colors",
+        action="store_true",
+        help="keep each photo's colours (luminance transfer in YIQ)",
+    )
     a.add_argument("--max-size", type=int, default=None, help="shrink images whose long side is larger")
     a.add_argument("--batch-size", type=int, default=4, help="images per forward pass (same-sized ones) [4]")
     a.add_argument("--suffix", default=None, help="output extension for folders, e.g. .png [the input's]")
     a.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N [auto]")
-    a.add_argument("--precision", default="fp32", choices=("auto", "fp32", "bf16"),
-                   help="fp32, bf16 (autocast + channels-last) or auto (bf16 where native) [fp32]")
-    a.add_argument("--engine", default="auto", choices=("auto", "torch", "onnxruntime"),
-                   help="run the network with PyTorch or onnxruntime (CPU, fp32); auto: onnxruntime on the CPU "
-                        "in fp32 when installed [auto]")
+    a.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("auto", "fp32", "bf16"),
+        help="fp32, bf16 (autocast + channels-last) or auto (bf16 where native) [fp32]",
+    )
+    a.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "torch", "onnxruntime"),
+        help="run the network with PyTorch or onnxruntime (CPU, fp32); auto: onnxruntime on the CPU "
+        "in fp32 when installed [auto]",
+    )
     a.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    a.add_argument("--fail-fast", action="store_true",
-                   help="stop at the first image that cannot be read [go on, list the failures at the end]")
+    a.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop at the first image that cannot be read [go on, list the failures at the end]",
+    )
     add_common_flags(a)
     a.set_defaults(run=run_apply)
 
-    e = fsub.add_parser("export", help="export a network to ONNX (.onnx) or a small fp16 model file (.pt)",
-                        description="Export MODEL to OUT: .onnx for onnxruntime, .pt for an fp16 impasto model.")
+    e = fsub.add_parser(
+        "export",
+        help="export a network to ONNX (.onnx) or a small fp16 model file (.pt)",
+        description="Export MODEL to OUT: .onnx for onnxruntime, .pt for an fp16 impasto model.",
+    )
     e.add_argument("model", help="checkpoint, exported model file, or shipped model name")
     e.add_argument("out", help="output file: .onnx or .pt")
     e.add_argument("--fp32", action="store_true", help="keep fp32 weights in a .pt export")
@@ -90,8 +126,9 @@ def run_train(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 wrote anything
-        log.info("step %d; wrote %s (%.1f s)", state.step, Path(args.output) / "checkpoint.pt",
-                 time.perf_counter() - t0)
+        log.info(
+            "step %d; wrote %s (%.1f s)", state.step, Path(args.output) / "checkpoint.pt", time.perf_counter() - t0
+        )
     return 0
 
 
@@ -107,10 +144,20 @@ def run_apply(args: argparse.Namespace) -> int:
     bar = ProgressBar("apply", quiet=args.quiet, unit="image")
     t0 = time.perf_counter()
     try:
-        written = stylize_files(inputs, args.output, model, preserve_color=args.preserve_color,
-                                max_size=args.max_size, batch_size=args.batch_size, device=args.device,
-                                precision=args.precision, engine=args.engine, suffix=args.suffix, fail_fast=args.fail_fast,
-                                callback=bar)
+        written = stylize_files(
+            inputs,
+            args.output,
+            model,
+            preserve_color=args.preserve_color,
+            max_size=args.max_size,
+            batch_size=args.batch_size,
+            device=args.device,
+            precision=args.precision,
+            engine=args.engine,
+            suffix=args.suffix,
+            fail_fast=args.fail_fast,
+            callback=bar,
+        )
     finally:
         bar.close()
     seconds = time.perf_counter() - t0

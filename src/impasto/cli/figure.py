@@ -24,27 +24,55 @@ log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("figure", help="figures that explain the method: reconstructions, alpha/beta grid, loss curves",
-                       description="Make one labelled PNG that explains the method (Gatys et al. 2016).")
+    p = sub.add_parser(
+        "figure",
+        help="figures that explain the method: reconstructions, alpha/beta grid, loss curves",
+        description="Make one labelled PNG that explains the method (Gatys et al. 2016).",
+    )
     kinds = p.add_subparsers(dest="figure", metavar="KIND", parser_class=type(p))
     p.set_defaults(run=None, parser=p)
 
-    r = kinds.add_parser("reconstructions", help="content reconstructions per layer and style reconstructions "
-                         "from growing layer sets (the paper's Fig. 1)")
+    r = kinds.add_parser(
+        "reconstructions",
+        help="content reconstructions per layer and style reconstructions from growing layer sets (the paper's Fig. 1)",
+    )
     _inputs(r)
-    r.add_argument("--content-layers", nargs="+", default=["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"],
-                   metavar="LAYER", help="one content reconstruction per layer [conv1_2 ... conv5_2]")
-    r.add_argument("--style-depths", nargs="+", type=int, default=[1, 2, 3, 4, 5], metavar="D",
-                   help="one style reconstruction per layer set conv1_1 ... convD_1 [1 2 3 4 5]")
+    r.add_argument(
+        "--content-layers",
+        nargs="+",
+        default=["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"],
+        metavar="LAYER",
+        help="one content reconstruction per layer [conv1_2 ... conv5_2]",
+    )
+    r.add_argument(
+        "--style-depths",
+        nargs="+",
+        type=int,
+        default=[1, 2, 3, 4, 5],
+        metavar="D",
+        help="one style reconstruction per layer set conv1_1 ... convD_1 [1 2 3 4 5]",
+    )
     _run_options(r, steps=300)
     r.set_defaults(run=run_reconstructions)
 
     g = kinds.add_parser("grid", help="results over content/style ratios and style layer sets (the paper's Fig. 3)")
     _inputs(g)
-    g.add_argument("--ratios", nargs="+", type=float, default=[1e-5, 1e-4, 1e-3, 1e-2], metavar="R",
-                   help="content/style ratios alpha/beta, one column each [1e-5 1e-4 1e-3 1e-2]")
-    g.add_argument("--style-depths", nargs="+", type=int, default=[1, 2, 3, 4, 5], metavar="D",
-                   help="one row per style layer set conv1_1 ... convD_1 [1 2 3 4 5]")
+    g.add_argument(
+        "--ratios",
+        nargs="+",
+        type=float,
+        default=[1e-5, 1e-4, 1e-3, 1e-2],
+        metavar="R",
+        help="content/style ratios alpha/beta, one column each [1e-5 1e-4 1e-3 1e-2]",
+    )
+    g.add_argument(
+        "--style-depths",
+        nargs="+",
+        type=int,
+        default=[1, 2, 3, 4, 5],
+        metavar="D",
+        help="one row per style layer set conv1_1 ... convD_1 [1 2 3 4 5]",
+    )
     _run_options(g, steps=300)
     g.set_defaults(run=run_grid)
 
@@ -94,8 +122,11 @@ def _checked_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     for ratio in getattr(args, "ratios", []):
         if not ratio > 0:
             raise InputError(f"--ratios must be > 0; got {ratio}")
-    return (check_output_path(args.output, [args.content, args.style]), load_image(args.content, "content image"),
-            load_image(args.style, "style image"))
+    return (
+        check_output_path(args.output, [args.content, args.style]),
+        load_image(args.content, "content image"),
+        load_image(args.style, "style image"),
+    )
 
 
 def _device(name: str) -> str:
@@ -111,17 +142,29 @@ def run_reconstructions(args: argparse.Namespace) -> int:
     output, content, style = _checked_inputs(args)
     bar = ProgressBar("reconstructions", quiet=args.quiet)
     total = args.steps * (len(args.content_layers) + len(args.style_depths))
-    kwargs = dict(size=args.size, steps=args.steps, device=_device(args.device), seed=args.seed,
-                  weights=args.weights, callback=lambda event: bar.update(total, event.losses))
+    kwargs = dict(
+        size=args.size,
+        steps=args.steps,
+        device=_device(args.device),
+        seed=args.seed,
+        weights=args.weights,
+        callback=lambda event: bar.update(total, event.losses),
+    )
     try:
-        content_recs = figures.content_reconstructions(content, args.content_layers, cache_dir=args.cache_dir,
-                                                       **kwargs)
+        content_recs = figures.content_reconstructions(content, args.content_layers, cache_dir=args.cache_dir, **kwargs)
         style_recs = figures.style_reconstructions(style, args.style_depths, cache_dir=args.cache_dir, **kwargs)
     finally:
         bar.close()
     small = [to_array(resize_long_side(to_tensor(x), args.size)) for x in (content, style)]
-    figures.reconstructions_figure(small[0], small[1], content_recs, style_recs, output,
-                                   content_layers=args.content_layers, depths=args.style_depths)
+    figures.reconstructions_figure(
+        small[0],
+        small[1],
+        content_recs,
+        style_recs,
+        output,
+        content_layers=args.content_layers,
+        depths=args.style_depths,
+    )
     log.info("wrote %s", output)
     return 0
 
@@ -133,10 +176,19 @@ def run_grid(args: argparse.Namespace) -> int:
     bar = ProgressBar("grid", quiet=args.quiet)
     total = args.steps * len(args.ratios) * len(args.style_depths)
     try:
-        grid = figures.ratio_grid(content, style, ratios=args.ratios, depths=args.style_depths, size=args.size,
-                                  steps=args.steps, device=_device(args.device), seed=args.seed,
-                                  weights=args.weights, cache_dir=args.cache_dir,
-                                  callback=lambda event: bar.update(total, event.losses))
+        grid = figures.ratio_grid(
+            content,
+            style,
+            ratios=args.ratios,
+            depths=args.style_depths,
+            size=args.size,
+            steps=args.steps,
+            device=_device(args.device),
+            seed=args.seed,
+            weights=args.weights,
+            cache_dir=args.cache_dir,
+            callback=lambda event: bar.update(total, event.losses),
+        )
     finally:
         bar.close()
     figures.grid_figure(grid, output, ratios=args.ratios, depths=args.style_depths)
@@ -172,8 +224,12 @@ def run_losses(args: argparse.Namespace) -> int:
         bar.close()
     if result_path is not None:
         result.save(result_path)
-    figures.loss_curves_figure(result.history, output, stages=stages,
-                               title=f"Loss terms of a {result.array.shape[1]}x{result.array.shape[0]} run "
-                                     f"({cfg.optimizer}, {len(result.history)} steps)")
+    figures.loss_curves_figure(
+        result.history,
+        output,
+        stages=stages,
+        title=f"Loss terms of a {result.array.shape[1]}x{result.array.shape[0]} run "
+        f"({cfg.optimizer}, {len(result.history)} steps)",
+    )
     log.info("wrote %s", output)
     return 0

@@ -72,8 +72,9 @@ def run_report(args: argparse.Namespace) -> int:
         conn = open_study(data)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as err:
-        raise InputError(f"{data.db} is not a studio database ({err}); give the --data folder of 'impasto serve'") \
-            from None
+        raise InputError(
+            f"{data.db} is not a studio database ({err}); give the --data folder of 'impasto serve'"
+        ) from None
     try:
         if args.csv:
             if not Path(args.csv).parent.is_dir():

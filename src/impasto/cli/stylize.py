@@ -34,30 +34,66 @@ log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("stylize", help="repaint a photo in the style of a painting (Gatys et al. 2016)",
-                       description="Repaint CONTENT in the style of STYLE by optimising the image (Gatys et al. 2016).")
+    p = sub.add_parser(
+        "stylize",
+        help="repaint a photo in the style of a painting (Gatys et al. 2016)",
+        description="Repaint CONTENT in the style of STYLE by optimising the image (Gatys et al. 2016).",
+    )
     p.add_argument("content", help="content image (the photograph)")
     p.add_argument("style", nargs="+", help="style image (the painting); several are blended, see --style-blend")
     p.add_argument("-o", "--output", required=True, help="output image: .png, .jpg, .tif, .webp or .bmp")
-    p.add_argument("--print-iter", "--print_iter", type=int, default=0, metavar="N",
-                   help="log the loss terms every N steps on stderr [0: off]")
-    p.add_argument("--save-iter", "--save_iter", type=int, default=0, metavar="N",
-                   help="save the current image every N steps as OUTPUT_<step>.ext [0: off]")
+    p.add_argument(
+        "--print-iter",
+        "--print_iter",
+        type=int,
+        default=0,
+        metavar="N",
+        help="log the loss terms every N steps on stderr [0: off]",
+    )
+    p.add_argument(
+        "--save-iter",
+        "--save_iter",
+        type=int,
+        default=0,
+        metavar="N",
+        help="save the current image every N steps as OUTPUT_<step>.ext [0: off]",
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     add_common_flags(p)
     add_config_flags(p, GatysConfig, "optimisation options")
     control = p.add_argument_group("perceptual control (short names)")
-    control.add_argument("--style-blend", dest="style_blend_weights", nargs="+", default=None, metavar="W",
-                         help="same as --style-blend-weights: one weight per style, e.g. 0.7 0.3")
-    control.add_argument("--style-mask", dest="style_masks", nargs="+", default=None, metavar="MASK",
-                         help="same as --style-masks: one mask image per style (white: the style applies, "
-                              "black: it does not; 'none': the whole image), with the content's aspect ratio")
-    p.add_argument("--method", choices=("gatys", *METHODS), default="gatys",
-                   help="gatys: optimise the image (minutes); wct or adain: one pass through impasto's decoders "
-                        "(universal style transfer, about a second) [gatys]")
-    add_config_flags(p, UniversalConfig, "wct/adain options (the options above that apply: --image-size, "
-                     "--style-scale, --style-blend, --style-mask, --preserve-color, --tile-size, --max-memory, "
-                     "--precision, --seed, --device)", skip=("method", *GatysConfig.field_names()))
+    control.add_argument(
+        "--style-blend",
+        dest="style_blend_weights",
+        nargs="+",
+        default=None,
+        metavar="W",
+        help="same as --style-blend-weights: one weight per style, e.g. 0.7 0.3",
+    )
+    control.add_argument(
+        "--style-mask",
+        dest="style_masks",
+        nargs="+",
+        default=None,
+        metavar="MASK",
+        help="same as --style-masks: one mask image per style (white: the style applies, "
+        "black: it does not; 'none': the whole image), with the content's aspect ratio",
+    )
+    p.add_argument(
+        "--method",
+        choices=("gatys", *METHODS),
+        default="gatys",
+        help="gatys: optimise the image (minutes); wct or adain: one pass through impasto's decoders "
+        "(universal style transfer, about a second) [gatys]",
+    )
+    add_config_flags(
+        p,
+        UniversalConfig,
+        "wct/adain options (the options above that apply: --image-size, "
+        "--style-scale, --style-blend, --style-mask, --preserve-color, --tile-size, --max-memory, "
+        "--precision, --seed, --device)",
+        skip=("method", *GatysConfig.field_names()),
+    )
     p.set_defaults(run=run_stylize)
 
 
@@ -89,8 +125,10 @@ def run_stylize(args: argparse.Namespace) -> int:
         raise ImpastoError("--print-iter and --save-iter must be >= 0")
     output = check_output_path(args.output, [args.content, *args.style, *(cfg.style_masks or ()), cfg.init_image])
     content = load_image(args.content, "content image")
-    styles = [load_image(style_source(path), f"style image {i}" if len(args.style) > 1 else "style image")
-              for i, path in enumerate(args.style, start=1)]
+    styles = [
+        load_image(style_source(path), f"style image {i}" if len(args.style) > 1 else "style image")
+        for i, path in enumerate(args.style, start=1)
+    ]
     style = styles if len(styles) > 1 else styles[0]
     bar = ProgressBar("stylize", quiet=args.quiet)
     saved: list[str] = []
@@ -114,11 +152,18 @@ def run_stylize(args: argparse.Namespace) -> int:
         bar.close()
     result.save(output)
     if args.json:
-        summary = {"output": str(output), "seconds": round(time.perf_counter() - t0, 3),
-                   "optimize_seconds": round(result.seconds, 3), "device": result.device,
-                   "peak_rss_mb": round(peak_rss_mb(), 1), "losses": result.losses,
-                   "size": list(result.array.shape[1::-1]), "saved": saved, "config": result.config.to_dict(),
-                   "run": result.extra}
+        summary = {
+            "output": str(output),
+            "seconds": round(time.perf_counter() - t0, 3),
+            "optimize_seconds": round(result.seconds, 3),
+            "device": result.device,
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "losses": result.losses,
+            "size": list(result.array.shape[1::-1]),
+            "saved": saved,
+            "config": result.config.to_dict(),
+            "run": result.extra,
+        }
         print(json.dumps(summary))
     else:
         log.info("wrote %s (%.1f s)", output, time.perf_counter() - t0)
@@ -147,12 +192,19 @@ def run_universal(args: argparse.Namespace) -> int:
         bar.close()
     result.save(output)
     if args.json:
-        summary = {"output": str(output), "seconds": round(time.perf_counter() - t0, 3),
-                   "stylize_seconds": round(result.seconds, 3), "device": result.device,
-                   "peak_rss_mb": round(peak_rss_mb(), 1), "size": list(result.array.shape[1::-1]),
-                   "config": result.config.to_dict(), "run": result.extra}
+        summary = {
+            "output": str(output),
+            "seconds": round(time.perf_counter() - t0, 3),
+            "stylize_seconds": round(result.seconds, 3),
+            "device": result.device,
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "size": list(result.array.shape[1::-1]),
+            "config": result.config.to_dict(),
+            "run": result.extra,
+        }
         print(json.dumps(summary))
     else:
-        log.info("wrote %s (%s levels %s, %.1f s)", output, args.method, result.extra.get("levels"),
-                 time.perf_counter() - t0)
+        log.info(
+            "wrote %s (%s levels %s, %.1f s)", output, args.method, result.extra.get("levels"), time.perf_counter() - t0
+        )
     return 0

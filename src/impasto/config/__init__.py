@@ -24,6 +24,24 @@ from .gatys import (
 
 _opt = opt  # the name the first version used
 
-__all__ = ["ConfigBase", "GatysConfig", "opt", "LAYER_NAMES", "VGG_BLOCKS", "vgg19_layer_names", "DEVICES_HELP",
-           "POOLINGS", "PRECISIONS", "SWITCH", "CONTENT_REDUCTIONS", "GRAM_NORMS", "INITS", "LR_SCHEDULES",
-           "OPTIMIZERS", "PRESERVE_COLOR", "TV_KINDS", "_finite", "_positive_int"]
+__all__ = [
+    "ConfigBase",
+    "GatysConfig",
+    "opt",
+    "LAYER_NAMES",
+    "VGG_BLOCKS",
+    "vgg19_layer_names",
+    "DEVICES_HELP",
+    "POOLINGS",
+    "PRECISIONS",
+    "SWITCH",
+    "CONTENT_REDUCTIONS",
+    "GRAM_NORMS",
+    "INITS",
+    "LR_SCHEDULES",
+    "OPTIMIZERS",
+    "PRESERVE_COLOR",
+    "TV_KINDS",
+    "_finite",
+    "_positive_int",
+]

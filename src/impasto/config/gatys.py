@@ -31,79 +31,131 @@ PRESERVE_COLOR = ("none", "luminance", "histogram")
 class GatysConfig(ConfigBase):
     """Everything that defines one Gatys et al. optimisation run."""
 
-    ALIASES = {"num_iterations": "steps", "num_iter": "steps", "niter": "steps", "learning_rate": "lr",
-               "checkpoint": "recompute"}
+    ALIASES = {
+        "num_iterations": "steps",
+        "num_iter": "steps",
+        "niter": "steps",
+        "learning_rate": "lr",
+        "checkpoint": "recompute",
+    }
 
     image_size: int = opt(512, "longest side of the output, in pixels", minimum=16)
     style_scale: float = opt(1.0, "size of the style image relative to the output", number="positive")
     content_weight: float = opt(5.0, "alpha: weight of the content loss", number="nonnegative")
     style_weight: float = opt(100.0, "beta: weight of the style loss", number="nonnegative")
-    tv_weight: float = opt(1e-3, "weight of the total-variation smoothness term (on the 0-255 image, as neural-style)",
-                           number="nonnegative")
+    tv_weight: float = opt(
+        1e-3,
+        "weight of the total-variation smoothness term (on the 0-255 image, as neural-style)",
+        number="nonnegative",
+    )
     tv_kind: str = opt("l2", "total variation: l2, l1 or power (beta-TV of Mahendran & Vedaldi)", choices=TV_KINDS)
     tv_beta: float = opt(2.0, "exponent of the power TV variant", number="positive")
     content_layers: tuple[str, ...] = opt(("relu4_2",), "VGG layers for the content loss", nargs="+", layers=True)
-    content_layer_weights: tuple[float, ...] | None = opt(None, "per-layer content weights (default: 1 each)",
-                                                         nargs="+", number="nonnegative")
+    content_layer_weights: tuple[float, ...] | None = opt(
+        None, "per-layer content weights (default: 1 each)", nargs="+", number="nonnegative"
+    )
     style_layers: tuple[str, ...] = opt(
-        ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), "VGG layers for the style (Gram) loss", nargs="+",
-        layers=True)
-    style_layer_weights: tuple[float, ...] | None = opt(None, "per-layer style weights (default: 1 each)", nargs="+",
-                                                       number="nonnegative")
+        ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+        "VGG layers for the style (Gram) loss",
+        nargs="+",
+        layers=True,
+    )
+    style_layer_weights: tuple[float, ...] | None = opt(
+        None, "per-layer style weights (default: 1 each)", nargs="+", number="nonnegative"
+    )
     style_blend_weights: tuple[float, ...] | None = opt(
-        None, "with several styles: their blend weights, normalised to sum 1 (default: equal)", nargs="+",
-        number="nonnegative")
+        None,
+        "with several styles: their blend weights, normalised to sum 1 (default: equal)",
+        nargs="+",
+        number="nonnegative",
+    )
     style_scales: tuple[float, ...] | None = opt(
-        None, "with several styles: each style's size relative to the output (default: style_scale for each)",
-        nargs="+", number="positive")
+        None,
+        "with several styles: each style's size relative to the output (default: style_scale for each)",
+        nargs="+",
+        number="positive",
+    )
     style_masks: tuple[str, ...] | None = opt(
-        None, "one mask image per style (white: the style applies, black: it does not; grey blends); "
+        None,
+        "one mask image per style (white: the style applies, black: it does not; grey blends); "
         "'none' for a style that covers the whole image. Where every mask is black the content stays unstyled",
-        nargs="+")
-    preserve_color: str = opt("none", "keep the content's colours: none, luminance (style transfer on the "
-                               "luminance only) or histogram (match the style's colours to the content first)",
-                               choices=PRESERVE_COLOR)
-    gram_norm: str = opt("chw", "Gram normalisation: chw (neural-style), hw (pastiche) or paper (1/(4N^2M^2))",
-                         choices=GRAM_NORMS)
-    content_reduction: str = opt("mean", "content error: mean (neural-style), sum, or paper (1/2 sum)",
-                                 choices=CONTENT_REDUCTIONS)
+        nargs="+",
+    )
+    preserve_color: str = opt(
+        "none",
+        "keep the content's colours: none, luminance (style transfer on the "
+        "luminance only) or histogram (match the style's colours to the content first)",
+        choices=PRESERVE_COLOR,
+    )
+    gram_norm: str = opt(
+        "chw", "Gram normalisation: chw (neural-style), hw (pastiche) or paper (1/(4N^2M^2))", choices=GRAM_NORMS
+    )
+    content_reduction: str = opt(
+        "mean", "content error: mean (neural-style), sum, or paper (1/2 sum)", choices=CONTENT_REDUCTIONS
+    )
     pooling: str = opt("max", "VGG pooling: max or avg (the paper prefers avg)", choices=POOLINGS)
-    init: str = opt("noise", "starting image: noise, content, style, image (with --init-image), or wct / adain "
-                    "(the one-pass universal result with the shipped decoders)", choices=INITS)
+    init: str = opt(
+        "noise",
+        "starting image: noise, content, style, image (with --init-image), or wct / adain "
+        "(the one-pass universal result with the shipped decoders)",
+        choices=INITS,
+    )
     init_image: str | None = opt(None, "starting image file when --init image")
-    init_noise_std: float = opt(0.25, "std of the Gaussian noise start, on the 0-1 scale around the content's "
-                                "mean colour", number="nonnegative")
+    init_noise_std: float = opt(
+        0.25, "std of the Gaussian noise start, on the 0-1 scale around the content's mean colour", number="nonnegative"
+    )
     optimizer: str = opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
-    lr: float | None = opt(None, "step size (default 1 for lbfgs, 0.02 for adam, on the 0-1 image scale)",
-                           number="positive")
+    lr: float | None = opt(
+        None, "step size (default 1 for lbfgs, 0.02 for adam, on the 0-1 image scale)", number="positive"
+    )
     lr_schedule: str = opt("constant", "adam learning-rate schedule: constant, cosine or step", choices=LR_SCHEDULES)
     lbfgs_history: int = opt(100, "L-BFGS history size (neural-style's lbfgs_num_correction)", minimum=1)
-    clamp: bool = opt(True, "keep the image in [0, 1] while optimising (as the PyTorch tutorial); --no-clamp "
-                       "optimises unclamped as neural-style and clamps only the result")
+    clamp: bool = opt(
+        True,
+        "keep the image in [0, 1] while optimising (as the PyTorch tutorial); --no-clamp "
+        "optimises unclamped as neural-style and clamps only the result",
+    )
     line_search: bool = opt(False, "L-BFGS with a strong-Wolfe line search (robust, more evaluations per step)")
     steps: int = opt(300, "optimisation steps (evaluations), over all scales together", minimum=1)
-    multiscale: str = opt("auto", "coarse-to-fine: auto (on when image_size >= 2*min_scale), on or off",
-                           choices=SWITCH)
+    multiscale: str = opt("auto", "coarse-to-fine: auto (on when image_size >= 2*min_scale), on or off", choices=SWITCH)
     min_scale: int = opt(256, "long side of the coarsest scale", minimum=16)
     scale_factor: float = opt(2.0, "size ratio between successive scales", number="positive")
-    fine_steps_ratio: float = opt(1 / 3, "steps at each finer scale relative to the coarsest scale",
-                                   number="positive")
-    recompute: str = opt("auto", "recompute the VGG activations in the backward pass instead of keeping them "
-                         "(gradient checkpointing: less memory, more time; tiling saves more for the same time): "
-                         "auto (only when tiling is off and the run would not fit otherwise), on or off",
-                         choices=SWITCH)
-    tiling: str = opt("auto", "evaluate large levels in overlapping tiles (exact: the same loss and gradient, the "
-                       "style's Gram statistics stay global; about 1.5x the time, a fraction of the memory): auto "
-                       "(only for levels that would not fit in memory otherwise), on or off", choices=SWITCH)
-    tile_size: int | None = opt(None, "core side of a tile in pixels (each tile also sees a 96 px margin); "
-                                 "default: the largest that fits in memory, at most 2048", minimum=64)
-    max_memory: float | None = opt(None, "memory (GB) the run may use; the plan tiles, or refuses, to stay "
-                                    "under it (default: 90% of the memory that is free)", number="positive")
-    precision: str = opt("auto", "fp32, bf16 (autocast; Gram matrices and sums stay fp32) or auto "
-                          "(bf16 where the CPU/GPU has native bf16)", choices=PRECISIONS)
+    fine_steps_ratio: float = opt(1 / 3, "steps at each finer scale relative to the coarsest scale", number="positive")
+    recompute: str = opt(
+        "auto",
+        "recompute the VGG activations in the backward pass instead of keeping them "
+        "(gradient checkpointing: less memory, more time; tiling saves more for the same time): "
+        "auto (only when tiling is off and the run would not fit otherwise), on or off",
+        choices=SWITCH,
+    )
+    tiling: str = opt(
+        "auto",
+        "evaluate large levels in overlapping tiles (exact: the same loss and gradient, the "
+        "style's Gram statistics stay global; about 1.5x the time, a fraction of the memory): auto "
+        "(only for levels that would not fit in memory otherwise), on or off",
+        choices=SWITCH,
+    )
+    tile_size: int | None = opt(
+        None,
+        "core side of a tile in pixels (each tile also sees a 96 px margin); "
+        "default: the largest that fits in memory, at most 2048",
+        minimum=64,
+    )
+    max_memory: float | None = opt(
+        None,
+        "memory (GB) the run may use; the plan tiles, or refuses, to stay "
+        "under it (default: 90% of the memory that is free)",
+        number="positive",
+    )
+    precision: str = opt(
+        "auto",
+        "fp32, bf16 (autocast; Gram matrices and sums stay fp32) or auto (bf16 where the CPU/GPU has native bf16)",
+        choices=PRECISIONS,
+    )
     seed: int | None = opt(0, "random seed; the same seed gives the same image on the same machine")
-    weights: str = opt("embedded", "VGG-19 weights: embedded (original Caffe, via pastiche), torchvision (hub cache), "
-                       "or a .pth path")
+    weights: str = opt(
+        "embedded", "VGG-19 weights: embedded (original Caffe, via pastiche), torchvision (hub cache), or a .pth path"
+    )
     device: str = opt("auto", f"compute device: {DEVICES_HELP}")
 
     @property
@@ -138,11 +190,18 @@ class GatysConfig(ConfigBase):
         if self.init == "image" and not self.init_image:
             raise InputError("init 'image' needs init_image, the starting image's file")
         if self.init_image and self.init != "image":  # refused, not implied: the user may have meant either
-            raise InputError(f"init_image is used only with init=\"image\" (init is {self.init!r}); "
-                             "add --init image, or drop --init-image")
+            raise InputError(
+                f'init_image is used only with init="image" (init is {self.init!r}); '
+                "add --init image, or drop --init-image"
+            )
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
             raise InputError(f"seed must be an integer; got {self.seed!r}")
         from ..memory import check_scales  # torch-free: the pyramid's level count and each style's side, bounded
 
-        check_scales(self.image_size, self.min_scale, self.scale_factor, self.multiscale,
-                     self.style_scales or (self.style_scale,))
+        check_scales(
+            self.image_size,
+            self.min_scale,
+            self.scale_factor,
+            self.multiscale,
+            self.style_scales or (self.style_scale,),
+        )

@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -29,8 +29,8 @@ from ..device import resolve_device
 from ..errors import InputError, WeightsError
 from ..io import ImageLike, load_image, write_image
 from ..progress import Callback, Progress
-from .train import KIND
 from ..transforms import resize, size_for_long_side, to_array, to_tensor
+from .train import KIND
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,9 @@ class Generator:
     path: str
 
 
-def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = None,
-                   device: str | torch.device = "cpu") -> Generator:
+def load_generator(
+    checkpoint: str | os.PathLike[str], direction: str | None = None, device: str | torch.device = "cpu"
+) -> Generator:
     """Load G (``AtoB``, default) or F (``BtoA``) from an impasto checkpoint, or a foreign generator file."""
     from ..train.checkpoint import FORMAT, load_checkpoint, load_net, read_torch_file
 
@@ -65,8 +66,9 @@ def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = N
         from ..nets.cyclegan import load_foreign_generator
 
         if direction == "BtoA":
-            raise InputError(f"{path} holds a single generator (one direction); --direction applies to impasto "
-                             "checkpoints only")
+            raise InputError(
+                f"{path} holds a single generator (one direction); --direction applies to impasto checkpoints only"
+            )
         try:
             source, net = load_foreign_generator(data.get("state_dict", data))
         except WeightsError as err:
@@ -76,9 +78,11 @@ def load_generator(checkpoint: str | os.PathLike[str], direction: str | None = N
         raise InputError(f"{path} is neither an impasto checkpoint nor a generator state dict")
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     if convs and (convs[0].in_channels, convs[-1].out_channels) != (3, 3):
-        raise InputError(f"{path}: the generator maps {convs[0].in_channels}-channel images to "
-                         f"{convs[-1].out_channels}-channel ones; impasto translates RGB images "
-                         "(3 channels in and out)")
+        raise InputError(
+            f"{path}: the generator maps {convs[0].in_channels}-channel images to "
+            f"{convs[-1].out_channels}-channel ones; impasto translates RGB images "
+            "(3 channels in and out)"
+        )
     device = resolve_device(device) if isinstance(device, str) else device
     return Generator(net.eval().to(device), source, direction, str(path))
 
@@ -111,13 +115,18 @@ class Translated:
     seconds: float
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        meta = {"Software": "impasto", "impasto:cyclegan-source": self.source,
-                "impasto:direction": self.direction}
+        meta = {"Software": "impasto", "impasto:cyclegan-source": self.source, "impasto:direction": self.direction}
         return write_image(path, self.array, metadata=meta)
 
 
-def translate(checkpoint: str | os.PathLike[str] | Generator, image: ImageLike, *, direction: str | None = None,
-              image_size: int | None = None, device: str = "auto") -> Translated:
+def translate(
+    checkpoint: str | os.PathLike[str] | Generator,
+    image: ImageLike,
+    *,
+    direction: str | None = None,
+    image_size: int | None = None,
+    device: str = "auto",
+) -> Translated:
     """Translate one image with a CycleGAN generator.
 
     Args:
@@ -135,9 +144,17 @@ def translate(checkpoint: str | os.PathLike[str] | Generator, image: ImageLike, 
     return Translated(out, gen.source, gen.direction, time.perf_counter() - t0)
 
 
-def translate_files(checkpoint: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str]],
-                    output: str | os.PathLike[str], *, direction: str | None = None, image_size: int | None = None,
-                    device: str = "auto", callback: Callback | None = None, fail_fast: bool = False) -> list[Path]:
+def translate_files(
+    checkpoint: str | os.PathLike[str],
+    inputs: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    direction: str | None = None,
+    image_size: int | None = None,
+    device: str = "auto",
+    callback: Callback | None = None,
+    fail_fast: bool = False,
+) -> list[Path]:
     """Translate image files and folders; return the written paths.
 
     ``output`` is a file when there is one input and it has an image extension; otherwise it

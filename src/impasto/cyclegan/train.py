@@ -25,9 +25,10 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from .config import CycleGANConfig
@@ -63,13 +64,15 @@ def build_state(cfg: CycleGANConfig, device: torch.device) -> TrainState:
     betas = (cfg.beta1, 0.999)
     optimizers = {
         "G": torch.optim.Adam(itertools.chain(nets["G"].parameters(), nets["F"].parameters()), lr=cfg.lr, betas=betas),
-        "D": torch.optim.Adam(itertools.chain(nets["D_A"].parameters(), nets["D_B"].parameters()), lr=cfg.lr,
-                              betas=betas),
+        "D": torch.optim.Adam(
+            itertools.chain(nets["D_A"].parameters(), nets["D_B"].parameters()), lr=cfg.lr, betas=betas
+        ),
     }
     rule = linear_decay(cfg.constant_steps, cfg.steps - cfg.constant_steps)
     schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, rule) for name, opt in optimizers.items()}
-    return TrainState(nets=nets, archs=archs, optimizers=optimizers, schedulers=schedulers,
-                      extra={"pool_A": [], "pool_B": []})
+    return TrainState(
+        nets=nets, archs=archs, optimizers=optimizers, schedulers=schedulers, extra={"pool_A": [], "pool_B": []}
+    )
 
 
 def _lsgan(pred: Tensor, real: bool) -> Tensor:
@@ -92,8 +95,9 @@ def _pool_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(hash((seed, step, 7919)) & 0x7FFF_FFFF_FFFF)
 
 
-def make_step(cfg: CycleGANConfig, data_a: ImageFolder, data_b: ImageFolder,
-              device: torch.device) -> Callable[[TrainState, int], dict[str, float]]:
+def make_step(
+    cfg: CycleGANConfig, data_a: ImageFolder, data_b: ImageFolder, device: torch.device
+) -> Callable[[TrainState, int], dict[str, float]]:
     """The step function for :func:`~impasto.train.loop.fit`: one generator and one discriminator update."""
     import torch.nn.functional as F
 
@@ -109,8 +113,12 @@ def make_step(cfg: CycleGANConfig, data_a: ImageFolder, data_b: ImageFolder,
         _requires_grad([D_A, D_B], False)
         fake_b, fake_a = G(real_a), Fn(real_b)
         rec_a, rec_b = Fn(fake_b), G(fake_a)
-        terms = {"gan_G": _lsgan(D_B(fake_b), True), "gan_F": _lsgan(D_A(fake_a), True),
-                 "cycle_A": lam * F.l1_loss(rec_a, real_a), "cycle_B": lam * F.l1_loss(rec_b, real_b)}
+        terms = {
+            "gan_G": _lsgan(D_B(fake_b), True),
+            "gan_F": _lsgan(D_A(fake_a), True),
+            "cycle_A": lam * F.l1_loss(rec_a, real_a),
+            "cycle_B": lam * F.l1_loss(rec_b, real_b),
+        }
         if lam_idt > 0:
             terms["idt_A"] = lam_idt * F.l1_loss(Fn(real_a), real_a)
             terms["idt_B"] = lam_idt * F.l1_loss(G(real_b), real_b)
@@ -130,8 +138,12 @@ def make_step(cfg: CycleGANConfig, data_a: ImageFolder, data_b: ImageFolder,
         state.optimizers["D"].step()
 
         out = {k: v.item() for k, v in terms.items()}
-        out.update(G_total=loss_g.item(), D_A=loss_d_a.item(), D_B=loss_d_b.item(),  # type: ignore[union-attr]
-                   lr=state.optimizers["G"].param_groups[0]["lr"])
+        out.update(
+            G_total=loss_g.item(),
+            D_A=loss_d_a.item(),
+            D_B=loss_d_b.item(),  # type: ignore[union-attr]
+            lr=state.optimizers["G"].param_groups[0]["lr"],
+        )
         return out
 
     return step_fn
@@ -164,10 +176,18 @@ class CycleGANRun:
     samples: list[Path] = field(default_factory=list)
 
 
-def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike[str], *,
-                   config: CycleGANConfig | None = None, checkpoint: str | os.PathLike[str] | None = None,
-                   resume: bool = False, samples: str | os.PathLike[str] | None = None,
-                   n_samples: int = 3, callback: Callback | None = None, **overrides: Any) -> CycleGANRun:
+def train_cyclegan(
+    folder_a: str | os.PathLike[str],
+    folder_b: str | os.PathLike[str],
+    *,
+    config: CycleGANConfig | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    samples: str | os.PathLike[str] | None = None,
+    n_samples: int = 3,
+    callback: Callback | None = None,
+    **overrides: Any,
+) -> CycleGANRun:
     """Train a CycleGAN between two unpaired image folders with :func:`impasto.train.loop.fit`.
 
     Args:
@@ -217,8 +237,18 @@ def train_cyclegan(folder_a: str | os.PathLike[str], folder_b: str | os.PathLike
         written.append(write_image(Path(samples) / f"step_{step:06d}.png", grid))  # type: ignore[arg-type]
 
     t0 = time.perf_counter()
-    fit(state, make_step(cfg, data_a, data_b, device), steps=cfg.steps, kind=KIND, config=cfg.to_dict(),
-        checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every,
-        sample_fn=sample_fn if samples is not None else None, sample_every=cfg.sample_every, callback=callback)
-    return CycleGANRun(state.step, state.history, cfg, Path(checkpoint) if checkpoint else None,
-                       time.perf_counter() - t0, written)
+    fit(
+        state,
+        make_step(cfg, data_a, data_b, device),
+        steps=cfg.steps,
+        kind=KIND,
+        config=cfg.to_dict(),
+        checkpoint=checkpoint,
+        checkpoint_every=cfg.checkpoint_every,
+        sample_fn=sample_fn if samples is not None else None,
+        sample_every=cfg.sample_every,
+        callback=callback,
+    )
+    return CycleGANRun(
+        state.step, state.history, cfg, Path(checkpoint) if checkpoint else None, time.perf_counter() - t0, written
+    )

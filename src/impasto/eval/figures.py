@@ -27,8 +27,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,9 @@ def layer_set_label(layers: Sequence[str]) -> str:
     return layers[0] if len(layers) == 1 else f"{layers[0]} ... {layers[-1]}"
 
 
-def _cached(cache_dir: str | os.PathLike | None, key: Mapping[str, Any], compute: Callable[[], np.ndarray]) -> np.ndarray:
+def _cached(
+    cache_dir: str | os.PathLike | None, key: Mapping[str, Any], compute: Callable[[], np.ndarray]
+) -> np.ndarray:
     """``compute()``, kept as ``<cache_dir>/<hash of key>.npy`` so a long figure can be resumed."""
     if cache_dir is None:
         return compute()
@@ -71,9 +74,19 @@ def _cached(cache_dir: str | os.PathLike | None, key: Mapping[str, Any], compute
     return array
 
 
-def reconstruct(target: np.ndarray, *, content_layers: Sequence[str] = (), style_layers: Sequence[str] = (),
-                size: int = 256, steps: int = 300, pooling: str = "avg", weights: str = "embedded",
-                device: str = "cpu", seed: int = 0, callback: Callable[[Any], None] | None = None) -> np.ndarray:
+def reconstruct(
+    target: np.ndarray,
+    *,
+    content_layers: Sequence[str] = (),
+    style_layers: Sequence[str] = (),
+    size: int = 256,
+    steps: int = 300,
+    pooling: str = "avg",
+    weights: str = "embedded",
+    device: str = "cpu",
+    seed: int = 0,
+    callback: Callable[[Any], None] | None = None,
+) -> np.ndarray:
     """Synthesise an image from uniform white noise that matches ``target``'s content features on
     ``content_layers`` and/or its Gram matrices on ``style_layers`` (equal layer weights).
 
@@ -98,38 +111,77 @@ def reconstruct(target: np.ndarray, *, content_layers: Sequence[str] = (), style
     image = resize_long_side(to_tensor(target, dev), size)
     extractor = FeatureExtractor([*content_layers, *style_layers], pooling=pooling, weights=weights).to(dev)
     objective = StyleTransferLoss(
-        extractor, image, image, content_layers=tuple(content_layers),
+        extractor,
+        image,
+        image,
+        content_layers=tuple(content_layers),
         content_layer_weights=[1 / max(1, len(content_layers))] * len(content_layers),
-        style_layers=tuple(style_layers), style_layer_weights=[1 / max(1, len(style_layers))] * len(style_layers),
-        content_weight=1.0, style_weight=1.0, tv_weight=0.0, gram_norm="paper", content_reduction="paper")
+        style_layers=tuple(style_layers),
+        style_layer_weights=[1 / max(1, len(style_layers))] * len(style_layers),
+        content_weight=1.0,
+        style_weight=1.0,
+        tv_weight=0.0,
+        gram_norm="paper",
+        content_reduction="paper",
+    )
     generator = torch.Generator().manual_seed(seed)
     start = torch.rand(image.shape, generator=generator).to(dev)
     result, _ = optimize_image(start, objective, optimizer="lbfgs", steps=steps, callback=callback)
     return to_array(result)
 
 
-def content_reconstructions(content: np.ndarray, layers: Sequence[str] = CONTENT_LAYERS, *,
-                            cache_dir: str | os.PathLike | None = None, **kwargs: Any) -> list[np.ndarray]:
+def content_reconstructions(
+    content: np.ndarray,
+    layers: Sequence[str] = CONTENT_LAYERS,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    **kwargs: Any,
+) -> list[np.ndarray]:
     """One reconstruction of ``content`` per layer (the paper's Fig. 1, content row)."""
     key = {k: v for k, v in kwargs.items() if k != "callback"}
-    return [_cached(cache_dir, {"kind": "content", "layer": layer, "image": _fingerprint(content), **key},
-                    lambda layer=layer: reconstruct(content, content_layers=(layer,), **kwargs))
-            for layer in layers]
+    return [
+        _cached(
+            cache_dir,
+            {"kind": "content", "layer": layer, "image": _fingerprint(content), **key},
+            lambda layer=layer: reconstruct(content, content_layers=(layer,), **kwargs),
+        )
+        for layer in layers
+    ]
 
 
-def style_reconstructions(style: np.ndarray, depths: Sequence[int] = STYLE_DEPTHS, *,
-                          cache_dir: str | os.PathLike | None = None, **kwargs: Any) -> list[np.ndarray]:
+def style_reconstructions(
+    style: np.ndarray,
+    depths: Sequence[int] = STYLE_DEPTHS,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    **kwargs: Any,
+) -> list[np.ndarray]:
     """One texture synthesis of ``style`` per growing layer set conv1_1 ... conv{d}_1 (Fig. 1, style row)."""
     key = {k: v for k, v in kwargs.items() if k != "callback"}
-    return [_cached(cache_dir, {"kind": "style", "depth": d, "image": _fingerprint(style), **key},
-                    lambda d=d: reconstruct(style, style_layers=style_layer_set(d), **kwargs))
-            for d in depths]
+    return [
+        _cached(
+            cache_dir,
+            {"kind": "style", "depth": d, "image": _fingerprint(style), **key},
+            lambda d=d: reconstruct(style, style_layers=style_layer_set(d), **kwargs),
+        )
+        for d in depths
+    ]
 
 
-def ratio_grid(content: np.ndarray, style: np.ndarray, *, ratios: Sequence[float] = RATIOS,
-               depths: Sequence[int] = STYLE_DEPTHS, size: int = 256, steps: int = 300, device: str = "cpu",
-               seed: int = 0, weights: str = "embedded", cache_dir: str | os.PathLike | None = None,
-               callback: Callable[[Any], None] | None = None) -> list[list[np.ndarray]]:
+def ratio_grid(
+    content: np.ndarray,
+    style: np.ndarray,
+    *,
+    ratios: Sequence[float] = RATIOS,
+    depths: Sequence[int] = STYLE_DEPTHS,
+    size: int = 256,
+    steps: int = 300,
+    device: str = "cpu",
+    seed: int = 0,
+    weights: str = "embedded",
+    cache_dir: str | os.PathLike | None = None,
+    callback: Callable[[Any], None] | None = None,
+) -> list[list[np.ndarray]]:
     """Stylise at every (style layer set, ratio alpha/beta): rows are depths, columns ratios (Fig. 3).
 
     Content on conv4_2, style on conv1_1 ... conv{d}_1 with weights 1/d, beta = 1, alpha = ratio,
@@ -143,13 +195,29 @@ def ratio_grid(content: np.ndarray, style: np.ndarray, *, ratios: Sequence[float
         layers = style_layer_set(d)
         row = []
         for ratio in ratios:
-            options = dict(content_layers=("conv4_2",), style_layers=layers, style_layer_weights=[1 / d] * d,
-                           content_weight=float(ratio), style_weight=1.0, image_size=size, steps=steps,
-                           multiscale="off", device=device, seed=seed, weights=weights, precision="fp32",
-                           **PAPER_LOSS)
+            options = dict(
+                content_layers=("conv4_2",),
+                style_layers=layers,
+                style_layer_weights=[1 / d] * d,
+                content_weight=float(ratio),
+                style_weight=1.0,
+                image_size=size,
+                steps=steps,
+                multiscale="off",
+                device=device,
+                seed=seed,
+                weights=weights,
+                precision="fp32",
+                **PAPER_LOSS,
+            )
             key = {"kind": "grid", "content": _fingerprint(content), "style": _fingerprint(style), **options}
-            row.append(_cached(cache_dir, key, lambda o=options: run(GatysConfig().replace(**o).validate(), content,
-                                                                     style, None, callback).array))
+            row.append(
+                _cached(
+                    cache_dir,
+                    key,
+                    lambda o=options: run(GatysConfig().replace(**o).validate(), content, style, None, callback).array,
+                )
+            )
         rows.append(row)
     return rows
 
@@ -161,8 +229,9 @@ def _fingerprint(image: np.ndarray) -> str:
 # ----------------------------------------------------------------------------- drawing
 
 
-def _figure(rows: int, cols: int, panel: float = 2.2, extra_height: float = 0.0,
-            aspect: float = 1.0) -> tuple[Any, Any]:
+def _figure(
+    rows: int, cols: int, panel: float = 2.2, extra_height: float = 0.0, aspect: float = 1.0
+) -> tuple[Any, Any]:
     """A grid of image panels ``panel`` inches wide; ``aspect`` = height / width of the images."""
     from matplotlib.figure import Figure
 
@@ -204,10 +273,17 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
     return out
 
 
-def reconstructions_figure(content: np.ndarray, style: np.ndarray, content_recs: Sequence[np.ndarray],
-                           style_recs: Sequence[np.ndarray], path: str | os.PathLike, *,
-                           content_layers: Sequence[str] = CONTENT_LAYERS,
-                           depths: Sequence[int] = STYLE_DEPTHS, title: str | None = None) -> Path:
+def reconstructions_figure(
+    content: np.ndarray,
+    style: np.ndarray,
+    content_recs: Sequence[np.ndarray],
+    style_recs: Sequence[np.ndarray],
+    path: str | os.PathLike,
+    *,
+    content_layers: Sequence[str] = CONTENT_LAYERS,
+    depths: Sequence[int] = STYLE_DEPTHS,
+    title: str | None = None,
+) -> Path:
     """The paper's Fig. 1: the content and its per-layer reconstructions (top), the style and its
     texture syntheses from growing layer sets (bottom)."""
     cols = 1 + max(len(content_recs), len(style_recs))
@@ -215,17 +291,30 @@ def reconstructions_figure(content: np.ndarray, style: np.ndarray, content_recs:
     _show(axes[0, 0], content, "content image")
     _show(axes[1, 0], style, "style image")
     for i in range(1, cols):
-        _show(axes[0, i], content_recs[i - 1] if i <= len(content_recs) else None,
-              f"content: {content_layers[i - 1]}" if i <= len(content_recs) else "")
-        _show(axes[1, i], style_recs[i - 1] if i <= len(style_recs) else None,
-              f"style: {layer_set_label(style_layer_set(depths[i - 1]))}" if i <= len(style_recs) else "")
-    fig.suptitle(title or "Reconstructions from white noise: content from one layer, style from growing layer sets",
-                 fontsize=10)
+        _show(
+            axes[0, i],
+            content_recs[i - 1] if i <= len(content_recs) else None,
+            f"content: {content_layers[i - 1]}" if i <= len(content_recs) else "",
+        )
+        _show(
+            axes[1, i],
+            style_recs[i - 1] if i <= len(style_recs) else None,
+            f"style: {layer_set_label(style_layer_set(depths[i - 1]))}" if i <= len(style_recs) else "",
+        )
+    fig.suptitle(
+        title or "Reconstructions from white noise: content from one layer, style from growing layer sets", fontsize=10
+    )
     return save_figure(fig, path)
 
 
-def grid_figure(grid: Sequence[Sequence[np.ndarray]], path: str | os.PathLike, *, ratios: Sequence[float] = RATIOS,
-                depths: Sequence[int] = STYLE_DEPTHS, title: str | None = None) -> Path:
+def grid_figure(
+    grid: Sequence[Sequence[np.ndarray]],
+    path: str | os.PathLike,
+    *,
+    ratios: Sequence[float] = RATIOS,
+    depths: Sequence[int] = STYLE_DEPTHS,
+    title: str | None = None,
+) -> Path:
     """The paper's Fig. 3: rows are style layer sets, columns content/style ratios alpha/beta."""
     fig, axes = _figure(len(grid), len(ratios), extra_height=0.4, aspect=_aspect(grid[0][0]))
     for r, (row, d) in enumerate(zip(grid, depths)):
@@ -239,9 +328,16 @@ def grid_figure(grid: Sequence[Sequence[np.ndarray]], path: str | os.PathLike, *
 GATYS_LOSS_KEYS = ("total", "style", "content", "tv")
 
 
-def draw_loss_curves(ax: Any, history: Sequence[Mapping[str, float]], keys: Sequence[str] | None = None, *,
-                     labels: Mapping[str, str] | None = None, smooth: int = 1, log: bool = True,
-                     stages: Sequence[int] = ()) -> None:
+def draw_loss_curves(
+    ax: Any,
+    history: Sequence[Mapping[str, float]],
+    keys: Sequence[str] | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    smooth: int = 1,
+    log: bool = True,
+    stages: Sequence[int] = (),
+) -> None:
     """Draw loss terms over the steps onto a matplotlib axis: the one loss-curve plotter.
 
     Used by :func:`loss_curves_figure` (a Gatys run, a feed-forward training run's ``loss.png``)
@@ -269,8 +365,12 @@ def draw_loss_curves(ax: Any, history: Sequence[Mapping[str, float]], keys: Sequ
             values = np.where(values > 0, values, np.nan)
         if window > 1:
             values = np.convolve(values, np.ones(window) / window, mode="valid")
-        ax.plot(steps[len(steps) - len(values):], values, label=(labels or {}).get(key, key),
-                lw=1.5 if key == "total" else 1.0)
+        ax.plot(
+            steps[len(steps) - len(values) :],
+            values,
+            label=(labels or {}).get(key, key),
+            lw=1.5 if key == "total" else 1.0,
+        )
     for s in stages:
         ax.axvline(s, color="0.6", lw=0.8, ls="--")
     if log:
@@ -280,9 +380,16 @@ def draw_loss_curves(ax: Any, history: Sequence[Mapping[str, float]], keys: Sequ
     ax.legend(fontsize=8)
 
 
-def loss_curves_figure(history: Sequence[Mapping[str, float]], path: str | os.PathLike, *,
-                       title: str | None = None, stages: Sequence[int] = (), keys: Sequence[str] | None = None,
-                       smooth: int = 1, xlabel: str = "step (one evaluation of the objective)") -> Path:
+def loss_curves_figure(
+    history: Sequence[Mapping[str, float]],
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+    stages: Sequence[int] = (),
+    keys: Sequence[str] | None = None,
+    smooth: int = 1,
+    xlabel: str = "step (one evaluation of the objective)",
+) -> Path:
     """Each weighted loss term over the steps, on a log scale, as one figure file (see :func:`draw_loss_curves`).
 
     ``keys`` defaults to a Gatys run's terms (total, style, content, tv); ``stages``: steps where a new
@@ -301,8 +408,13 @@ def loss_curves_figure(history: Sequence[Mapping[str, float]], path: str | os.Pa
     return save_figure(fig, path)
 
 
-def comparison_sheet(entries: Sequence[tuple[str, np.ndarray, Sequence[str]]], path: str | os.PathLike, *,
-                     title: str | None = None, per_row: int = 5) -> Path:
+def comparison_sheet(
+    entries: Sequence[tuple[str, np.ndarray, Sequence[str]]],
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+    per_row: int = 5,
+) -> Path:
     """Images side by side, each with a title and lines of numbers under it."""
     n = len(entries)
     if n == 0:

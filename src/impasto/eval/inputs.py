@@ -31,27 +31,35 @@ def aspect_matches(a_hw: tuple[int, int], b_hw: tuple[int, int]) -> bool:
     return abs((bw / bh) / (aw / ah) - 1) <= slack
 
 
-def check_evaluation(content_hw: tuple[int, int], result_hws: Sequence[tuple[int, int]], names: Sequence[str],
-                     image_size: int | None, device: Any) -> int:
+def check_evaluation(
+    content_hw: tuple[int, int],
+    result_hws: Sequence[tuple[int, int]],
+    names: Sequence[str],
+    image_size: int | None,
+    device: Any,
+) -> int:
     """Refuse a result of another aspect ratio or too small to compare at its own size, and a comparison
     size beyond what can be planned; return the long side to compare at (``image_size``, or the
     first result's long side)."""
     for hw, name in zip(result_hws, names):
         if not aspect_matches(content_hw, hw):
-            raise InputError(f"result {name} is {hw[1]}x{hw[0]} px, another aspect ratio than the content's "
-                             f"{content_hw[1]}x{content_hw[0]}; comparing would stretch it: crop it to the "
-                             "content's aspect ratio first")
+            raise InputError(
+                f"result {name} is {hw[1]}x{hw[0]} px, another aspect ratio than the content's "
+                f"{content_hw[1]}x{content_hw[0]}; comparing would stretch it: crop it to the "
+                "content's aspect ratio first"
+            )
     if image_size is None:
         if not result_hws:
             return max(content_hw)
         image_size = max(result_hws[0])
         if image_size < MIN_COMPARE_SIDE:
-            raise InputError(f"result {names[0]} is only {image_size} px on its long side; VGG features need at "
-                             f"least {MIN_COMPARE_SIDE}: give image_size={MIN_COMPARE_SIDE} or more to compare it "
-                             "enlarged")
+            raise InputError(
+                f"result {names[0]} is only {image_size} px on its long side; VGG features need at "
+                f"least {MIN_COMPARE_SIDE}: give image_size={MIN_COMPARE_SIDE} or more to compare it "
+                "enlarged"
+            )
     elif image_size < MIN_COMPARE_SIDE:
-        raise InputError(f"image_size must be at least {MIN_COMPARE_SIDE} to compare on VGG features; "
-                         f"got {image_size}")
+        raise InputError(f"image_size must be at least {MIN_COMPARE_SIDE} to compare on VGG features; got {image_size}")
     h, w = content_hw
     size = (-(-h * image_size // max(h, w)), -(-w * image_size // max(h, w)))
     per_pixel = STYLE_PASS_BYTES + (len(result_hws) + 2) * IMAGE_BYTES + SSIM_BYTES

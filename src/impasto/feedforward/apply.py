@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,8 +26,7 @@ from torch import Tensor
 from ..errors import InputError
 from ..progress import Callback, Progress
 from .export import export_model, export_onnx, onnx_session
-from .model import (MODEL_KIND, TRAIN_KIND, FastModel, FeedForwardModel, load_model,
-                    resolve_model_path, shipped_models)
+from .model import MODEL_KIND, TRAIN_KIND, FastModel, FeedForwardModel, load_model, resolve_model_path, shipped_models
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,18 @@ def _prepare(model: FeedForwardModel, precision: str, device: torch.device) -> s
     return precision
 
 
-def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] | FeedForwardModel = "starry-night", *,
-                   preserve_color: bool = False, max_size: int | None = None, batch_size: int = 4,
-                   device: str = "auto", precision: str = "fp32", engine: str = "torch",
-                   callback: Callback | None = None) -> list[np.ndarray]:
+def stylize_arrays(
+    images: Sequence[np.ndarray],
+    model: str | os.PathLike[str] | FeedForwardModel = "starry-night",
+    *,
+    preserve_color: bool = False,
+    max_size: int | None = None,
+    batch_size: int = 4,
+    device: str = "auto",
+    precision: str = "fp32",
+    engine: str = "torch",
+    callback: Callback | None = None,
+) -> list[np.ndarray]:
     """Stylise float (H, W, 3) [0, 1] arrays of any size; returns arrays of the same sizes.
 
     Images of equal size go through the network together, ``batch_size`` at a time.
@@ -102,7 +110,7 @@ def stylize_arrays(images: Sequence[np.ndarray], model: str | os.PathLike[str] |
     done = 0
     for indices in groups.values():
         for start in range(0, len(indices), batch_size):
-            chunk = indices[start:start + batch_size]
+            chunk = indices[start : start + batch_size]
             if engine == "onnxruntime":
                 batch_np = np.stack([inputs[i].transpose(2, 0, 1) for i in chunk]).astype(np.float32)
                 out = onnx_session(fast).run(None, {"image": batch_np})[0].transpose(0, 2, 3, 1)
@@ -130,16 +138,28 @@ def _resolve_engine(engine: str, device: torch.device, precision: str) -> str:
         usable = device.type == "cpu" and precision == "fp32" and importlib.util.find_spec("onnxruntime") is not None
         return "onnxruntime" if usable else "torch"
     if engine == "onnxruntime" and (device.type != "cpu" or precision != "fp32"):
-        raise InputError("engine 'onnxruntime' runs on the CPU in fp32; use engine 'torch' for "
-                         f"device {device.type} / precision {precision}")
+        raise InputError(
+            "engine 'onnxruntime' runs on the CPU in fp32; use engine 'torch' for "
+            f"device {device.type} / precision {precision}"
+        )
     return engine
 
 
-def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str],
-                  model: str | os.PathLike[str] | FeedForwardModel = "starry-night", *, preserve_color: bool = False,
-                  max_size: int | None = None, batch_size: int = 4, device: str = "auto", precision: str = "fp32",
-                  engine: str = "torch", suffix: str | None = None,
-                  callback: Callback | None = None, fail_fast: bool = False) -> list[Path]:
+def stylize_files(
+    inputs: Iterable[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    model: str | os.PathLike[str] | FeedForwardModel = "starry-night",
+    *,
+    preserve_color: bool = False,
+    max_size: int | None = None,
+    batch_size: int = 4,
+    device: str = "auto",
+    precision: str = "fp32",
+    engine: str = "torch",
+    suffix: str | None = None,
+    callback: Callback | None = None,
+    fail_fast: bool = False,
+) -> list[Path]:
     """Stylise image files and folders into ``output`` (a file for one input, else a folder); returns the paths.
 
     The model, every input and every output path are checked before any image is stylised (an
@@ -149,9 +169,7 @@ def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.Pat
     stop at the first). ``callback`` receives a :class:`~impasto.progress.Progress` (stage
     ``"stylize"``, ``item`` the input file) per file, after its batch.
     """
-    from ..io import load_image
-    from ..io import write_image
-
+    from ..io import load_image, write_image
     from ..io.files import Batch, expand_inputs, output_paths
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -168,18 +186,47 @@ def stylize_files(inputs: Iterable[str | os.PathLike[str]], output: str | os.Pat
         chunk = list(range(start, min(start + batch_size, total)))
         loaded = [(i, batch.attempt(files[i], lambda f=files[i]: load_image(f, f"input {f}"))) for i in chunk]
         chunk = [i for i, array in loaded if array is not None]
-        outs = stylize_arrays([array for _, array in loaded if array is not None], fast,
-                              preserve_color=preserve_color, max_size=max_size, batch_size=batch_size,
-                              device=device, precision=precision, engine=engine) if chunk else []
+        outs = (
+            stylize_arrays(
+                [array for _, array in loaded if array is not None],
+                fast,
+                preserve_color=preserve_color,
+                max_size=max_size,
+                batch_size=batch_size,
+                device=device,
+                precision=precision,
+                engine=engine,
+            )
+            if chunk
+            else []
+        )
         for i, out in zip(chunk, outs):
-            batch.write(files[i], targets[i], lambda path, out=out: write_image(
-                path, out, metadata={"Software": "impasto", "impasto:model": fast.name}))
+            batch.write(
+                files[i],
+                targets[i],
+                lambda path, out=out: write_image(
+                    path, out, metadata={"Software": "impasto", "impasto:model": fast.name}
+                ),
+            )
         if callback is not None:
             for i in range(start, min(start + batch_size, total)):
                 callback(Progress("stylize", i + 1, total, item=str(files[i])))
     return batch.finish()
 
 
-__all__ = ["ENGINES", "MIN_SIDE", "MODEL_KIND", "TRAIN_KIND", "FastModel", "FeedForwardModel", "export_model",
-           "export_onnx", "load_model", "resolve_model_path", "shipped_models", "stylize_arrays", "stylize_files",
-           "stylize_tensor"]
+__all__ = [
+    "ENGINES",
+    "MIN_SIDE",
+    "MODEL_KIND",
+    "TRAIN_KIND",
+    "FastModel",
+    "FeedForwardModel",
+    "export_model",
+    "export_onnx",
+    "load_model",
+    "resolve_model_path",
+    "shipped_models",
+    "stylize_arrays",
+    "stylize_files",
+    "stylize_tensor",
+]

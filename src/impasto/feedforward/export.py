@@ -18,8 +18,13 @@ from ..errors import InputError
 from .model import MODEL_KIND, FeedForwardModel, load_model
 
 
-def export_model(model: str | os.PathLike[str] | FeedForwardModel, path: str | os.PathLike[str], *,
-                 half: bool = True, info: dict[str, Any] | None = None) -> Path:
+def export_model(
+    model: str | os.PathLike[str] | FeedForwardModel,
+    path: str | os.PathLike[str],
+    *,
+    half: bool = True,
+    info: dict[str, Any] | None = None,
+) -> Path:
     """Write an inference-only model file (weights in fp16 when ``half``), loadable by :func:`load_model`."""
     from ..train.checkpoint import net_entry, save_checkpoint
 
@@ -27,8 +32,13 @@ def export_model(model: str | os.PathLike[str] | FeedForwardModel, path: str | o
     entry = net_entry(fast.arch, fast.arch_kwargs, fast.net)
     if half:
         entry["state"] = {k: v.half() if v.is_floating_point() else v for k, v in entry["state"].items()}
-    payload = {"kind": MODEL_KIND, "nets": {"net": entry}, "step": fast.step, "config": fast.config,
-               "extra": {"info": dict(info or fast.info)}}
+    payload = {
+        "kind": MODEL_KIND,
+        "nets": {"net": entry},
+        "step": fast.step,
+        "config": fast.config,
+        "extra": {"info": dict(info or fast.info)},
+    }
     return save_checkpoint(path, payload)
 
 
@@ -55,8 +65,13 @@ def onnx_opsets() -> tuple[int, int]:
         return MIN_OPSET, 17
 
 
-def export_onnx(model: str | os.PathLike[str] | FeedForwardModel, path: str | os.PathLike[str], *,
-                opset: int = 17, check_onnx: bool = True) -> Path:
+def export_onnx(
+    model: str | os.PathLike[str] | FeedForwardModel,
+    path: str | os.PathLike[str],
+    *,
+    opset: int = 17,
+    check_onnx: bool = True,
+) -> Path:
     """Export to ONNX: input ``image`` (B, 3, H, W) float32 RGB in [0, 1], output ``stylized`` the same,
     with batch, height and width dynamic. Needs the ``onnx`` package (``pip install impasto[onnx]``)."""
     import warnings
@@ -70,8 +85,10 @@ def export_onnx(model: str | os.PathLike[str] | FeedForwardModel, path: str | os
         raise InputError(f"cannot write {path}: folder {path.parent} does not exist")
     low, high = onnx_opsets()
     if isinstance(opset, bool) or not isinstance(opset, int) or not low <= opset <= high:
-        raise InputError(f"opset {opset!r} is out of range: these networks export at opsets {low} to {high} "
-                         "with this torch (17 by default)")
+        raise InputError(
+            f"opset {opset!r} is out of range: these networks export at opsets {low} to {high} "
+            "with this torch (17 by default)"
+        )
     if check_onnx:
         try:
             import onnx  # to check the file; the TorchScript-based exporter itself does not need it
@@ -82,10 +99,19 @@ def export_onnx(model: str | os.PathLike[str] | FeedForwardModel, path: str | os
     with atomic_path(path) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter about instance norm and shapes
-            torch.onnx.export(wrapped, (torch.rand(1, 3, 64, 64),), str(tmp), dynamo=False,
-                              input_names=["image"], output_names=["stylized"], opset_version=opset,
-                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                                            "stylized": {0: "batch", 2: "height", 3: "width"}})
+            torch.onnx.export(
+                wrapped,
+                (torch.rand(1, 3, 64, 64),),
+                str(tmp),
+                dynamo=False,
+                input_names=["image"],
+                output_names=["stylized"],
+                opset_version=opset,
+                dynamic_axes={
+                    "image": {0: "batch", 2: "height", 3: "width"},
+                    "stylized": {0: "batch", 2: "height", 3: "width"},
+                },
+            )
         if check_onnx:
             onnx.checker.check_model(str(tmp))
     return path

@@ -77,8 +77,9 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
     raise InputError(f"model {str(model)!r} is neither a file nor a shipped model (shipped: {names})")
 
 
-def load_model(model: str | os.PathLike[str] | FeedForwardModel,
-               device: str | torch.device = "cpu") -> FeedForwardModel:
+def load_model(
+    model: str | os.PathLike[str] | FeedForwardModel, device: str | torch.device = "cpu"
+) -> FeedForwardModel:
     """Load a training checkpoint, an exported model or a shipped model by name; eval mode, on ``device``."""
     from ..train.checkpoint import load_checkpoint, load_net
 
@@ -96,9 +97,16 @@ def load_model(model: str | os.PathLike[str] | FeedForwardModel,
     shipped = path.parent == _models_dir()
     name = path.name[: -len(_SHIPPED_SUFFIX)] if shipped else str(path)
     twin = path.with_suffix(".onnx")
-    return FeedForwardModel(net, name, entry["arch"], dict(entry.get("kwargs", {})), dict(data.get("config", {})),
-                     int(data.get("step", 0)), dict(data.get("extra", {}).get("info", {})),
-                     onnx_path=twin if shipped and twin.is_file() else None)
+    return FeedForwardModel(
+        net,
+        name,
+        entry["arch"],
+        dict(entry.get("kwargs", {})),
+        dict(data.get("config", {})),
+        int(data.get("step", 0)),
+        dict(data.get("extra", {}).get("info", {})),
+        onnx_path=twin if shipped and twin.is_file() else None,
+    )
 
 
 FastModel = FeedForwardModel  # the former name

@@ -33,12 +33,11 @@ from torch import Tensor, nn
 
 from ..errors import InputError, ResumeError
 from ..io.atomic import atomic_open
-from ..losses.functional import (content_losses, content_targets, style_losses, style_targets, tv_255,
-                                 weighted_sum)
+from ..losses.functional import content_losses, content_targets, style_losses, style_targets, tv_255, weighted_sum
 from ..progress import Callback
 from ..train.data import crop_side
-from .config import FastTrainConfig
 from ..train.loop import TrainState, fit, linear_decay
+from .config import FastTrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +61,9 @@ class PerceptualLoss(nn.Module):
     With content and style weights both 0 the VGG is not run at all.
     """
 
-    def __init__(self, cfg: FastTrainConfig, style: Tensor, *, precision: str = "fp32",
-                 teacher: nn.Module | None = None) -> None:
+    def __init__(
+        self, cfg: FastTrainConfig, style: Tensor, *, precision: str = "fp32", teacher: nn.Module | None = None
+    ) -> None:
         super().__init__()
         from ..features.vgg import FeatureExtractor
 
@@ -96,8 +96,11 @@ class PerceptualLoss(nn.Module):
             content = weighted_sum(content_losses(feats, target), self.content_layer_weights, zero)
             style = weighted_sum(style_losses(feats, self.targets, "chw"), self.style_layer_weights, zero)
         tv = tv_255(output.float(), "l2") / output.shape[0] if self.cfg.tv_weight else zero
-        terms = {"content": self.cfg.content_weight * content, "style": self.cfg.style_weight * style,
-                 "tv": self.cfg.tv_weight * tv}
+        terms = {
+            "content": self.cfg.content_weight * content,
+            "style": self.cfg.style_weight * style,
+            "tv": self.cfg.tv_weight * tv,
+        }
         if self.teacher is not None:
             with torch.no_grad():
                 wanted = self.teacher(photos).float()
@@ -106,8 +109,17 @@ class PerceptualLoss(nn.Module):
         return terms
 
 
-def make_step(loss_fn: PerceptualLoss, data: Any, *, batch_size: int, seed: int, rank: int,
-              device: torch.device, net_name: str = "net", crop_min: int | None = None) -> Any:
+def make_step(
+    loss_fn: PerceptualLoss,
+    data: Any,
+    *,
+    batch_size: int,
+    seed: int,
+    rank: int,
+    device: torch.device,
+    net_name: str = "net",
+    crop_min: int | None = None,
+) -> Any:
     """The step function for :func:`fit`: draw the step's crops (of a side drawn between
     ``crop_min`` and the data's crop, if given), stylise, one Adam update."""
 
@@ -133,7 +145,7 @@ def sample_photos(data: Any, n: int = 3, side: int = 256) -> Tensor:
         _, h, w = img.shape
         s = min(h, w, side)
         top, left = (h - s) // 2, (w - s) // 2
-        crop = img[:, top:top + s, left:left + s].float()[None] / 255.0
+        crop = img[:, top : top + s, left : left + s].float()[None] / 255.0
         out.append(torch.nn.functional.interpolate(crop, size=(side, side), mode="bilinear", align_corners=False))
     return torch.cat(out)
 
@@ -160,8 +172,14 @@ def write_history(folder: Path, history: list[dict[str, float]]) -> None:
         writer.writerow(["step", *keys])
         for row in history:
             writer.writerow([int(row["step"]), *(f"{row.get(k, float('nan')):.6g}" for k in keys)])
-    loss_curves_figure(history, folder / "loss.png", keys=keys, smooth=len(history) // 100, xlabel="training step",
-                       title="Training loss terms (moving mean over 1% of the run)")
+    loss_curves_figure(
+        history,
+        folder / "loss.png",
+        keys=keys,
+        smooth=len(history) // 100,
+        xlabel="training step",
+        title="Training loss terms (moving mean over 1% of the run)",
+    )
 
 
 def _load_initial_weights(net: nn.Module, cfg: FastTrainConfig) -> None:
@@ -170,14 +188,22 @@ def _load_initial_weights(net: nn.Module, cfg: FastTrainConfig) -> None:
 
     source = load_model(cfg.init_from)
     if source.arch != ARCH or source.arch_kwargs != cfg.arch_kwargs():
-        raise InputError(f"--init-from {cfg.init_from} is a {source.arch} {source.arch_kwargs} network; "
-                         f"this run builds {ARCH} {cfg.arch_kwargs()}")
+        raise InputError(
+            f"--init-from {cfg.init_from} is a {source.arch} {source.arch_kwargs} network; "
+            f"this run builds {ARCH} {cfg.arch_kwargs()}"
+        )
     net.load_state_dict(source.net.state_dict())
     log.info("initial weights from %s (step %d)", cfg.init_from, source.step)
 
 
-def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, callback: Callback | None = None,
-          steps: int | None = None) -> TrainState:
+def train(
+    cfg: FastTrainConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    callback: Callback | None = None,
+    steps: int | None = None,
+) -> TrainState:
     """Train a feed-forward network for ``cfg.style`` on the photos of ``cfg.data``; see the module docstring.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) this is one process of a DistributedDataParallel
@@ -185,31 +211,34 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
     With ``resume``, ``out_dir/checkpoint.pt`` is loaded first and the run continues from its
     step (to ``steps``, or the config's). Returns the final :class:`TrainState`.
     """
+    from ..device import resolve_device, resolve_precision
     from ..gallery import style_source
     from ..io import load_image
     from ..io.paths import check_folder_path, check_output_folder
-    from ..device import resolve_device, resolve_precision
-    from .model import load_model
     from ..nets import create_net
-    from ..transforms import resize_long_side, to_tensor
     from ..train import distributed
     from ..train.checkpoint import load_checkpoint
     from ..train.data import ImageFolder
+    from ..transforms import resize_long_side, to_tensor
+    from .model import load_model
 
     cfg = cfg.validate()
     total_steps = steps if steps is not None else cfg.steps
+    assert cfg.data is not None  # validate() refused a run without --data
     out = check_output_folder(check_folder_path(out_dir, "output folder"), [cfg.data])  # never the photos' folder
     ckpt_path = out / CHECKPOINT_NAME
     saved: dict[str, Any] | None = None
     if resume:
         saved = load_checkpoint(ckpt_path, kind=KIND)
         old = FastTrainConfig.from_dict(saved.get("config", {}))
-        differs = [f.name for f in dataclasses.fields(cfg)
-                   if f.name not in ("steps", "checkpoint_every", "sample_every", "device")
-                   and getattr(old, f.name) != getattr(cfg, f.name)]
+        differs = [
+            f.name
+            for f in dataclasses.fields(cfg)
+            if f.name not in ("steps", "checkpoint_every", "sample_every", "device")
+            and getattr(old, f.name) != getattr(cfg, f.name)
+        ]
         if differs:
-            raise ResumeError(f"cannot resume {ckpt_path}: the run was started with different "
-                              f"{', '.join(differs)}")
+            raise ResumeError(f"cannot resume {ckpt_path}: the run was started with different {', '.join(differs)}")
     elif ckpt_path.exists():
         raise InputError(f"{ckpt_path} exists; pass --resume to continue it or choose another output folder")
 
@@ -228,17 +257,26 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
         if cfg.init_from and saved is None:
             _load_initial_weights(net, cfg)
         decay = min(cfg.lr_decay_steps, cfg.steps)  # over the planned run, also when stopped early with steps
-        schedulers = {"net": torch.optim.lr_scheduler.LambdaLR(opt, linear_decay(cfg.steps - decay, decay))} \
-            if decay else {}
-        state = TrainState(nets={"net": net}, archs={"net": (ARCH, cfg.arch_kwargs())}, optimizers={"net": opt},
-                           schedulers=schedulers)
+        schedulers = (
+            {"net": torch.optim.lr_scheduler.LambdaLR(opt, linear_decay(cfg.steps - decay, decay))} if decay else {}
+        )
+        state = TrainState(
+            nets={"net": net}, archs={"net": (ARCH, cfg.arch_kwargs())}, optimizers={"net": opt}, schedulers=schedulers
+        )
         if saved is not None:
             state.load(saved)
             log.info("resumed %s at step %d", ckpt_path, state.step)
         if dist.enabled:
             state.nets["net"] = distributed.wrap(net, device)
-        step_fn = make_step(loss_fn, data, batch_size=cfg.batch_size, seed=cfg.seed, rank=dist.rank, device=device,
-                            crop_min=cfg.crop_min)
+        step_fn = make_step(
+            loss_fn,
+            data,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            rank=dist.rank,
+            device=device,
+            crop_min=cfg.crop_min,
+        )
         samples = sample_photos(data).to(device)
         if dist.is_main:  # only once every input has loaded: a bad option leaves no empty run folder
             (out / "samples").mkdir(parents=True, exist_ok=True)
@@ -250,18 +288,36 @@ def train(cfg: FastTrainConfig, out_dir: str | Path, *, resume: bool = False, ca
             write_samples(out / "samples" / f"step_{step:06d}.jpg", samples, inner(samples))
             write_history(out, st.history)
             rate = (step - start_step) * cfg.batch_size * dist.world_size / (time.perf_counter() - t0)
-            log.info("step %d: %s (%.2f images/s)", step,
-                     ", ".join(f"{k} {v:.4g}" for k, v in st.history[-1].items() if k != "step"), rate)
+            log.info(
+                "step %d: %s (%.2f images/s)",
+                step,
+                ", ".join(f"{k} {v:.4g}" for k, v in st.history[-1].items() if k != "step"),
+                rate,
+            )
 
-        fit(state, step_fn, steps=total_steps, kind=KIND, config=cfg.to_dict(), checkpoint=ckpt_path,
-            checkpoint_every=cfg.checkpoint_every, sample_fn=sample_fn, sample_every=cfg.sample_every,
-            callback=callback, is_main=dist.is_main)
+        fit(
+            state,
+            step_fn,
+            steps=total_steps,
+            kind=KIND,
+            config=cfg.to_dict(),
+            checkpoint=ckpt_path,
+            checkpoint_every=cfg.checkpoint_every,
+            sample_fn=sample_fn,
+            sample_every=cfg.sample_every,
+            callback=callback,
+            is_main=dist.is_main,
+        )
         seconds = time.perf_counter() - t0
         if dist.is_main:
             write_history(out, state.history)
             done = state.step - start_step
-            log.info("trained %d steps in %.1f s (%.2f images/s)", done, seconds,
-                     done * cfg.batch_size * dist.world_size / max(seconds, 1e-9))
+            log.info(
+                "trained %d steps in %.1f s (%.2f images/s)",
+                done,
+                seconds,
+                done * cfg.batch_size * dist.world_size / max(seconds, 1e-9),
+            )
         state.nets["net"] = getattr(state.nets["net"], "module", state.nets["net"])
         return state
     finally:

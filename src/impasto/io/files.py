@@ -45,8 +45,13 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
         extra = f"; it holds {shown}" if skipped else ""
         raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}{extra}")
     if skipped:
-        log.warning("skipped %d file(s) in %s that are not images (%s): %s", len(skipped), folder,
-                    ", ".join(IMAGE_SUFFIXES), shown)
+        log.warning(
+            "skipped %d file(s) in %s that are not images (%s): %s",
+            len(skipped),
+            folder,
+            ", ".join(IMAGE_SUFFIXES),
+            shown,
+        )
     return files
 
 
@@ -66,8 +71,12 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return files
 
 
-def output_paths(files: Sequence[Path], output: str | os.PathLike[str], suffix: str | None = None,
-                 sources: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
+def output_paths(
+    files: Sequence[Path],
+    output: str | os.PathLike[str],
+    suffix: str | None = None,
+    sources: Iterable[str | os.PathLike[str]] = (),
+) -> list[Path]:
     """Where each input's result goes: ``output`` itself when it is a file name (has an extension and
     is not an existing folder; only for one input), else ``output/<stem><suffix>`` (``suffix``
     defaults to the input's). The folder is not created here (see :class:`Batch`).
@@ -80,8 +89,10 @@ def output_paths(files: Sequence[Path], output: str | os.PathLike[str], suffix: 
     if out.suffix and not out.is_dir():
         if len(files) == 1:  # a file name: checked like every output file (extension, folder)
             return [check_output_file(check_output_path(out), [*files, *sources])]
-        raise InputError(f"{len(files)} inputs need an output folder, not the file name {out} "
-                         "(create the folder first if its name has a dot)")
+        raise InputError(
+            f"{len(files)} inputs need an output folder, not the file name {out} "
+            "(create the folder first if its name has a dot)"
+        )
     if out.exists() and not out.is_dir():
         raise InputError(f"output {out} exists and is not a folder")
     check_output_folder(out, [s for s in sources if Path(s).is_dir()])

@@ -46,15 +46,19 @@ from PIL import Image, ImageOps, PngImagePlugin
 from ..errors import ImageReadError, OutputPathError
 from .atomic import atomic_open
 
-__all__ = ["DEFAULT_MAX_PIXELS", "OUTPUT_FORMATS", "check_output_path", "read_image",
-           "write_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "OUTPUT_FORMATS", "check_output_path", "read_image", "write_image"]
 
 DEFAULT_MAX_PIXELS: int = 100_000_000
 """Largest image (width * height) that :func:`read_image` decodes by default."""
 
 OUTPUT_FORMATS: dict[str, str] = {
-    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-    ".webp": "WEBP", ".bmp": "BMP",
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
 }
 """Output file extension (lower case) -> Pillow format name."""
 
@@ -71,9 +75,7 @@ def _read_error(path: Path, reason: object) -> ImageReadError:
     return ImageReadError(_one_line(f"cannot read image '{path}': {reason}"))
 
 
-def read_image(
-    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file as float32 RGB in [0, 1], shape (H, W, 3)."""
     if max_pixels <= 0:
         raise ValueError(f"max_pixels must be positive, got {max_pixels}")
@@ -100,8 +102,7 @@ def read_image(
                 if frames > 1 and im.format != "MPO":  # MPO: camera JPEG + previews
                     raise _read_error(
                         path,
-                        f"it has {frames} frames (animated or multi-page); "
-                        "extract a single frame and use that instead",
+                        f"it has {frames} frames (animated or multi-page); extract a single frame and use that instead",
                     )
                 im.load()
                 return _to_float_rgb(_exif_transposed(im))
@@ -170,8 +171,7 @@ def _savable_formats() -> set[str]:
     return set(Image.SAVE)
 
 
-def check_output_path(path: str | os.PathLike[str],
-                      inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
+def check_output_path(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
     """Validate an output path before any compute and return it as a Path.
 
     Raises :class:`OutputPathError` for an unsupported extension, a missing

@@ -67,8 +67,10 @@ def check_output_folder(folder: str | os.PathLike[str], input_folders: Iterable[
     for item in input_folders:
         if item is not None and Path(item).is_dir() and is_inside(folder, item):
             where = "is" if same_file(folder, item) else "is inside"
-            raise InputError(f"output folder {folder} {where} the input folder {item}; choose a folder outside "
-                             "it so the originals are kept and results are not read back as inputs")
+            raise InputError(
+                f"output folder {folder} {where} the input folder {item}; choose a folder outside "
+                "it so the originals are kept and results are not read back as inputs"
+            )
     return folder
 
 

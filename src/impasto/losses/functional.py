@@ -14,7 +14,8 @@ Feature maps are ``(B, C, H, W)``; images are float RGB in ``[0, 1]``.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable, Literal, Mapping, get_args
+from collections.abc import Iterable, Mapping
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -215,8 +216,10 @@ def masked_gram_matrix(feats: Tensor, mask: Tensor, norm: GramMatrixNorm = "chw"
     check_choice("norm", norm, GramMatrixNorm)
     b, c, h, w = feats.shape
     if mask.shape[1] != 1 or mask.shape[-2:] != feats.shape[-2:] or mask.shape[0] not in (1, b):
-        raise ValueError(f"mask of shape {tuple(mask.shape)} does not fit feats {tuple(feats.shape)}; "
-                         "resize it with resize_mask first")
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not fit feats {tuple(feats.shape)}; "
+            "resize it with resize_mask first"
+        )
     with _no_autocast(feats):
         f = _upcast(feats).reshape(b, c, h * w)
         m = mask.to(f.dtype).reshape(mask.shape[0], 1, h * w)
@@ -245,9 +248,7 @@ def content_loss(feats: Tensor, target: Tensor, reduction: ContentReduction = "m
     _check_4d("feats", feats)
     b = feats.shape[0]
     if target.ndim != 4 or target.shape[1:] != feats.shape[1:] or target.shape[0] not in (1, b):
-        raise ValueError(
-            f"content target shape {tuple(target.shape)} does not match feats {tuple(feats.shape)}"
-        )
+        raise ValueError(f"content target shape {tuple(target.shape)} does not match feats {tuple(feats.shape)}")
     f = _upcast(feats)
     sq = (f - target.to(f.dtype)).pow(2)
     if reduction == "mean":
@@ -256,9 +257,7 @@ def content_loss(feats: Tensor, target: Tensor, reduction: ContentReduction = "m
     return total if reduction == "sum" else 0.5 * total
 
 
-def tv_loss(
-    image: Tensor, kind: TVKind = "l2", beta: float = 2.0, reduction: TVReduction = "mean"
-) -> Tensor:
+def tv_loss(image: Tensor, kind: TVKind = "l2", beta: float = 2.0, reduction: TVReduction = "mean") -> Tensor:
     """Total variation of an image, a smoothness regulariser.
 
     With ``dx`` the differences between horizontal neighbours (an
@@ -318,17 +317,21 @@ def style_targets(feats: Mapping[str, Tensor], layers: Iterable[str], norm: Gram
     return {k: gram_target(feats[k].detach(), norm) for k in layers}
 
 
-def content_losses(feats: Mapping[str, Tensor], targets: Mapping[str, Tensor],
-                   reduction: ContentReduction = "mean") -> dict[str, Tensor]:
+def content_losses(
+    feats: Mapping[str, Tensor], targets: Mapping[str, Tensor], reduction: ContentReduction = "mean"
+) -> dict[str, Tensor]:
     """:func:`content_loss` at each layer of ``targets`` (features upcast to float32)."""
     return {k: content_loss(feats[k].float(), target, reduction) for k, target in targets.items()}
 
 
-def style_losses(feats: Mapping[str, Tensor], targets: Mapping[str, Tensor], norm: GramNorm = "chw",
-                 masks: Mapping[str, Tensor] | None = None) -> dict[str, Tensor]:
+def style_losses(
+    feats: Mapping[str, Tensor],
+    targets: Mapping[str, Tensor],
+    norm: GramNorm = "chw",
+    masks: Mapping[str, Tensor] | None = None,
+) -> dict[str, Tensor]:
     """:func:`style_loss` at each layer of ``targets``, with that layer's mask when ``masks`` is given."""
-    return {k: style_loss(feats[k], target, norm, None if masks is None else masks[k])
-            for k, target in targets.items()}
+    return {k: style_loss(feats[k], target, norm, None if masks is None else masks[k]) for k, target in targets.items()}
 
 
 def weighted_sum(losses: Mapping[str, Tensor], weights: Mapping[str, float], zero: Tensor) -> Tensor:

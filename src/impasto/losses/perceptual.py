@@ -21,7 +21,8 @@ mask covers keeps only the content (and TV) terms.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -98,8 +99,9 @@ class StyleTransferLoss(nn.Module):
         if len(self.style_grams) == 1:
             self.style_targets = self.style_grams[0]
         else:
-            self.style_targets = {k: sum(w * g[k] for w, g in zip(self.style_blend, self.style_grams))
-                                  for k in self.style_layers}
+            self.style_targets = {
+                k: sum(w * g[k] for w, g in zip(self.style_blend, self.style_grams)) for k in self.style_layers
+            }
         # per style: None (the whole image) or {layer: mask at that layer's size}
         self.style_masks: list[dict[str, Tensor] | None] = []
         for i, mask in enumerate(masks):
@@ -107,22 +109,43 @@ class StyleTransferLoss(nn.Module):
                 self.style_masks.append(None)
                 continue
             if mask.ndim != 4 or mask.shape[:2] != (1, 1) or mask.shape[-2:] != content.shape[-2:]:
-                raise ValueError(f"style mask {i + 1} must have shape (1, 1, {content.shape[-2]}, "
-                                 f"{content.shape[-1]}) like the content; got {tuple(mask.shape)}")
+                raise ValueError(
+                    f"style mask {i + 1} must have shape (1, 1, {content.shape[-2]}, "
+                    f"{content.shape[-1]}) like the content; got {tuple(mask.shape)}"
+                )
             hw = (content.shape[-2], content.shape[-1])
             self.style_masks.append({k: resize_mask(mask.float(), layer_hw(hw, k)) for k in self.style_layers})
 
     @classmethod
-    def from_config(cls, cfg: GatysConfig, extractor: FeatureExtractor, content: Tensor,
-                    style: Tensor | Sequence[Tensor], precision: str = "fp32",
-                    style_masks: Sequence[Tensor | None] | None = None, **extra: Any) -> "StyleTransferLoss":
+    def from_config(
+        cls,
+        cfg: GatysConfig,
+        extractor: FeatureExtractor,
+        content: Tensor,
+        style: Tensor | Sequence[Tensor],
+        precision: str = "fp32",
+        style_masks: Sequence[Tensor | None] | None = None,
+        **extra: Any,
+    ) -> StyleTransferLoss:
         return cls(
-            extractor, content, style,
-            content_layers=cfg.content_layers, content_layer_weights=cfg.content_layer_weights,
-            style_layers=cfg.style_layers, style_layer_weights=cfg.style_layer_weights,
-            content_weight=cfg.content_weight, style_weight=cfg.style_weight, tv_weight=cfg.tv_weight,
-            tv_kind=cfg.tv_kind, tv_beta=cfg.tv_beta, gram_norm=cfg.gram_norm, content_reduction=cfg.content_reduction,
-            precision=precision, style_blend_weights=cfg.style_blend_weights, style_masks=style_masks, **extra,
+            extractor,
+            content,
+            style,
+            content_layers=cfg.content_layers,
+            content_layer_weights=cfg.content_layer_weights,
+            style_layers=cfg.style_layers,
+            style_layer_weights=cfg.style_layer_weights,
+            content_weight=cfg.content_weight,
+            style_weight=cfg.style_weight,
+            tv_weight=cfg.tv_weight,
+            tv_kind=cfg.tv_kind,
+            tv_beta=cfg.tv_beta,
+            gram_norm=cfg.gram_norm,
+            content_reduction=cfg.content_reduction,
+            precision=precision,
+            style_blend_weights=cfg.style_blend_weights,
+            style_masks=style_masks,
+            **extra,
         )
 
     def _content_targets(self, content: Tensor) -> dict[str, Tensor]:
@@ -144,13 +167,21 @@ class StyleTransferLoss(nn.Module):
         feats = self.features(image)
         zero = image.new_zeros(())
         content = sum(
-            (w * content_loss(feats[k].float(), self.content_targets[k], self.content_reduction)
-             for k, w in self.content_layers.items()), zero)
+            (
+                w * content_loss(feats[k].float(), self.content_targets[k], self.content_reduction)
+                for k, w in self.content_layers.items()
+            ),
+            zero,
+        )
         style = zero
-        for i, (blend, grams, masks) in enumerate(zip(self.style_blend, self.style_grams, self.style_masks)):
+        for blend, grams, masks in zip(self.style_blend, self.style_grams, self.style_masks):
             term = sum(
-                (w * style_loss(feats[k], grams[k], self.gram_norm, None if masks is None else masks[k])
-                 for k, w in self.style_layers.items()), zero)
+                (
+                    w * style_loss(feats[k], grams[k], self.gram_norm, None if masks is None else masks[k])
+                    for k, w in self.style_layers.items()
+                ),
+                zero,
+            )
             style = term if len(self.style_grams) == 1 else style + blend * term
         return LossTerms(self.content_weight * content, self.style_weight * style, self._tv_term(image))
 

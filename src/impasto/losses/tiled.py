@@ -30,7 +30,8 @@ judging a result under ``torch.no_grad()`` costs one pass.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -43,7 +44,7 @@ from .terms import LossTerms
 
 
 def _crop(t: Tensor, box: tuple[int, int, int, int]) -> Tensor:
-    return t[..., box[0]:box[1], box[2]:box[3]]
+    return t[..., box[0] : box[1], box[2] : box[3]]
 
 
 def _core_in_tile(tile: Tile, stride: int) -> tuple[int, int, int, int]:
@@ -121,8 +122,10 @@ class TiledStyleTransferLoss(StyleTransferLoss):
         """One tile's share: the (unweighted) sum of squared content errors per layer, and per style
         the raw (masked) Gram of its core per layer."""
         feats = self._core_features(patch, tile)
-        sq = {k: (feats[k].float() - _crop(self.content_targets[k], _core_in_image(tile, layer_stride(k)))).pow(2).sum()
-              for k in self.content_layers}
+        sq = {
+            k: (feats[k].float() - _crop(self.content_targets[k], _core_in_image(tile, layer_stride(k)))).pow(2).sum()
+            for k in self.content_layers
+        }
         plain: dict[str, Tensor] = {}
         grams = []
         for masks in self.style_masks:
@@ -151,8 +154,9 @@ class TiledStyleTransferLoss(StyleTransferLoss):
                     for k, g in per_layer.items():
                         total[k] = g if k not in total else total[k] + g
         zero = image.new_zeros((), dtype=torch.float32)
-        content = sum((w * self._content_scale(self.content_targets[k]) * sq_sum[k]
-                       for k, w in self.content_layers.items()), zero)
+        content = sum(
+            (w * self._content_scale(self.content_targets[k]) * sq_sum[k] for k, w in self.content_layers.items()), zero
+        )
         leaves = [{k: g.detach().requires_grad_(True) for k, g in per_layer.items()} for per_layer in gram_sum]
         with torch.enable_grad():
             style = zero
@@ -171,12 +175,13 @@ class TiledStyleTransferLoss(StyleTransferLoss):
         dstyle = [{k: next(it) for k in per_layer} for per_layer in leaves] if dgrams else []
         return self.content_weight * content.detach(), style.detach(), dstyle
 
-    def _gradient(self, image: Tensor, g_content: Tensor, g_style: Tensor,
-                  dstyle: list[dict[str, Tensor]]) -> Tensor:
+    def _gradient(self, image: Tensor, g_content: Tensor, g_style: Tensor, dstyle: list[dict[str, Tensor]]) -> Tensor:
         """Pass 2: the gradient of ``g_content * content + g_style * style`` with respect to ``image``."""
         grad = torch.zeros_like(image)
-        content_coef = {k: float(g_content) * self.content_weight * w * self._content_scale(self.content_targets[k])
-                        for k, w in self.content_layers.items()}
+        content_coef = {
+            k: float(g_content) * self.content_weight * w * self._content_scale(self.content_targets[k])
+            for k, w in self.content_layers.items()
+        }
         for tile in self._tiles(image):
             patch = _crop(image, tile.padded).detach().requires_grad_(True)
             with torch.enable_grad():

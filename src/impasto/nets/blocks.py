@@ -30,7 +30,7 @@ affine=True, padding="reflect")``, ``forward(x, size=None)``
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -75,9 +75,19 @@ def _pad(kind: str, amount: int) -> nn.Module:
 class ConvNormAct(nn.Sequential):
     """Pad, convolve, normalise, activate; see the module docstring."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, *,
-                 norm: str = "instance", act: str = "relu", padding: str = "reflect", affine: bool = True,
-                 bias: bool | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        *,
+        norm: str = "instance",
+        act: str = "relu",
+        padding: str = "reflect",
+        affine: bool = True,
+        bias: bool | None = None,
+    ) -> None:
         if bias is None:
             bias = norm == "none"
         super().__init__()
@@ -90,15 +100,25 @@ class ConvNormAct(nn.Sequential):
 class ResidualBlock(nn.Module):
     """``x + body(x)`` with two 3x3 :class:`ConvNormAct`; see the module docstring."""
 
-    def __init__(self, channels: int, kernel_size: int = 3, *, norm: str = "instance", affine: bool = True,
-                 dropout: float = 0.0, padding: str = "reflect") -> None:
+    def __init__(
+        self,
+        channels: int,
+        kernel_size: int = 3,
+        *,
+        norm: str = "instance",
+        affine: bool = True,
+        dropout: float = 0.0,
+        padding: str = "reflect",
+    ) -> None:
         super().__init__()
-        layers: list[nn.Module] = [ConvNormAct(channels, channels, kernel_size, norm=norm, act="relu",
-                                               padding=padding, affine=affine)]
+        layers: list[nn.Module] = [
+            ConvNormAct(channels, channels, kernel_size, norm=norm, act="relu", padding=padding, affine=affine)
+        ]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
-        layers.append(ConvNormAct(channels, channels, kernel_size, norm=norm, act="none", padding=padding,
-                                  affine=affine))
+        layers.append(
+            ConvNormAct(channels, channels, kernel_size, norm=norm, act="none", padding=padding, affine=affine)
+        )
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -108,12 +128,23 @@ class ResidualBlock(nn.Module):
 class UpsampleConv(nn.Module):
     """Nearest-neighbour resize (by ``scale`` or to ``size``) then :class:`ConvNormAct`; no checkerboard."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, scale: int = 2, *,
-                 norm: str = "instance", act: str = "relu", affine: bool = True, padding: str = "reflect") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        scale: int = 2,
+        *,
+        norm: str = "instance",
+        act: str = "relu",
+        affine: bool = True,
+        padding: str = "reflect",
+    ) -> None:
         super().__init__()
         self.scale = scale
-        self.conv = ConvNormAct(in_channels, out_channels, kernel_size, norm=norm, act=act, padding=padding,
-                                affine=affine)
+        self.conv = ConvNormAct(
+            in_channels, out_channels, kernel_size, norm=norm, act=act, padding=padding, affine=affine
+        )
 
     def forward(self, x: Tensor, size: Sequence[int] | None = None) -> Tensor:
         if size is not None:

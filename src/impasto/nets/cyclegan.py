@@ -24,7 +24,8 @@ convolutions keep their biases before the instance norm, as the reference's do.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -45,8 +46,13 @@ class ResnetBlock(nn.Module):
     def __init__(self, channels: int, affine: bool = False) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels, affine), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels, affine),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            _norm(channels, affine),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            _norm(channels, affine),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -62,21 +68,30 @@ class ResnetGenerator(nn.Module):
     the output is cropped back, so it always has the input's size.
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9,
-                 affine: bool = False) -> None:
+    def __init__(
+        self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9, affine: bool = False
+    ) -> None:
         super().__init__()
         if n_blocks < 1 or ngf < 1:
             raise ValueError(f"n_blocks and ngf must be >= 1; got {n_blocks}, {ngf}")
-        self.stem = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7), _norm(ngf, affine), nn.ReLU(True))
+        self.stem = nn.Sequential(
+            nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7), _norm(ngf, affine), nn.ReLU(True)
+        )
         self.down = nn.Sequential(
-            nn.Conv2d(ngf, 2 * ngf, 3, stride=2, padding=1), _norm(2 * ngf, affine), nn.ReLU(True),
-            nn.Conv2d(2 * ngf, 4 * ngf, 3, stride=2, padding=1), _norm(4 * ngf, affine), nn.ReLU(True),
+            nn.Conv2d(ngf, 2 * ngf, 3, stride=2, padding=1),
+            _norm(2 * ngf, affine),
+            nn.ReLU(True),
+            nn.Conv2d(2 * ngf, 4 * ngf, 3, stride=2, padding=1),
+            _norm(4 * ngf, affine),
+            nn.ReLU(True),
         )
         self.blocks = nn.Sequential(*[ResnetBlock(4 * ngf, affine) for _ in range(n_blocks)])
         self.up = nn.Sequential(
-            nn.ConvTranspose2d(4 * ngf, 2 * ngf, 3, stride=2, padding=1, output_padding=1), _norm(2 * ngf, affine),
+            nn.ConvTranspose2d(4 * ngf, 2 * ngf, 3, stride=2, padding=1, output_padding=1),
+            _norm(2 * ngf, affine),
             nn.ReLU(True),
-            nn.ConvTranspose2d(2 * ngf, ngf, 3, stride=2, padding=1, output_padding=1), _norm(ngf, affine),
+            nn.ConvTranspose2d(2 * ngf, ngf, 3, stride=2, padding=1, output_padding=1),
+            _norm(ngf, affine),
             nn.ReLU(True),
         )
         self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh())
@@ -105,10 +120,13 @@ class PatchDiscriminator(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for n in range(1, n_layers + 1):
-            prev, mult = mult, min(2 ** n, 8)
+            prev, mult = mult, min(2**n, 8)
             stride = 2 if n < n_layers else 1
-            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=stride, padding=1), _norm(ndf * mult, False),
-                       nn.LeakyReLU(0.2, True)]
+            layers += [
+                nn.Conv2d(ndf * prev, ndf * mult, 4, stride=stride, padding=1),
+                _norm(ndf * mult, False),
+                nn.LeakyReLU(0.2, True),
+            ]
         layers.append(nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1))
         self.model = nn.Sequential(*layers)
 
@@ -130,8 +148,9 @@ def init_weights(net: nn.Module, std: float = 0.02) -> nn.Module:
 
 
 @register_net("cyclegan-resnet")
-def cyclegan_resnet(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9,
-                    affine: bool = False) -> ResnetGenerator:
+def cyclegan_resnet(
+    in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9, affine: bool = False
+) -> ResnetGenerator:
     """ResNet generator; ``n_blocks`` 9 (256 px in the paper) or 6 (128 px), initialised as the reference."""
     return init_weights(ResnetGenerator(in_channels, out_channels, ngf, n_blocks, affine))
 
@@ -163,15 +182,20 @@ def convert_foreign_generator(state: Mapping[str, Any]) -> tuple[str, dict[str, 
     network with ``create_net("cyclegan-resnet", **kwargs)`` and ``state_dict`` loads
     into it with ``strict=True``. Raises :class:`WeightsError` for anything else.
     """
-    state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()
-             if isinstance(v, Tensor)}
+    state = {
+        k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items() if isinstance(v, Tensor)
+    }
     if "model.1.weight" not in state or "model.1.bias" not in state:
-        raise WeightsError("not a recognised CycleGAN generator: no 'model.1.weight'/'model.1.bias' "
-                           "(expected a pytorch-CycleGAN-and-pix2pix ResnetGenerator or vintagify state dict)")
+        raise WeightsError(
+            "not a recognised CycleGAN generator: no 'model.1.weight'/'model.1.bias' "
+            "(expected a pytorch-CycleGAN-and-pix2pix ResnetGenerator or vintagify state dict)"
+        )
     block_keys = [k for k in state if re.match(r"model\.\d+\.(conv_block|block)\.", k)]
     if not block_keys:
-        raise WeightsError("not a recognised CycleGAN generator: no residual blocks (model.N.conv_block.* or "
-                           "model.N.block.*); U-Net generators are not supported")
+        raise WeightsError(
+            "not a recognised CycleGAN generator: no residual blocks (model.N.conv_block.* or "
+            "model.N.block.*); U-Net generators are not supported"
+        )
     kind = "conv_block" if ".conv_block." in block_keys[0] else "block"
     source = "pytorch-CycleGAN-and-pix2pix" if kind == "conv_block" else "vintagify"
     block_ids = sorted({int(k.split(".")[1]) for k in block_keys})
@@ -199,8 +223,13 @@ def convert_foreign_generator(state: Mapping[str, Any]) -> tuple[str, dict[str, 
     head = out.get("head.1.weight")
     if head is None:
         raise WeightsError(f"{source} generator state dict has no output layer (model.{17 + n_blocks})")
-    kwargs = {"in_channels": int(weight.shape[1]), "out_channels": int(head.shape[0]), "ngf": int(weight.shape[0]),
-              "n_blocks": n_blocks, "affine": "stem.2.weight" in out}
+    kwargs = {
+        "in_channels": int(weight.shape[1]),
+        "out_channels": int(head.shape[0]),
+        "ngf": int(weight.shape[0]),
+        "n_blocks": n_blocks,
+        "affine": "stem.2.weight" in out,
+    }
     return source, kwargs, {k: v.float() for k, v in out.items()}
 
 

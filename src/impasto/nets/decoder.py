@@ -95,8 +95,10 @@ class VGGDecoder(nn.Module):
     def forward(self, feats: Tensor, size: tuple[int, int] | None = None) -> Tensor:
         """Decode; ``size`` (H, W) is the image size the features came from (default: 2**(N-1) x feature size)."""
         if feats.dim() != 4 or feats.shape[1] != self.stages[0][1].in_channels:
-            raise InputError(f"decoder {self.level} expects (B, {self.stages[0][1].in_channels}, h, w) "
-                             f"features; got {tuple(feats.shape)}")
+            raise InputError(
+                f"decoder {self.level} expects (B, {self.stages[0][1].in_channels}, h, w) "
+                f"features; got {tuple(feats.shape)}"
+            )
         x = feats * self.input_scale if self.input_scale != 1.0 else feats
         for k, stage in enumerate(self.stages):
             x = stage(x)

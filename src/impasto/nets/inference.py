@@ -43,7 +43,7 @@ class PhasedConv(nn.Module):
         phased = weight.new_zeros(out_ch, 2, 2, in_ch, kh + 1, kw + 1)
         for r in range(2):
             for s in range(2):
-                phased[:, r, s, :, r:r + kh, s:s + kw] = weight
+                phased[:, r, s, :, r : r + kh, s : s + kw] = weight
         bias = conv.bias.detach() if conv.bias is not None else weight.new_zeros(out_ch)
         self.pad = pad
         self.register_buffer("weight", phased.reshape(out_ch * 4, in_ch, kh + 1, kw + 1))

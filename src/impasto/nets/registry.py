@@ -8,7 +8,8 @@ imported; :func:`create_net` imports the known ones first.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from torch import nn
 

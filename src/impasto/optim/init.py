@@ -8,8 +8,15 @@ from torch import Tensor
 from ..transforms import resize
 
 
-def initial_image(kind: str, content: Tensor, style: Tensor, *, noise_std: float = 0.25,
-                  generator: torch.Generator | None = None, image: Tensor | None = None) -> Tensor:
+def initial_image(
+    kind: str,
+    content: Tensor,
+    style: Tensor,
+    *,
+    noise_std: float = 0.25,
+    generator: torch.Generator | None = None,
+    image: Tensor | None = None,
+) -> Tensor:
     """The first iterate, shaped like ``content``.
 
     ``noise``: the content's mean colour plus white Gaussian noise of ``noise_std``

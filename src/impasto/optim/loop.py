@@ -16,7 +16,7 @@ backward), for both optimisers, so budgets compare.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -120,8 +120,9 @@ def optimize_image(
     return (y.detach() / PIXEL_SCALE).clamp(0, 1), history
 
 
-def _run_lbfgs(opt: torch.optim.Optimizer, closure: Callable[[], Tensor], history: list, best: dict,
-               steps: int, line_search: bool) -> None:
+def _run_lbfgs(
+    opt: torch.optim.Optimizer, closure: Callable[[], Tensor], history: list, best: dict, steps: int, line_search: bool
+) -> None:
     """Run L-BFGS for ``steps`` evaluations.
 
     torch's L-BFGS starts with a step of 1/|g|_1, which on an image moves each
@@ -148,8 +149,9 @@ def _run_lbfgs(opt: torch.optim.Optimizer, closure: Callable[[], Tensor], histor
                     return  # a stationary point: nothing to do
                 group.update(lr=first_step / ginf / min(1.0, 1.0 / g1), max_iter=1, line_search_fn=None)
                 opt.step(closure)  # the step only; the next call evaluates its result
-            group.update(lr=lr, max_iter=steps, max_eval=steps * 2,
-                         line_search_fn="strong_wolfe" if line_search else None)
+            group.update(
+                lr=lr, max_iter=steps, max_eval=steps * 2, line_search_fn="strong_wolfe" if line_search else None
+            )
             evaluated = len(history)
             opt.step(closure)
             if len(history) == evaluated:

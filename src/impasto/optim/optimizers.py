@@ -57,7 +57,8 @@ def make_schedule(name: str, optimizer: torch.optim.Optimizer, steps: int) -> to
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: 1.0)
     if name == "cosine":
         return torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda i: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps)))
+            optimizer, lambda i: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps))
+        )
     if name == "step":
         return torch.optim.lr_scheduler.MultiStepLR(optimizer, [int(steps * 0.5), int(steps * 0.8)], gamma=0.3)
     raise ValueError(f"unknown lr schedule {name!r}; use constant, cosine or step")

@@ -11,7 +11,7 @@ optimiser, since the image has a new shape.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import Tensor
 
@@ -51,8 +51,9 @@ def optimize_pyramid(
             if callback is not None:
                 callback(Progress(stage, offset + event.step, total, event.losses, event.image))
 
-        image, level_history = optimize_image(image, objective, steps=n_steps, callback=relay, stage=stage,
-                                              **optim_kwargs)
+        image, level_history = optimize_image(
+            image, objective, steps=n_steps, callback=relay, stage=stage, **optim_kwargs
+        )
         history += level_history
         del objective
         if image.device.type == "cpu":

@@ -95,7 +95,9 @@ def load_net(entry: dict[str, Any]) -> nn.Module:
     try:
         net.load_state_dict(state)
     except RuntimeError as err:
-        raise InputError(f"checkpoint weights do not fit network {entry['arch']!r}: {str(err).splitlines()[0]}") from None
+        raise InputError(
+            f"checkpoint weights do not fit network {entry['arch']!r}: {str(err).splitlines()[0]}"
+        ) from None
     return net
 
 

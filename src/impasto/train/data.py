@@ -13,8 +13,8 @@ for training on several sizes at once.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -48,8 +48,9 @@ class ImageFolder:
         self.images = [self._load(f, crop, max_side) for f in self.files]
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike[str], crop: int, max_side: int | None = None,
-                    exclude: Sequence[str] = ()) -> "ImageFolder":
+    def from_folder(
+        cls, folder: str | os.PathLike[str], crop: int, max_side: int | None = None, exclude: Sequence[str] = ()
+    ) -> ImageFolder:
         files = [f for f in list_images(folder) if f.name not in set(exclude)]
         return cls(files, crop, max_side)
 
@@ -86,7 +87,7 @@ class ImageFolder:
             _, h, w = img.shape
             top = int(torch.randint(h - side + 1, (1,), generator=gen))
             left = int(torch.randint(w - side + 1, (1,), generator=gen))
-            patch = img[:, top:top + side, left:left + side]
+            patch = img[:, top : top + side, left : left + side]
             if bool(torch.randint(2, (1,), generator=gen)):
                 patch = patch.flip(-1)
             out[i] = patch.float() / 255.0

@@ -25,9 +25,10 @@ import logging
 import signal
 import threading
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -81,8 +82,9 @@ class TrainState:
             try:
                 inner.load_state_dict(data["nets"][name]["state"])
             except RuntimeError as err:
-                raise ResumeError(f"checkpoint network {name!r} does not match this run's architecture: "
-                                  f"{str(err).splitlines()[0]}") from None
+                raise ResumeError(
+                    f"checkpoint network {name!r} does not match this run's architecture: {str(err).splitlines()[0]}"
+                ) from None
         for name, opt in self.optimizers.items():
             if name in data.get("optimizers", {}):
                 opt.load_state_dict(data["optimizers"][name])
@@ -116,10 +118,20 @@ def resume(state: TrainState, path: str | Path, kind: str) -> TrainState:
     return state
 
 
-def fit(state: TrainState, step_fn: StepFn, *, steps: int, kind: str, config: Mapping[str, Any],
-        checkpoint: str | Path | None = None, checkpoint_every: int = 500,
-        sample_fn: Callable[[TrainState, int], None] | None = None, sample_every: int = 0,
-        callback: Callback | None = None, is_main: bool = True) -> TrainState:
+def fit(
+    state: TrainState,
+    step_fn: StepFn,
+    *,
+    steps: int,
+    kind: str,
+    config: Mapping[str, Any],
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 500,
+    sample_fn: Callable[[TrainState, int], None] | None = None,
+    sample_every: int = 0,
+    callback: Callback | None = None,
+    is_main: bool = True,
+) -> TrainState:
     """Run ``step_fn`` from ``state.step + 1`` to ``steps``; see the module docstring.
 
     Only the main process (``is_main``) writes checkpoints and samples and emits progress.
@@ -193,6 +205,7 @@ def _deferred_interrupts() -> Iterator[Callable[[], bool]]:
 
 def linear_decay(constant_steps: int, decay_steps: int) -> Callable[[int], float]:
     """LambdaLR factor after ``n`` completed steps: 1 for ``constant_steps``, then linearly to 0."""
+
     def factor(n: int) -> float:
         if decay_steps <= 0:
             return 1.0

@@ -173,8 +173,12 @@ def evaluate_video(
 
         long_side = max(size)  # frames and style compared at image_size: planned before any allocation
         hw = (-(-size[1] * image_size // long_side), -(-size[0] * image_size // long_side))
-        check_pass_memory(hw, STYLE_PASS_BYTES + 6 * IMAGE_BYTES,
-                          resolve_device(device) if isinstance(device, str) else device, what="the comparison")
+        check_pass_memory(
+            hw,
+            STYLE_PASS_BYTES + 6 * IMAGE_BYTES,
+            resolve_device(device) if isinstance(device, str) else device,
+            what="the comparison",
+        )
         distances = FrameDistances(load_style(style), image_size, device)
     warping = WarpingError(preset)
     n = 0

@@ -273,8 +273,12 @@ def stylize_video(
         from ..feedforward.model import resolve_model_path
 
         resolve_model_path(model)
-    check_pass_memory((size[1], size[0]), ONE_PASS_BYTES if method != "gatys" else 16 * 3 * 4,
-                      resolve_device(device) if isinstance(device, str) else device, what="each frame")
+    check_pass_memory(
+        (size[1], size[0]),
+        ONE_PASS_BYTES if method != "gatys" else 16 * 3 * 4,
+        resolve_device(device) if isinstance(device, str) else device,
+        what="each frame",
+    )
     settings = {
         "input": str(Path(input).resolve()),
         "input_bytes": Path(input).stat().st_size,
