@@ -28,6 +28,19 @@ class Parser(argparse.ArgumentParser):
         return f"impasto: error: {self.prog} needs {what} ({names}) (see {self.prog} --help)"
 
 
+def add_command_with_actions(sub: Any, name: str, help: str, description: str, dest: str) -> Any:
+    """The parser of a command that takes an action (``impasto fast train``); returns the subparsers
+    to add the actions to. Given no action, the command says which it needs (:meth:`Parser.missing_action`)."""
+    p = sub.add_parser(name, help=help, description=description)
+    p.set_defaults(parser=p)
+    return p.add_subparsers(dest=dest, metavar="ACTION", parser_class=Parser)
+
+
+def config_values(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The fields of the config dataclass ``cls`` that were given as flags (unset flags are None)."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
+
+
 def add_common_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -83,9 +96,8 @@ def add_config_flags(
 
 def config_from_args(args: argparse.Namespace, cls: type = GatysConfig) -> Any:
     """The validated config from parsed flags; list flags accept spaces or commas ("relu1_1,relu2_1")."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
     try:
-        return cls().replace(**values).validate()
+        return cls().replace(**config_values(args, cls)).validate()
     except InputError as err:
         raise InputError(as_flags(str(err), cls)) from None
 

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from ..errors import ImpastoError
-from .common import ProgressBar, add_common_flags, add_config_flags
+from .common import ProgressBar, add_command_with_actions, add_common_flags, add_config_flags, config_values
 
 log = logging.getLogger("impasto")
 
@@ -26,13 +26,13 @@ log = logging.getLogger("impasto")
 def register(sub: Any) -> None:
     from ..cyclegan.config import CycleGANConfig
 
-    p = sub.add_parser(
+    actions = add_command_with_actions(
+        sub,
         "cyclegan",
         help="CycleGAN: train on two unpaired folders, or translate images",
         description="CycleGAN unpaired image-to-image translation (Zhu et al. 2017).",
+        dest="action",
     )
-    p.set_defaults(parser=p)
-    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
 
     t = actions.add_parser(
         "train",
@@ -82,18 +82,6 @@ def register(sub: Any) -> None:
     a.set_defaults(run=run_apply)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    import dataclasses
-
-    from ..cyclegan.train import CycleGANConfig
-
-    return {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(CycleGANConfig)
-        if getattr(args, f.name, None) is not None
-    }
-
-
 def run_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -101,7 +89,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     if Path(args.output).exists() and not args.resume:
         raise ImpastoError(f"checkpoint {args.output} exists; add --resume to continue it, or remove it to start over")
-    overrides = _overrides(args)
+    overrides = config_values(args, CycleGANConfig)
     config = None if args.resume else CycleGANConfig().replace(**overrides).validate()
     bar = ProgressBar("cyclegan", quiet=args.quiet)
     try:

@@ -22,15 +22,15 @@ log = logging.getLogger("impasto")
 
 def register(sub: Any) -> None:
     from ..universal.config import DecoderTrainConfig
-    from .common import Parser, add_config_flags
+    from .common import add_command_with_actions, add_config_flags
 
-    p = sub.add_parser(
+    dsub = add_command_with_actions(
+        sub,
         "decoders",
         help="train and measure the decoders of WCT/AdaIN style transfer",
         description="Decoders inverting VGG-19 at relu1_1 ... relu5_1 (Li et al. 2017).",
+        dest="decoders_command",
     )
-    p.set_defaults(parser=p)
-    dsub = p.add_subparsers(dest="decoders_command", metavar="ACTION", parser_class=Parser)
 
     t = dsub.add_parser(
         "train",

@@ -26,15 +26,15 @@ log = logging.getLogger("impasto")
 
 def register(sub: Any) -> None:
     from ..feedforward.config import FeedForwardTrainConfig
-    from .common import Parser, add_config_flags
+    from .common import add_command_with_actions, add_config_flags
 
-    p = sub.add_parser(
+    fsub = add_command_with_actions(
+        sub,
         "fast",
         help="feed-forward stylisation: train a network per style, apply it in milliseconds",
         description="Feed-forward style transfer networks (Johnson et al. 2016, instance norm).",
+        dest="fast_command",
     )
-    p.set_defaults(parser=p)
-    fsub = p.add_subparsers(dest="fast_command", metavar="ACTION", parser_class=Parser)
 
     t = fsub.add_parser(
         "train",

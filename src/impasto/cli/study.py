@@ -10,15 +10,15 @@ from ..errors import InputError
 
 
 def register(sub: Any) -> None:
-    from .common import Parser
+    from .common import add_command_with_actions
 
-    p = sub.add_parser(
+    ssub = add_command_with_actions(
+        sub,
         "study",
         help="the studio's preference study: seed it with results, report the votes",
         description="Work with the preference study of impasto studio (impasto serve, /study).",
+        dest="study_command",
     )
-    p.set_defaults(parser=p)
-    ssub = p.add_subparsers(dest="study_command", metavar="ACTION", parser_class=Parser)
     r = ssub.add_parser(
         "report",
         help="Bradley-Terry scores with 95%% intervals and win rates per method",

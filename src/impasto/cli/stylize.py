@@ -152,22 +152,37 @@ def run_stylize(args: argparse.Namespace) -> int:
         bar.close()
     result.save(output)
     if args.json:
-        summary = {
-            "output": str(output),
-            "seconds": round(time.perf_counter() - t0, 3),
-            "optimize_seconds": round(result.seconds, 3),
-            "device": result.device,
-            "peak_rss_mb": round(peak_rss_mb(), 1),
-            "losses": result.losses,
-            "size": list(result.array.shape[1::-1]),
-            "saved": saved,
-            "config": result.config.to_dict(),
-            "run": result.extra,
-        }
-        print(json.dumps(summary))
+        print(_json_summary(output, t0, result, "optimize_seconds", losses=result.losses, saved=saved))
     else:
         log.info("wrote %s (%.1f s)", output, time.perf_counter() - t0)
     return 0
+
+
+def _json_summary(
+    output: Path,
+    t0: float,
+    result: Any,
+    seconds_key: str,
+    *,
+    losses: dict[str, float] | None = None,
+    saved: list[str] | None = None,
+) -> str:
+    """The ``--json`` line of a stylisation: ``seconds`` is the whole command, ``seconds_key`` the
+    method's own time; ``losses`` and ``saved`` only where the method has them."""
+    summary: dict[str, Any] = {
+        "output": str(output),
+        "seconds": round(time.perf_counter() - t0, 3),
+        seconds_key: round(result.seconds, 3),
+        "device": result.device,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+    if losses is not None:
+        summary["losses"] = losses
+    summary["size"] = list(result.array.shape[1::-1])
+    if saved is not None:
+        summary["saved"] = saved
+    summary.update(config=result.config.to_dict(), run=result.extra)
+    return json.dumps(summary)
 
 
 def run_universal(args: argparse.Namespace) -> int:
@@ -192,17 +207,7 @@ def run_universal(args: argparse.Namespace) -> int:
         bar.close()
     result.save(output)
     if args.json:
-        summary = {
-            "output": str(output),
-            "seconds": round(time.perf_counter() - t0, 3),
-            "stylize_seconds": round(result.seconds, 3),
-            "device": result.device,
-            "peak_rss_mb": round(peak_rss_mb(), 1),
-            "size": list(result.array.shape[1::-1]),
-            "config": result.config.to_dict(),
-            "run": result.extra,
-        }
-        print(json.dumps(summary))
+        print(_json_summary(output, t0, result, "stylize_seconds"))
     else:
         log.info(
             "wrote %s (%s levels %s, %.1f s)", output, args.method, result.extra.get("levels"), time.perf_counter() - t0

@@ -138,15 +138,8 @@ def content_reconstructions(
     **kwargs: Any,
 ) -> list[np.ndarray]:
     """One reconstruction of ``content`` per layer (the paper's Fig. 1, content row)."""
-    key = {k: v for k, v in kwargs.items() if k != "callback"}
-    return [
-        _cached(
-            cache_dir,
-            {"kind": "content", "layer": layer, "image": _fingerprint(content), **key},
-            lambda layer=layer: reconstruct(content, content_layers=(layer,), **kwargs),
-        )
-        for layer in layers
-    ]
+    runs = [(layer, {"content_layers": (layer,)}) for layer in layers]
+    return _reconstructions(content, "content", "layer", runs, cache_dir, kwargs)
 
 
 def style_reconstructions(
@@ -157,14 +150,28 @@ def style_reconstructions(
     **kwargs: Any,
 ) -> list[np.ndarray]:
     """One texture synthesis of ``style`` per growing layer set conv1_1 ... conv{d}_1 (Fig. 1, style row)."""
+    runs = [(d, {"style_layers": style_layer_set(d)}) for d in depths]
+    return _reconstructions(style, "style", "depth", runs, cache_dir, kwargs)
+
+
+def _reconstructions(
+    image: np.ndarray,
+    kind: str,
+    label: str,
+    runs: Sequence[tuple[Any, dict[str, Any]]],
+    cache_dir: str | os.PathLike | None,
+    kwargs: dict[str, Any],
+) -> list[np.ndarray]:
+    """One cached :func:`reconstruct` of ``image`` per ``(value, layer arguments)`` of ``runs``, ``value``
+    named ``label`` in the cache key (which leaves out the callback)."""
     key = {k: v for k, v in kwargs.items() if k != "callback"}
     return [
         _cached(
             cache_dir,
-            {"kind": "style", "depth": d, "image": _fingerprint(style), **key},
-            lambda d=d: reconstruct(style, style_layers=style_layer_set(d), **kwargs),
+            {"kind": kind, label: value, "image": _fingerprint(image), **key},
+            lambda layers=layers: reconstruct(image, **layers, **kwargs),
         )
-        for d in depths
+        for value, layers in runs
     ]
 
 
