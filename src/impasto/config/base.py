@@ -43,6 +43,37 @@ def opt(default: Any, help: str, **checks: Any) -> Any:
     return field(**kw)
 
 
+def tile_size_opt() -> Any:
+    """The ``tile_size`` field of every config whose runs are planned in tiles."""
+    return opt(
+        None,
+        "core side of a tile in pixels (each tile also sees a 96 px margin); "
+        "default: the largest that fits in memory, at most 2048",
+        minimum=64,
+    )
+
+
+def max_memory_opt() -> Any:
+    """The ``max_memory`` field of every config whose runs are planned against the free memory."""
+    return opt(
+        None,
+        "memory (GB) the run may use; the plan tiles, or refuses, to stay "
+        "under it (default: 90% of the memory that is free)",
+        number="positive",
+    )
+
+
+def check_style_lists(config: Any, names: tuple[str, ...]) -> None:
+    """The per-style list options ``names`` of ``config`` are not empty when given, and
+    ``style_blend_weights`` (one of them) does not sum to 0."""
+    for name in names:
+        if getattr(config, name) is not None and not getattr(config, name):
+            raise InputError(f"{name} is empty")
+    weights = config.style_blend_weights
+    if weights and not sum(float(w) for w in weights) > 0:
+        raise InputError("style_blend_weights must not all be 0")
+
+
 def _positive_int(name: str, value: Any, *, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InputError(f"{name} must be an integer >= {minimum}; got {value!r}")

@@ -16,7 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .base import DEVICES_HELP, POOLINGS, PRECISIONS, SWITCH, ConfigBase, opt
+from .base import (
+    DEVICES_HELP,
+    POOLINGS,
+    PRECISIONS,
+    SWITCH,
+    ConfigBase,
+    check_style_lists,
+    max_memory_opt,
+    opt,
+    tile_size_opt,
+)
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("noise", "content", "style", "image", "wct", "adain")
@@ -135,18 +145,8 @@ class GatysConfig(ConfigBase):
         "(only for levels that would not fit in memory otherwise), on or off",
         choices=SWITCH,
     )
-    tile_size: int | None = opt(
-        None,
-        "core side of a tile in pixels (each tile also sees a 96 px margin); "
-        "default: the largest that fits in memory, at most 2048",
-        minimum=64,
-    )
-    max_memory: float | None = opt(
-        None,
-        "memory (GB) the run may use; the plan tiles, or refuses, to stay "
-        "under it (default: 90% of the memory that is free)",
-        number="positive",
-    )
+    tile_size: int | None = tile_size_opt()
+    max_memory: float | None = max_memory_opt()
     precision: str = opt(
         "auto",
         "fp32, bf16 (autocast; Gram matrices and sums stay fp32) or auto (bf16 where the CPU/GPU has native bf16)",
@@ -182,11 +182,7 @@ class GatysConfig(ConfigBase):
             layers, weights = getattr(self, f"{kind}_layers"), getattr(self, f"{kind}_layer_weights")
             if weights is not None and len(weights) != len(layers):
                 raise InputError(f"{kind}_layer_weights has {len(weights)} values for {len(layers)} {kind} layers")
-        if self.style_blend_weights and not sum(float(w) for w in self.style_blend_weights) > 0:
-            raise InputError("style_blend_weights must not all be 0")
-        for name in ("style_blend_weights", "style_scales", "style_masks"):
-            if getattr(self, name) is not None and not getattr(self, name):
-                raise InputError(f"{name} is empty")
+        check_style_lists(self, ("style_blend_weights", "style_scales", "style_masks"))
         if self.init == "image" and not self.init_image:
             raise InputError("init 'image' needs init_image, the starting image's file")
         if self.init_image and self.init != "image":  # refused, not implied: the user may have meant either

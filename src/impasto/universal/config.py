@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config.base import DEVICES_HELP, PRECISIONS, ConfigBase, opt
+from ..config.base import DEVICES_HELP, PRECISIONS, ConfigBase, check_style_lists, max_memory_opt, opt, tile_size_opt
 from ..config.gatys import PRESERVE_COLOR
 from ..errors import InputError
 
@@ -75,18 +75,8 @@ class UniversalConfig(ConfigBase):
         "wct/adain: folder of decoder files (<level>.pt or <level>/checkpoint.pt; "
         "default: the decoders shipped with impasto)",
     )
-    tile_size: int | None = opt(
-        None,
-        "core side of a tile in pixels (each tile also sees a 96 px margin); "
-        "default: the largest that fits in memory, at most 2048",
-        minimum=64,
-    )
-    max_memory: float | None = opt(
-        None,
-        "memory (GB) the run may use; the plan tiles, or refuses, to stay "
-        "under it (default: 90% of the memory that is free)",
-        number="positive",
-    )
+    tile_size: int | None = tile_size_opt()
+    max_memory: float | None = max_memory_opt()
     precision: str = opt(
         "auto",
         "fp32, bf16 (autocast of the encoder and decoders; statistics stay float64) "
@@ -100,11 +90,7 @@ class UniversalConfig(ConfigBase):
         if self.strength > 1.0:
             raise InputError(f"strength must be between 0 and 1; got {self.strength}")
         _check_levels("levels", self.levels)
-        if self.style_blend_weights is not None and not sum(float(w) for w in self.style_blend_weights) > 0:
-            raise InputError("style_blend_weights must not all be 0")
-        for name in ("style_blend_weights", "style_masks", "levels"):
-            if getattr(self, name) is not None and not getattr(self, name):
-                raise InputError(f"{name} is empty")
+        check_style_lists(self, ("style_blend_weights", "style_masks", "levels"))
 
 
 @dataclass(frozen=True)
