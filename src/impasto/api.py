@@ -245,7 +245,9 @@ def evaluate(
     if len(names) != len(results):
         raise InputError(f"{len(names)} names for {len(results)} results")
     content_arr = load_image(content, "content image")
-    style_arr = load_image(style, "style image")
+    from .gallery import style_source
+
+    style_arr = load_image(style_source(style), "style image")  # a gallery name works too
     result_arrs = [load_image(r, f"result {name}") for r, name in zip(results, names)]
     dev = resolve_device(device)
     image_size = check_evaluation(content_arr.shape[:2], [a.shape[:2] for a in result_arrs], names, image_size, dev)
