@@ -44,14 +44,7 @@ def register(sub: Any) -> None:
         metavar="LAYER",
         help="one content reconstruction per layer [conv1_2 ... conv5_2]",
     )
-    r.add_argument(
-        "--style-depths",
-        nargs="+",
-        type=int,
-        default=[1, 2, 3, 4, 5],
-        metavar="D",
-        help="one style reconstruction per layer set conv1_1 ... convD_1 [1 2 3 4 5]",
-    )
+    _style_depths(r, "one style reconstruction per layer set conv1_1 ... convD_1 [1 2 3 4 5]")
     _run_options(r, steps=300)
     r.set_defaults(run=run_reconstructions)
 
@@ -65,14 +58,7 @@ def register(sub: Any) -> None:
         metavar="R",
         help="content/style ratios alpha/beta, one column each [1e-5 1e-4 1e-3 1e-2]",
     )
-    g.add_argument(
-        "--style-depths",
-        nargs="+",
-        type=int,
-        default=[1, 2, 3, 4, 5],
-        metavar="D",
-        help="one row per style layer set conv1_1 ... convD_1 [1 2 3 4 5]",
-    )
+    _style_depths(g, "one row per style layer set conv1_1 ... convD_1 [1 2 3 4 5]")
     _run_options(g, steps=300)
     g.set_defaults(run=run_grid)
 
@@ -82,6 +68,11 @@ def register(sub: Any) -> None:
     add_common_flags(lo)
     add_config_flags(lo, GatysConfig, "optimisation options")
     lo.set_defaults(run=run_losses)
+
+
+def _style_depths(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--style-depths D...``: the style layer sets conv1_1 ... convD_1 a figure shows."""
+    parser.add_argument("--style-depths", nargs="+", type=int, default=[1, 2, 3, 4, 5], metavar="D", help=help)
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
