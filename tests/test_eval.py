@@ -195,3 +195,18 @@ def test_cli_evaluate_missing_result_is_one_line_and_no_sheet(tmp_path, capsys, 
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "missing.png" in err
     assert not sheet.exists()
+
+
+def test_a_result_of_another_aspect_ratio_is_compared_with_a_warning(caplog):
+    """A stretched comparison is allowed (the painting is a reference row) but never silent."""
+    import logging
+
+    import torch
+
+    from impasto.eval.inputs import check_evaluation
+
+    with caplog.at_level(logging.WARNING, logger="impasto.eval.inputs"):
+        size = check_evaluation((768, 1024), [(768, 1024), (640, 1024)], ["same", "wide"], 64, torch.device("cpu"))
+    assert size == 64
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1 and "wide" in warned[0] and "stretched" in warned[0]

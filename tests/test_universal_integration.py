@@ -288,7 +288,7 @@ def test_cli_flat_style_gives_a_finite_image(photo_path, shipped, tmp_path, caps
     [
         (["--strength", "1.5"], "strength must be between 0 and 1"),
         (["--strength", "-0.1"], "strength must be a finite number >= 0"),
-        (["--levels", "relu4_1"], "no decoder for relu4_1"),
+        (["--levels", "relu5_1"], "no decoder for relu5_1"),
         (["--decoders", "EMPTY"], "no decoders"),
         (["--decoders", "MISSING"], "decoder folder not found"),
         (["--steps", "10"], "--steps: only for --method gatys"),

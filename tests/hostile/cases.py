@@ -249,7 +249,6 @@ EVALUATE = [
     _c("evaluate-text-result", "evaluate c.png s.png text.jpg", "not a recognised"),
     _c("evaluate-truncated-style", "evaluate c.png trunc.jpg r.png", "trunc.jpg"),
     _c("evaluate-24px-result", "evaluate c.png s.png small24.png", "small24.png"),
-    _c("evaluate-aspect-differs", "evaluate c.png s.png wide.png", "aspect"),
     _c("evaluate-size-100000", f"{EV} --image-size 100000", "image-size"),
     _c("evaluate-size-10", f"{EV} --image-size 10", "image-size"),
     _c("evaluate-sheet-gif", f"{EV} --sheet out.gif", "unsupported extension"),

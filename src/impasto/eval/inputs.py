@@ -2,9 +2,10 @@
 
 Every image is compared at the content's shape, so a result is resized to it. A result whose
 aspect ratio differs from the content's would be stretched, and its SSIM, PSNR and VGG distances
-would then measure the stretch as much as the stylisation; it is refused (crop or pad it to the
-content's aspect ratio first). One pixel of rounding on each side is tolerated, as results
-written at another size by impasto round their sides to whole pixels.
+would then measure the stretch as much as the stylisation: it is compared all the same (the
+painting itself is a useful reference row) but a warning names it, so the stretch is never silent.
+One pixel of rounding on each side is tolerated, as results written at another size by impasto
+round their sides to whole pixels.
 
 The comparison size is bounded like every other size: at most :data:`impasto.memory.MAX_SIDE`,
 and within the memory that is free (VGG features of one image at a time, no gradients, plus the
@@ -13,6 +14,7 @@ images kept for the table and the sheet).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +24,8 @@ from ..memory import IMAGE_BYTES, STYLE_PASS_BYTES, check_pass_memory
 MIN_COMPARE_SIDE = 32  # VGG-19's deepest compared layer needs this long side at least
 # besides the VGG pass: each image kept at the comparison size (float32) and SSIM's float64 windows
 SSIM_BYTES = 8 * 3 * 8
+
+log = logging.getLogger(__name__)
 
 
 def aspect_matches(a_hw: tuple[int, int], b_hw: tuple[int, int]) -> bool:
@@ -38,15 +42,19 @@ def check_evaluation(
     image_size: int | None,
     device: Any,
 ) -> int:
-    """Refuse a result of another aspect ratio or too small to compare at its own size, and a comparison
-    size beyond what can be planned; return the long side to compare at (``image_size``, or the
-    first result's long side)."""
+    """Warn about a result of another aspect ratio (it is stretched to the content's shape); refuse a
+    result too small to compare at its own size and a comparison size beyond what can be planned;
+    return the long side to compare at (``image_size``, or the first result's long side)."""
     for hw, name in zip(result_hws, names):
         if not aspect_matches(content_hw, hw):
-            raise InputError(
-                f"result {name} is {hw[1]}x{hw[0]} px, another aspect ratio than the content's "
-                f"{content_hw[1]}x{content_hw[0]}; comparing would stretch it: crop it to the "
-                "content's aspect ratio first"
+            log.warning(
+                "result %s is %dx%d px, another aspect ratio than the content's %dx%d: it is stretched to "
+                "the content's shape for the comparison (crop it first to compare it unstretched)",
+                name,
+                hw[1],
+                hw[0],
+                content_hw[1],
+                content_hw[0],
             )
     if image_size is None:
         if not result_hws:
