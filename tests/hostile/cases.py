@@ -315,6 +315,7 @@ AUGMENT = [
     _c("augment-output-inside-input", "augment photos -o photos/aug -q", "inside the input folder"),
     _c("augment-missing-input", "augment nope -o out -q", "not found"),
     _c("augment-empty-input", "augment emptydir -o out -q", "no images"),
+    _c("augment-seed-2-70", f"augment photos -o out -q --seed {2**70}", "64 bits"),
     _c("augment-output-is-file", "augment photos -o afile -q", "afile"),
     _c("augment-copies-zero", "augment photos -o out --copies 0 -q", "copies"),
     _c("augment-strength-two", "augment photos -o out --strength 2 -q", "strength"),

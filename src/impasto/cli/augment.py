@@ -78,8 +78,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..config.base import check_seed
     from ..errors import InputError
 
+    check_seed(args.seed)  # both paths draw from generators seeded with it
     if args.fit_prior:
         return _fit_prior(args)
     if not args.input or not args.output:
