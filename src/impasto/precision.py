@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 MIN_SPEEDUP = 1.1  # bf16 changes where strokes land; take it only for a clear gain
+# A loaded machine once timed bf16 at 0.1x fp32 on an avx512_bf16 CPU and cached "fp32" for good:
+# a ratio below IMPLAUSIBLE is timed again, up to ROUNDS times, and the best is kept.
+IMPLAUSIBLE = 0.5
+ROUNDS = 3
 CACHE_FORMAT = 1
 
 
@@ -95,11 +99,16 @@ def measure_bf16_speedup(size: int = 64, repeats: int = 5) -> float:
         return time.perf_counter() - t
 
     run(False), run(True)  # warm-up: oneDNN builds its kernels on first use
-    fp32, bf16 = [], []
-    for _ in range(repeats):  # interleaved, best of each: other jobs on the cores slow both alike
-        fp32.append(run(False))
-        bf16.append(run(True))
-    return min(fp32) / min(bf16)
+    best = 0.0
+    for _ in range(ROUNDS):  # a ratio far below 1 on a bf16 CPU means the timing was disturbed: time again
+        fp32, bf16 = [], []
+        for _ in range(repeats):  # interleaved, best of each: other jobs on the cores slow both alike
+            fp32.append(run(False))
+            bf16.append(run(True))
+        best = max(best, min(fp32) / min(bf16))
+        if best >= IMPLAUSIBLE:
+            break
+    return best
 
 
 def bf16_is_faster(*, refresh: bool = False) -> bool:
