@@ -124,7 +124,8 @@ def bf16_is_faster(*, refresh: bool = False) -> bool:
             pass
     speedup = measure_bf16_speedup()
     faster = speedup >= MIN_SPEEDUP
-    logger.info("bf16 is %.2fx fp32 on this CPU: --precision auto runs %s", speedup, "bf16" if faster else "fp32")
+    # debug, not info: a run's stderr stays the one line its outcome needs (an error, a saved file)
+    logger.debug("bf16 is %.2fx fp32 on this CPU: --precision auto runs %s", speedup, "bf16" if faster else "fp32")
     try:
         from .io.atomic import write_text
 
