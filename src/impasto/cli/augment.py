@@ -13,7 +13,7 @@ import argparse
 import logging
 from typing import Any
 
-from .common import add_common_flags
+from .common import ProgressBar, add_command, add_common_flags, add_device_flag, picked
 
 log = logging.getLogger("impasto")
 
@@ -30,8 +30,10 @@ def _strength(text: str) -> Any:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "augment",
+        run,
         help="stylise a whole image data set with random paintings (style augmentation)",
         description="Stylise every image below IN_DIR with a random painting (Geirhos et al. 2019), "
         "keeping relative paths; or fit the style prior with --fit-prior.",
@@ -65,7 +67,7 @@ def register(sub: Any) -> None:
         metavar="FOLDER",
         help="folder of <level>.pt or <level>/checkpoint.pt [the shipped decoders]",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N [auto]")
+    add_device_flag(p, "auto, cpu, cuda, cuda:N [auto]")
     p.add_argument(
         "--fit-prior",
         default=None,
@@ -74,7 +76,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--crops", type=int, default=64, help="with --fit-prior: crops per painting [64]")
     add_common_flags(p)
-    p.set_defaults(run=run, parser=p)
+    p.set_defaults(parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,32 +91,23 @@ def run(args: argparse.Namespace) -> int:
     from ..augment.dataset import augment_folder
     from ..device import resolve_device
     from ..train.distributed import cleanup, init_from_env
-    from .common import ProgressBar
 
     info = init_from_env(args.device)
     device = info.device if info.enabled else resolve_device(args.device)
-    bar = ProgressBar("augment", quiet=args.quiet or not info.is_main, unit="image")
+    same = ("copies", "strength", "method", "image_size", "batch_size", "seed", "levels", "decoders", "style_size")
     try:
-        result = augment_folder(
-            args.input,
-            args.output,
-            copies=args.copies,
-            styles=args.styles if args.styles else "gallery",
-            strength=args.strength,
-            method=args.method,
-            image_size=args.image_size,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            levels=args.levels,
-            decoders=args.decoders,
-            style_size=args.style_size,
-            device=device,
-            rank=info.rank,
-            world_size=info.world_size,
-            callback=bar,
-        )
+        with ProgressBar("augment", quiet=args.quiet or not info.is_main, unit="image") as bar:
+            result = augment_folder(
+                args.input,
+                args.output,
+                styles=args.styles if args.styles else "gallery",
+                **picked(args, *same),
+                device=device,
+                rank=info.rank,
+                world_size=info.world_size,
+                callback=bar,
+            )
     finally:
-        bar.close()
         cleanup(info)
     rate = result.written / result.seconds if result.seconds > 0 else 0.0
     log.info(

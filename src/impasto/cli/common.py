@@ -36,6 +36,53 @@ def add_command_with_actions(sub: Any, name: str, help: str, description: str, d
     return p.add_subparsers(dest=dest, metavar="ACTION", parser_class=Parser)
 
 
+def add_command(sub: Any, name: str, run: Any, **kwargs: Any) -> Any:
+    """The parser of a command or an action (``impasto evaluate``, ``impasto fast apply``) that calls
+    ``run(args)``; ``kwargs`` go to ``add_parser`` (help, description)."""
+    p = sub.add_parser(name, **kwargs)
+    p.set_defaults(run=run)
+    return p
+
+
+def add_content_style(parser: argparse.ArgumentParser) -> None:
+    """The positional CONTENT and STYLE images."""
+    parser.add_argument("content", help="content image (the photograph)")
+    parser.add_argument("style", help="style image (the painting)")
+
+
+def add_device_flag(parser: argparse.ArgumentParser, help: str = "compute device [auto]") -> None:
+    parser.add_argument("--device", default="auto", help=help)
+
+
+def add_json_flag(parser: argparse.ArgumentParser, help: str = "print a machine-readable summary on stdout") -> None:
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def add_fail_fast_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop at the first image that cannot be read [go on, list the failures at the end]",
+    )
+
+
+def add_flow_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--flow", default="medium", choices=("ultrafast", "fast", "medium"), help="optical-flow preset (DIS) [medium]"
+    )
+
+
+def add_run_folder_flags(parser: argparse.ArgumentParser, help: str) -> None:
+    """``-o FOLDER`` (a training run's folder) and ``--resume`` (continue its checkpoint)."""
+    parser.add_argument("-o", "--output", required=True, metavar="FOLDER", help=help)
+    parser.add_argument("--resume", action="store_true", help="continue FOLDER/checkpoint.pt")
+
+
+def picked(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The flags ``names`` as keyword arguments of the same names (``image_size=args.image_size``...)."""
+    return {name: getattr(args, name) for name in names}
+
+
 def config_values(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The fields of the config dataclass ``cls`` that were given as flags (unset flags are None)."""
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
@@ -118,7 +165,8 @@ class ProgressBar:
     """A tqdm bar on stderr, created at the first event so a run that fails while setting up prints only its error.
 
     Pass it as the ``callback`` of any long operation (one :class:`impasto.progress.Progress` per unit), or
-    call ``update(total, losses)`` per step; ``close()`` when done. Silent when ``quiet``.
+    call ``update(total, losses)`` per step; ``close()`` when done, or use it as a context manager
+    (``with ProgressBar(...) as bar:``), which closes it however the block ends. Silent when ``quiet``.
     """
 
     def __init__(self, desc: str, quiet: bool = False, unit: str = "step") -> None:
@@ -146,6 +194,12 @@ class ProgressBar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def peak_rss_mb() -> float:

@@ -18,7 +18,17 @@ import time
 from typing import Any
 
 from ..errors import ImpastoError
-from .common import ProgressBar, add_command_with_actions, add_common_flags, add_config_flags, config_values
+from .common import (
+    ProgressBar,
+    add_command,
+    add_command_with_actions,
+    add_common_flags,
+    add_config_flags,
+    add_device_flag,
+    add_fail_fast_flag,
+    config_values,
+    picked,
+)
 
 log = logging.getLogger("impasto")
 
@@ -34,8 +44,10 @@ def register(sub: Any) -> None:
         dest="action",
     )
 
-    t = actions.add_parser(
+    t = add_command(
+        actions,
         "train",
+        run_train,
         help="train G: A->B and F: B->A on two unpaired image folders",
         description="Train a CycleGAN between two folders of unpaired images.",
     )
@@ -46,10 +58,11 @@ def register(sub: Any) -> None:
     t.add_argument("--samples", metavar="DIR", help="write sample grids A, G(A), F(G(A)), B, F(B), G(F(B)) here")
     add_common_flags(t)
     add_config_flags(t, CycleGANConfig)
-    t.set_defaults(run=run_train)
 
-    a = actions.add_parser(
+    a = add_command(
+        actions,
         "apply",
+        run_apply,
         help="translate images with a generator",
         description="Translate images with an impasto CycleGAN checkpoint or a recognised "
         "foreign generator (pytorch-CycleGAN-and-pix2pix latest_net_G_A.pth, vintagify).",
@@ -72,14 +85,9 @@ def register(sub: Any) -> None:
         metavar="N",
         help="resize the long side to N before translating [keep the size]",
     )
-    a.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps [auto]")
-    a.add_argument(
-        "--fail-fast",
-        action="store_true",
-        help="stop at the first image that cannot be read [go on, list the failures at the end]",
-    )
+    add_device_flag(a, "auto, cpu, cuda, cuda:N or mps [auto]")
+    add_fail_fast_flag(a)
     add_common_flags(a)
-    a.set_defaults(run=run_apply)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -91,8 +99,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise ImpastoError(f"checkpoint {args.output} exists; add --resume to continue it, or remove it to start over")
     overrides = config_values(args, CycleGANConfig)
     config = None if args.resume else CycleGANConfig().replace(**overrides).validate()
-    bar = ProgressBar("cyclegan", quiet=args.quiet)
-    try:
+    with ProgressBar("cyclegan", quiet=args.quiet) as bar:
         run = train_cyclegan(
             args.folder_a,
             args.folder_b,
@@ -103,8 +110,6 @@ def run_train(args: argparse.Namespace) -> int:
             callback=bar,
             **(overrides if args.resume else {}),
         )
-    finally:
-        bar.close()
     log.info("trained to step %d in %.1f s; checkpoint %s", run.steps, run.seconds, run.checkpoint)
     return 0
 
@@ -117,20 +122,14 @@ def run_apply(args: argparse.Namespace) -> int:
         raise ImpastoError(f"--image-size must be >= 4; got {args.image_size}")
     if args.image_size is not None and args.image_size > MAX_SIDE:  # each image's memory is planned as it comes
         raise ImpastoError(f"--image-size {args.image_size} is beyond the {MAX_SIDE} px impasto plans for")
-    bar = ProgressBar("translate", quiet=args.quiet, unit="image")
     t0 = time.perf_counter()
-    try:
+    with ProgressBar("translate", quiet=args.quiet, unit="image") as bar:
         written = translate_files(
             args.checkpoint,
             args.images,
             args.output,
-            direction=args.direction,
-            image_size=args.image_size,
-            device=args.device,
-            fail_fast=args.fail_fast,
+            **picked(args, "direction", "image_size", "device", "fail_fast"),
             callback=bar,
         )
-    finally:
-        bar.close()
     log.info("wrote %d image(s) to %s (%.1f s)", len(written), args.output, time.perf_counter() - t0)
     return 0

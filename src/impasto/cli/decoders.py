@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from .common import add_common_flags
+from .common import add_command, add_common_flags, add_run_folder_flags
 
 log = logging.getLogger("impasto")
 
@@ -32,8 +32,10 @@ def register(sub: Any) -> None:
         dest="decoders_command",
     )
 
-    t = dsub.add_parser(
+    t = add_command(
+        dsub,
         "train",
+        run_train,
         help="train the decoder of one VGG level for reconstruction",
         description="Train a decoder for reconstruction (pixel + VGG feature loss) on DATA.",
     )
@@ -52,16 +54,16 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="held-out photos whose reconstruction PSNR is logged every --eval-every steps",
     )
-    t.add_argument("-o", "--output", required=True, metavar="FOLDER", help="run folder (checkpoint.pt)")
-    t.add_argument("--resume", action="store_true", help="continue FOLDER/checkpoint.pt")
+    add_run_folder_flags(t, "run folder (checkpoint.pt)")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads [torch's default]")
     t.add_argument("--log-every", type=int, default=20, help="steps between log lines [20]")
     add_config_flags(t, DecoderTrainConfig, "training options")
     add_common_flags(t)
-    t.set_defaults(run=run_train)
 
-    e = dsub.add_parser(
+    e = add_command(
+        dsub,
         "eval",
+        run_eval,
         help="encode -> decode PSNR of decoders on photos",
         description="Print the reconstruction PSNR of each decoder CHECKPOINT on IMAGES.",
     )
@@ -69,10 +71,11 @@ def register(sub: Any) -> None:
     e.add_argument("--images", nargs="+", required=True, metavar="FILE", help="photos (files or folders)")
     e.add_argument("--image-size", type=int, default=512, help="long side of the photos [512]")
     add_common_flags(e)
-    e.set_defaults(run=run_eval)
 
-    x = dsub.add_parser(
+    x = add_command(
+        dsub,
         "export",
+        run_export,
         help="write a decoder alone as a small fp16 file",
         description="Write the decoder of CHECKPOINT to OUT (.pt), fp16 unless --fp32.",
     )
@@ -80,7 +83,6 @@ def register(sub: Any) -> None:
     x.add_argument("out", help="output .pt file")
     x.add_argument("--fp32", action="store_true", help="keep fp32 weights")
     add_common_flags(x)
-    x.set_defaults(run=run_export)
 
 
 def run_train(args: argparse.Namespace) -> int:

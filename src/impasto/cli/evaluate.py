@@ -14,28 +14,28 @@ import logging
 from typing import Any
 
 from ..errors import InputError
-from .common import add_common_flags
+from .common import add_command, add_common_flags, add_content_style, add_device_flag, add_json_flag
 
 log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "evaluate",
+        run_evaluate,
         help="score results: SSIM, PSNR, VGG content and style distances",
         description="Score stylised RESULTs against CONTENT and STYLE: SSIM and PSNR against the "
         "content, and the content and style (Gram) distances on VGG-19 features.",
     )
-    p.add_argument("content", help="content image (the photograph)")
-    p.add_argument("style", help="style image (the painting)")
+    add_content_style(p)
     p.add_argument("results", nargs="+", metavar="RESULT", help="stylised images to score")
-    p.add_argument("--json", action="store_true", help="print the scores as JSON on stdout")
+    add_json_flag(p, "print the scores as JSON on stdout")
     p.add_argument("--sheet", metavar="OUT.png", help="also draw the images side by side with their numbers")
     p.add_argument("--image-size", type=int, default=None, help="compare at this long side [the first result's]")
-    p.add_argument("--device", default="auto", help="compute device [auto]")
+    add_device_flag(p)
     p.add_argument("--weights", default="embedded", help="VGG-19 weights [embedded]")
     add_common_flags(p)
-    p.set_defaults(run=run_evaluate)
 
 
 def _psnr_text(value: float) -> str:

@@ -11,12 +11,14 @@ import argparse
 import json
 from typing import Any
 
-from .common import add_common_flags
+from .common import add_command, add_common_flags, add_device_flag, add_flow_flag, add_json_flag, picked
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "evaluate-video",
+        run_evaluate_video,
         help="score a stylised clip: warping error, content and style distances",
         description="Score the stylised clip OUT against its input IN: the warping error "
         "(Lai et al. 2018) of OUT and of IN (the floor), and with --style the mean "
@@ -28,13 +30,10 @@ def register(sub: Any) -> None:
     p.add_argument("--image-size", type=int, default=256, help="long side for the VGG distances [256]")
     p.add_argument("--every", type=int, default=5, help="distances on every N-th frame [5]")
     p.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
-    p.add_argument(
-        "--flow", default="medium", choices=("ultrafast", "fast", "medium"), help="optical-flow preset (DIS) [medium]"
-    )
-    p.add_argument("--device", default="auto", help="compute device [auto]")
-    p.add_argument("--json", action="store_true", help="print the numbers as JSON on stdout")
+    add_flow_flag(p)
+    add_device_flag(p)
+    add_json_flag(p, "print the numbers as JSON on stdout")
     add_common_flags(p)
-    p.set_defaults(run=run_evaluate_video)
 
 
 def run_evaluate_video(args: argparse.Namespace) -> int:
@@ -44,10 +43,7 @@ def run_evaluate_video(args: argparse.Namespace) -> int:
         args.input,
         args.output,
         args.style,
-        image_size=args.image_size,
-        every=args.every,
-        max_frames=args.max_frames,
-        device=args.device,
+        **picked(args, "image_size", "every", "max_frames", "device"),
         preset=args.flow,
     )
     if args.json:

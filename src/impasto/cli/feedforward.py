@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .common import ProgressBar, add_common_flags
+from .common import (
+    ProgressBar,
+    add_command,
+    add_common_flags,
+    add_device_flag,
+    add_fail_fast_flag,
+    add_json_flag,
+    add_run_folder_flags,
+    picked,
+)
 
 log = logging.getLogger("impasto")
 
@@ -36,25 +45,21 @@ def register(sub: Any) -> None:
         dest="fast_command",
     )
 
-    t = fsub.add_parser(
+    t = add_command(
+        fsub,
         "train",
+        run_train,
         help="train a network for one style on a folder of photos",
         description="Train a feed-forward network for STYLE on the photos of DATA.",
     )
-    t.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        metavar="FOLDER",
-        help="run folder: checkpoint.pt, samples/, loss.png, history.csv",
-    )
-    t.add_argument("--resume", action="store_true", help="continue FOLDER/checkpoint.pt")
+    add_run_folder_flags(t, "run folder: checkpoint.pt, samples/, loss.png, history.csv")
     add_common_flags(t)
     add_config_flags(t, FeedForwardTrainConfig)
-    t.set_defaults(run=run_train)
 
-    a = fsub.add_parser(
+    a = add_command(
+        fsub,
         "apply",
+        run_apply,
         help="stylise images with a trained network",
         description="Stylise IMAGE files and folders with a trained or shipped network.",
     )
@@ -77,7 +82,7 @@ def register(sub: Any) -> None:
     a.add_argument("--max-size", type=int, default=None, help="shrink images whose long side is larger")
     a.add_argument("--batch-size", type=int, default=4, help="images per forward pass (same-sized ones) [4]")
     a.add_argument("--suffix", default=None, help="output extension for folders, e.g. .png [the input's]")
-    a.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N [auto]")
+    add_device_flag(a, "auto, cpu, cuda, cuda:N [auto]")
     a.add_argument(
         "--precision",
         default="fp32",
@@ -91,17 +96,14 @@ def register(sub: Any) -> None:
         help="run the network with PyTorch or onnxruntime (CPU, fp32); auto: onnxruntime on the CPU "
         "in fp32 when installed [auto]",
     )
-    a.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    a.add_argument(
-        "--fail-fast",
-        action="store_true",
-        help="stop at the first image that cannot be read [go on, list the failures at the end]",
-    )
+    add_json_flag(a)
+    add_fail_fast_flag(a)
     add_common_flags(a)
-    a.set_defaults(run=run_apply)
 
-    e = fsub.add_parser(
+    e = add_command(
+        fsub,
         "export",
+        run_export,
         help="export a network to ONNX (.onnx) or a small fp16 model file (.pt)",
         description="Export MODEL to OUT: .onnx for onnxruntime, .pt for an fp16 impasto model.",
     )
@@ -110,7 +112,6 @@ def register(sub: Any) -> None:
     e.add_argument("--fp32", action="store_true", help="keep fp32 weights in a .pt export")
     e.add_argument("--opset", type=int, default=17, help="ONNX opset [17]")
     add_common_flags(e)
-    e.set_defaults(run=run_export)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -119,12 +120,9 @@ def run_train(args: argparse.Namespace) -> int:
     from .common import config_from_args
 
     cfg = config_from_args(args, FeedForwardTrainConfig)
-    bar = ProgressBar("train", quiet=args.quiet)
     t0 = time.perf_counter()
-    try:
+    with ProgressBar("train", quiet=args.quiet) as bar:
         state = train(cfg, args.output, resume=args.resume, callback=bar)
-    finally:
-        bar.close()
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 wrote anything
         log.info(
             "step %d; wrote %s (%.1f s)", state.step, Path(args.output) / "checkpoint.pt", time.perf_counter() - t0
@@ -141,25 +139,10 @@ def run_apply(args: argparse.Namespace) -> int:
         if len(inputs) < 2:
             raise InputError("give a model (--model NAME_OR_FILE, or as the first argument) and at least one image")
         model, inputs = inputs[0], inputs[1:]
-    bar = ProgressBar("apply", quiet=args.quiet, unit="image")
+    names = ("preserve_color", "max_size", "batch_size", "device", "precision", "engine", "suffix", "fail_fast")
     t0 = time.perf_counter()
-    try:
-        written = stylize_files(
-            inputs,
-            args.output,
-            model,
-            preserve_color=args.preserve_color,
-            max_size=args.max_size,
-            batch_size=args.batch_size,
-            device=args.device,
-            precision=args.precision,
-            engine=args.engine,
-            suffix=args.suffix,
-            fail_fast=args.fail_fast,
-            callback=bar,
-        )
-    finally:
-        bar.close()
+    with ProgressBar("apply", quiet=args.quiet, unit="image") as bar:
+        written = stylize_files(inputs, args.output, model, **picked(args, *names), callback=bar)
     seconds = time.perf_counter() - t0
     if args.json:
         print(json.dumps({"outputs": [str(p) for p in written], "seconds": round(seconds, 3), "model": model}))

@@ -18,7 +18,16 @@ from typing import Any
 
 from ..config import GatysConfig
 from ..errors import InputError
-from .common import ProgressBar, add_common_flags, add_config_flags, config_from_args
+from .common import (
+    ProgressBar,
+    add_command,
+    add_common_flags,
+    add_config_flags,
+    add_content_style,
+    add_device_flag,
+    config_from_args,
+    picked,
+)
 
 log = logging.getLogger("impasto")
 
@@ -32,8 +41,10 @@ def register(sub: Any) -> None:
     kinds = p.add_subparsers(dest="figure", metavar="KIND", parser_class=type(p))
     p.set_defaults(run=None, parser=p)
 
-    r = kinds.add_parser(
+    r = add_command(
+        kinds,
         "reconstructions",
+        run_reconstructions,
         help="content reconstructions per layer and style reconstructions from growing layer sets (the paper's Fig. 1)",
     )
     _inputs(r)
@@ -46,9 +57,10 @@ def register(sub: Any) -> None:
     )
     _style_depths(r, "one style reconstruction per layer set conv1_1 ... convD_1 [1 2 3 4 5]")
     _run_options(r, steps=300)
-    r.set_defaults(run=run_reconstructions)
 
-    g = kinds.add_parser("grid", help="results over content/style ratios and style layer sets (the paper's Fig. 3)")
+    g = add_command(
+        kinds, "grid", run_grid, help="results over content/style ratios and style layer sets (the paper's Fig. 3)"
+    )
     _inputs(g)
     g.add_argument(
         "--ratios",
@@ -60,14 +72,12 @@ def register(sub: Any) -> None:
     )
     _style_depths(g, "one row per style layer set conv1_1 ... convD_1 [1 2 3 4 5]")
     _run_options(g, steps=300)
-    g.set_defaults(run=run_grid)
 
-    lo = kinds.add_parser("losses", help="run a stylisation and plot each loss term over the steps")
+    lo = add_command(kinds, "losses", run_losses, help="run a stylisation and plot each loss term over the steps")
     _inputs(lo)
     lo.add_argument("--result", metavar="IMAGE", help="also save the stylised image here")
     add_common_flags(lo)
     add_config_flags(lo, GatysConfig, "optimisation options")
-    lo.set_defaults(run=run_losses)
 
 
 def _style_depths(parser: argparse.ArgumentParser, help: str) -> None:
@@ -76,15 +86,14 @@ def _style_depths(parser: argparse.ArgumentParser, help: str) -> None:
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("content", help="content image (the photograph)")
-    p.add_argument("style", help="style image (the painting)")
+    add_content_style(p)
     p.add_argument("-o", "--output", required=True, help="the figure: .png or .jpg")
 
 
 def _run_options(p: argparse.ArgumentParser, steps: int) -> None:
     p.add_argument("--size", type=int, default=256, help="long side of every panel, in pixels [256]")
     p.add_argument("--steps", type=int, default=steps, help=f"L-BFGS steps of each optimisation [{steps}]")
-    p.add_argument("--device", default="auto", help="compute device [auto]")
+    add_device_flag(p)
     p.add_argument("--seed", type=int, default=0, help="random seed of the noise starts [0]")
     p.add_argument("--weights", default="embedded", help="VGG-19 weights [embedded]")
     p.add_argument("--cache-dir", metavar="DIR", help="keep finished panels here and reuse them (resumable)")
@@ -131,21 +140,15 @@ def run_reconstructions(args: argparse.Namespace) -> int:
     from ..transforms import resize_long_side, to_array, to_tensor
 
     output, content, style = _checked_inputs(args)
-    bar = ProgressBar("reconstructions", quiet=args.quiet)
     total = args.steps * (len(args.content_layers) + len(args.style_depths))
-    kwargs = dict(
-        size=args.size,
-        steps=args.steps,
-        device=_device(args.device),
-        seed=args.seed,
-        weights=args.weights,
-        callback=lambda event: bar.update(total, event.losses),
-    )
-    try:
-        content_recs = figures.content_reconstructions(content, args.content_layers, cache_dir=args.cache_dir, **kwargs)
-        style_recs = figures.style_reconstructions(style, args.style_depths, cache_dir=args.cache_dir, **kwargs)
-    finally:
-        bar.close()
+    with ProgressBar("reconstructions", quiet=args.quiet) as bar:
+        kwargs = dict(
+            **picked(args, "size", "steps", "seed", "weights", "cache_dir"),
+            device=_device(args.device),
+            callback=lambda event: bar.update(total, event.losses),
+        )
+        content_recs = figures.content_reconstructions(content, args.content_layers, **kwargs)
+        style_recs = figures.style_reconstructions(style, args.style_depths, **kwargs)
     small = [to_array(resize_long_side(to_tensor(x), args.size)) for x in (content, style)]
     figures.reconstructions_figure(
         small[0],
@@ -164,24 +167,17 @@ def run_grid(args: argparse.Namespace) -> int:
     from ..eval import figures
 
     output, content, style = _checked_inputs(args)
-    bar = ProgressBar("grid", quiet=args.quiet)
     total = args.steps * len(args.ratios) * len(args.style_depths)
-    try:
+    with ProgressBar("grid", quiet=args.quiet) as bar:
         grid = figures.ratio_grid(
             content,
             style,
             ratios=args.ratios,
             depths=args.style_depths,
-            size=args.size,
-            steps=args.steps,
+            **picked(args, "size", "steps", "seed", "weights", "cache_dir"),
             device=_device(args.device),
-            seed=args.seed,
-            weights=args.weights,
-            cache_dir=args.cache_dir,
             callback=lambda event: bar.update(total, event.losses),
         )
-    finally:
-        bar.close()
     figures.grid_figure(grid, output, ratios=args.ratios, depths=args.style_depths)
     log.info("wrote %s", output)
     return 0
@@ -209,10 +205,8 @@ def run_losses(args: argparse.Namespace) -> int:
             if event.step > 1:
                 stages.append(event.step)
 
-    try:
+    with bar:
         result = stylize(content, style, config=cfg, callback=on_step)
-    finally:
-        bar.close()
     if result_path is not None:
         result.save(result_path)
     figures.loss_curves_figure(

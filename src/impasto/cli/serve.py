@@ -15,13 +15,16 @@ import sys
 from typing import Any
 
 from ..errors import InputError
+from .common import add_command
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "serve",
+        run,
         help="the studio: a local web app to stylise photos, with a preference study",
         description="Serve impasto studio: upload a photo, pick a painting and a method, watch it "
         "paint; live camera mode; preference study at /study.",
@@ -38,7 +41,6 @@ def register(sub: Any) -> None:
         default=None,
         help="require this token on every request (default: $IMPASTO_TOKEN; required with a non-loopback --host)",
     )
-    p.set_defaults(run=run)
 
 
 def is_loopback(host: str) -> bool:

@@ -10,7 +10,7 @@ from ..errors import InputError
 
 
 def register(sub: Any) -> None:
-    from .common import add_command_with_actions
+    from .common import add_command, add_command_with_actions
 
     ssub = add_command_with_actions(
         sub,
@@ -19,8 +19,10 @@ def register(sub: Any) -> None:
         description="Work with the preference study of impasto studio (impasto serve, /study).",
         dest="study_command",
     )
-    r = ssub.add_parser(
+    r = add_command(
+        ssub,
         "report",
+        run_report,
         help="Bradley-Terry scores with 95%% intervals and win rates per method",
         description="Fit Bradley-Terry scores (95%% Wald intervals) to the study's votes and print "
         "them with win rates per method; repeated pairs are attention checks.",
@@ -32,9 +34,10 @@ def register(sub: Any) -> None:
         action="store_true",
         help="keep sessions that failed more than half of their attention checks",
     )
-    r.set_defaults(run=run_report)
-    s = ssub.add_parser(
+    s = add_command(
+        ssub,
         "seed",
+        run_seed,
         help="fill the study with results impasto makes itself (Gatys, fast, WCT, AdaIN, the peer)",
         description="Stylise each photo with each gallery painting by several methods and register "
         "the results as finished studio jobs, so /study pairs them. The shipped fast models paint "
@@ -55,7 +58,6 @@ def register(sub: Any) -> None:
     s.add_argument("--methods", default="gatys,fast,wct,adain,peer", help="comma-separated [gatys,fast,wct,adain,peer]")
     s.add_argument("--size", type=int, default=256, help="long side of every result in px [256]")
     s.add_argument("--steps", type=int, default=50, help="Gatys steps [50]")
-    s.set_defaults(run=run_seed)
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -28,14 +28,25 @@ from typing import Any
 from ..config import GatysConfig
 from ..errors import ImpastoError, InputError
 from ..universal.config import METHODS, UniversalConfig
-from .common import ProgressBar, add_common_flags, add_config_flags, as_flags, config_from_args, peak_rss_mb
+from .common import (
+    ProgressBar,
+    add_command,
+    add_common_flags,
+    add_config_flags,
+    add_json_flag,
+    as_flags,
+    config_from_args,
+    peak_rss_mb,
+)
 
 log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "stylize",
+        run_stylize,
         help="repaint a photo in the style of a painting (Gatys et al. 2016)",
         description="Repaint CONTENT in the style of STYLE by optimising the image (Gatys et al. 2016).",
     )
@@ -58,7 +69,7 @@ def register(sub: Any) -> None:
         metavar="N",
         help="save the current image every N steps as OUTPUT_<step>.ext [0: off]",
     )
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    add_json_flag(p)
     add_common_flags(p)
     add_config_flags(p, GatysConfig, "optimisation options")
     control = p.add_argument_group("perceptual control (short names)")
@@ -94,7 +105,6 @@ def register(sub: Any) -> None:
         "--precision, --seed, --device)",
         skip=("method", *GatysConfig.field_names()),
     )
-    p.set_defaults(run=run_stylize)
 
 
 def intermediate_path(output: Path, step: int) -> Path:
@@ -144,12 +154,11 @@ def run_stylize(args: argparse.Namespace) -> int:
             saved.append(str(path))
 
     t0 = time.perf_counter()
-    try:
-        result = stylize(content, style, config=cfg, callback=on_step)
-    except InputError as err:  # the library names options; say the flags
-        raise InputError(as_flags(str(err), GatysConfig)) from None
-    finally:
-        bar.close()
+    with bar:
+        try:
+            result = stylize(content, style, config=cfg, callback=on_step)
+        except InputError as err:  # the library names options; say the flags
+            raise InputError(as_flags(str(err), GatysConfig)) from None
     result.save(output)
     if args.json:
         print(_json_summary(output, t0, result, "optimize_seconds", losses=result.losses, saved=saved))
@@ -197,14 +206,12 @@ def run_universal(args: argparse.Namespace) -> int:
         raise ImpastoError("--print-iter and --save-iter must be >= 0")
     cfg = config_from_args(args, UniversalConfig).replace(method=args.method)
     output = check_output_path(args.output)
-    bar = ProgressBar(args.method, quiet=args.quiet, unit="level")
     t0 = time.perf_counter()
-    try:
-        result = stylize(args.content, args.style, config=cfg, method=args.method, callback=bar)
-    except InputError as err:
-        raise InputError(as_flags(str(err), UniversalConfig)) from None
-    finally:
-        bar.close()
+    with ProgressBar(args.method, quiet=args.quiet, unit="level") as bar:
+        try:
+            result = stylize(args.content, args.style, config=cfg, method=args.method, callback=bar)
+        except InputError as err:
+            raise InputError(as_flags(str(err), UniversalConfig)) from None
     result.save(output)
     if args.json:
         print(_json_summary(output, t0, result, "stylize_seconds"))
