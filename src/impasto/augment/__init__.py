@@ -9,8 +9,7 @@ Submodules are imported on first use so ``import impasto.augment`` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_getattr
 
 __all__ = ["StyleAugment", "StylePrior", "load_prior", "fit_prior_to_paintings", "augment_folder"]
 
@@ -22,8 +21,4 @@ _LAZY = {
     "augment_folder": "dataset",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -6,8 +6,7 @@ imported on first use, so configs can check layer names without loading torch.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from ..lazy import lazy_getattr
 
 _LAZY = {
     "VGG19": "vgg",
@@ -20,7 +19,4 @@ _LAZY = {
 __all__ = ["VGG19", "FeatureExtractor", "Normalize", "VGGWeights", "load_weights"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -13,8 +13,7 @@ Submodules load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_getattr
 
 __all__ = ["stylize_video", "VideoResult", "evaluate_video", "VideoEvaluation", "probe", "VideoInfo"]
 
@@ -27,8 +26,4 @@ _LAZY = {
     "VideoInfo": "io",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -248,23 +248,23 @@ def create_app(
             raise HTTPException(404, "no such job")
         return {"id": ident, "status": status}
 
+    def _result_file(ident: str, download: bool, video: bool) -> FileResponse:
+        """The finished result of a job: its image, or its clip (``video``); named for a download."""
+        job = _get(ident)
+        path = folder.video_result(job.id) if video else folder.result(job.id)
+        if job.status != "done" or not path.is_file():
+            raise HTTPException(404, "no video result (yet)" if video else "no result (yet)")
+        name = f"impasto-{methods.label(job.params).replace(':', '-')}-{job.id[:8]}{path.suffix}"
+        media_type = "video/mp4" if video else "image/png"
+        return FileResponse(path, media_type=media_type, filename=name if download else None)
+
     @app.get("/api/jobs/{ident}/result.png")
     def result(ident: str, download: bool = False) -> FileResponse:
-        job = _get(ident)
-        path = folder.result(job.id)
-        if job.status != "done" or not path.is_file():
-            raise HTTPException(404, "no result (yet)")
-        name = f"impasto-{methods.label(job.params).replace(':', '-')}-{job.id[:8]}.png"
-        return FileResponse(path, media_type="image/png", filename=name if download else None)
+        return _result_file(ident, download, video=False)
 
     @app.get("/api/jobs/{ident}/result.mp4")
     def video_result(ident: str, download: bool = False) -> FileResponse:
-        job = _get(ident)
-        path = folder.video_result(job.id)
-        if job.status != "done" or not path.is_file():
-            raise HTTPException(404, "no video result (yet)")
-        name = f"impasto-{methods.label(job.params).replace(':', '-')}-{job.id[:8]}.mp4"
-        return FileResponse(path, media_type="video/mp4", filename=name if download else None)
+        return _result_file(ident, download, video=True)
 
     @app.get("/api/jobs/{ident}/preview.jpg")
     def preview(ident: str) -> FileResponse:
