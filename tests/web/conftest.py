@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,25 @@ def photo_bytes() -> bytes:
     if not PHOTO.is_file():
         pytest.skip(f"shared test photo missing: {PHOTO}")
     return PHOTO.read_bytes()
+
+
+@contextmanager
+def app_client(data: Path, **options: Any) -> Iterator[Any]:
+    """The studio app on ``data`` in-process (FastAPI's TestClient, no worker processes: jobs run through
+    ``work_once``); ``options`` go to ``create_app``, ``client.app_state`` is the app's state."""
+    from fastapi.testclient import TestClient
+
+    from impasto.web.app import create_app
+
+    app = create_app(data, workers=0, **options)
+    with TestClient(app) as client:
+        client.app_state = app.state
+        yield client
+
+
+def leftovers(root: Path, *folders: str) -> list[str]:
+    """The files in the ``folders`` of the data folder ``root``, relative to it."""
+    return sorted(str(p.relative_to(root)) for sub in folders for p in (root / sub).iterdir())
 
 
 def free_port() -> int:

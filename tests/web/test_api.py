@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-
-from impasto.web.app import create_app  # noqa: E402
 from impasto.web.workers import work_once  # noqa: E402
+
+from .conftest import app_client  # noqa: E402
+from .conftest import leftovers as data_files  # noqa: E402
 
 
 def png_bytes(w: int = 96, h: int = 64) -> bytes:
@@ -37,9 +37,7 @@ def png_header_only(w: int, h: int) -> bytes:
 
 @pytest.fixture
 def client(tmp_path: Path):
-    app = create_app(tmp_path / "data", workers=0, bound=3)
-    with TestClient(app) as c:
-        c.app_state = app.state
+    with app_client(tmp_path / "data", bound=3) as c:
         yield c
 
 
@@ -48,7 +46,7 @@ def upload(client, payload: bytes, name: str = "photo.png"):
 
 
 def leftovers(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for sub in ("uploads", "staging", "results") for p in (root / sub).iterdir())
+    return data_files(root, "uploads", "staging", "results")
 
 
 def test_page_and_info(client):
@@ -93,8 +91,7 @@ def test_malformed_uploads_get_4xx_and_leave_nothing(client, tmp_path, payload, 
 
 
 def test_upload_over_the_byte_bound_is_413(tmp_path):
-    app = create_app(tmp_path / "data", workers=0, max_bytes=1000)
-    with TestClient(app) as c:
+    with app_client(tmp_path / "data", max_bytes=1000) as c:
         r = upload(c, png_bytes(200, 200) + b"\0" * 2000)
         assert r.status_code == 413
     assert leftovers(tmp_path / "data") == []
@@ -167,8 +164,7 @@ def test_camera_socket_stylises_a_frame_and_refuses_junk(client):
 
 
 def test_token_is_required_everywhere_when_set(tmp_path):
-    app = create_app(tmp_path / "data", workers=0, token="s3cret")
-    with TestClient(app) as c:
+    with app_client(tmp_path / "data", token="s3cret") as c:
         assert c.get("/").status_code == 401
         assert c.get("/api/info").status_code == 401
         assert c.get("/api/info", headers={"Authorization": "Bearer wrong"}).status_code == 401

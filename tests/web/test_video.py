@@ -13,11 +13,11 @@ from PIL import Image
 
 pytest.importorskip("fastapi")
 av = pytest.importorskip("av", reason="studio video needs PyAV: pip install 'impasto[video]'")
-from fastapi.testclient import TestClient  # noqa: E402
-
 from impasto.web import video  # noqa: E402
-from impasto.web.app import create_app  # noqa: E402
 from impasto.web.workers import work_once  # noqa: E402
+
+from .conftest import app_client  # noqa: E402
+from .conftest import leftovers as data_files  # noqa: E402
 
 
 def clip_bytes(tmp_path: Path, frames: int = 6, size: tuple[int, int] = (64, 48), codec: str = "mpeg4") -> bytes:
@@ -42,9 +42,7 @@ def clip_bytes(tmp_path: Path, frames: int = 6, size: tuple[int, int] = (64, 48)
 
 @pytest.fixture
 def client(tmp_path: Path):
-    app = create_app(tmp_path / "data", workers=0, bound=5)
-    with TestClient(app) as c:
-        c.app_state = app.state
+    with app_client(tmp_path / "data", bound=5) as c:
         yield c
 
 
@@ -53,7 +51,7 @@ def send(client, payload: bytes, name: str = "clip.mp4"):
 
 
 def leftovers(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for sub in ("videos", "staging", "results") for p in (root / sub).iterdir())
+    return data_files(root, "videos", "staging", "results")
 
 
 def test_info_offers_video(client):
