@@ -73,3 +73,30 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture()
+def tiny_fast_config(examples_dir: Path, style_path: Path):
+    """Makes a FastTrainConfig small enough for a test: 32 px crops of the Tübingen photo, a 4-channel net,
+    two VGG blocks, on the CPU in fp32; keywords add or change fields."""
+    from impasto.feedforward.train import FastTrainConfig
+
+    def make(**fields):
+        base = dict(
+            style=str(style_path),
+            data=str(examples_dir),
+            exclude=("starry_night.jpg",),
+            crop=32,
+            load_size=64,
+            style_size=64,
+            width=4,
+            blocks=1,
+            kernel=3,
+            style_layers=("relu1_2", "relu2_2"),
+            lr=1e-2,
+            precision="fp32",
+            device="cpu",
+        )
+        return FastTrainConfig(**{**base, **fields})
+
+    return make

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from gloo import become_rank, free_port
 from impasto.augment.dataset import MANIFEST, augment_folder, choose, merge_manifests
 from impasto.cli import main
 from impasto.errors import InputError
@@ -185,23 +184,8 @@ def test_cli_fits_a_prior_that_loads(tmp_path, capsys):
     assert prior.info["samples"] == 6 and prior.info["sources"] == ["starry-night.jpg", "udnie.jpg"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _rank(rank: int, world: int, port: int, argv: list[str], codes: str) -> None:
-    os.environ.update(
-        {
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "WORLD_SIZE": str(world),
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-        }
-    )
-    torch.set_num_threads(1)
+    become_rank(rank, world, port)
     Path(codes, f"rank{rank}").write_text(str(main(argv)))
 
 
@@ -227,7 +211,7 @@ def test_two_gloo_processes_share_the_work_and_rank0_merges(tmp_path, decoder_di
         "cpu",
         "-q",
     ]
-    mp.start_processes(_rank, args=(2, _free_port(), argv, str(tmp_path)), nprocs=2, start_method="spawn", join=True)
+    mp.start_processes(_rank, args=(2, free_port(), argv, str(tmp_path)), nprocs=2, start_method="spawn", join=True)
     assert [(tmp_path / f"rank{r}").read_text() for r in (0, 1)] == ["0", "0"]
     assert (tmp_path / "two" / MANIFEST).read_text() == (tmp_path / "one" / MANIFEST).read_text()
     assert not list((tmp_path / "two").glob(".manifest.rank*"))

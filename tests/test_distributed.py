@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 import pytest
 import torch
 import torch.multiprocessing as mp
 
+from gloo import become_rank, free_port
 from impasto.feedforward.train import FastTrainConfig
 from impasto.train.distributed import DistInfo, init_from_env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
-    os.environ.update(
-        {
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "WORLD_SIZE": str(world),
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-        }
-    )
-    torch.set_num_threads(1)
-    from impasto.feedforward.train import FastTrainConfig, make_step, train
+    become_rank(rank, world, port)
+    from impasto.feedforward.train import make_step, train
 
     seen: list[torch.Tensor] = []
     original = make_step
@@ -50,27 +34,10 @@ def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
 
 
 @pytest.mark.slow
-def test_two_gloo_processes_end_with_identical_weights(examples_dir: Path, style_path: Path, tmp_path: Path) -> None:
-    cfg = FastTrainConfig(
-        style=str(style_path),
-        data=str(examples_dir),
-        exclude=("starry_night.jpg",),
-        steps=2,
-        batch_size=1,
-        crop=32,
-        load_size=64,
-        style_size=64,
-        width=4,
-        blocks=1,
-        kernel=3,
-        style_layers=("relu1_2", "relu2_2"),
-        lr=1e-2,
-        precision="fp32",
-        sample_every=0,
-        device="cpu",
-    )
+def test_two_gloo_processes_end_with_identical_weights(tiny_fast_config, tmp_path: Path) -> None:
+    cfg = tiny_fast_config(steps=2, batch_size=1, sample_every=0)
     mp.start_processes(
-        _worker, args=(2, _free_port(), cfg.to_dict(), str(tmp_path)), nprocs=2, start_method="spawn", join=True
+        _worker, args=(2, free_port(), cfg.to_dict(), str(tmp_path)), nprocs=2, start_method="spawn", join=True
     )
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["step"] == r1["step"] == 2

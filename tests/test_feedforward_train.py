@@ -20,28 +20,9 @@ from impasto.transforms import resize_long_side, to_tensor
 
 
 @pytest.fixture()
-def tiny(examples_dir: Path, style_path: Path) -> FastTrainConfig:
-    """A run small enough for a test: 32 px crops of the Tübingen photo, a 4-channel net, two VGG blocks."""
-    return FastTrainConfig(
-        style=str(style_path),
-        data=str(examples_dir),
-        exclude=("starry_night.jpg",),
-        steps=3,
-        batch_size=2,
-        crop=32,
-        load_size=64,
-        style_size=64,
-        width=4,
-        blocks=1,
-        kernel=3,
-        content_layers=("relu2_2",),
-        style_layers=("relu1_2", "relu2_2"),
-        lr=1e-2,
-        precision="fp32",
-        checkpoint_every=2,
-        sample_every=2,
-        device="cpu",
-    )
+def tiny(tiny_fast_config) -> FastTrainConfig:
+    """A run small enough for a test (see ``tiny_fast_config``), checkpointed and sampled every 2 steps."""
+    return tiny_fast_config(steps=3, batch_size=2, content_layers=("relu2_2",), checkpoint_every=2, sample_every=2)
 
 
 def test_config_validation(tiny: FastTrainConfig) -> None:
