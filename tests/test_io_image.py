@@ -422,26 +422,22 @@ def test_16bit_greyscale_png_is_scaled_not_clipped(tmp_path: Path) -> None:
     assert (arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all()
 
 
-def test_mode_i_is_scaled_and_clipped(tmp_path: Path) -> None:
-    values = np.array([[-5, 0, 32768, 65535, 200_000]], dtype=np.int32)
-    p = tmp_path / "int32.tif"
-    Image.fromarray(values).save(p)
+@pytest.mark.parametrize(
+    "values, mode, channel, expected",
+    [  # mode I (32-bit integers) is scaled from 16 bits and clipped; mode F (floats) is clipped, NaN -> 0
+        ([-5, 0, 32768, 65535, 200_000], "I", 1, [0.0, 0.0, 32768 / 65535, 1.0, 1.0]),
+        ([-0.5, 0.25, 0.75, 3.0, np.nan], "F", 2, [0.0, 0.25, 0.75, 1.0, 0.0]),
+    ],
+    ids=["mode-i-scaled-and-clipped", "mode-f-clipped"],
+)
+def test_32_bit_modes(tmp_path: Path, values: list[float], mode: str, channel: int, expected: list[float]) -> None:
+    p = tmp_path / f"{mode}.tif"
+    Image.fromarray(np.array([values], dtype=np.int32 if mode == "I" else np.float32)).save(p)
     with Image.open(p) as check:
-        assert check.mode == "I"
+        assert check.mode == mode
     arr = read_image(p)
     assert_valid(arr, (1, 5))
-    np.testing.assert_allclose(arr[0, :, 1], [0.0, 0.0, 32768 / 65535, 1.0, 1.0], atol=1e-6)
-
-
-def test_mode_f_is_clipped(tmp_path: Path) -> None:
-    values = np.array([[-0.5, 0.25, 0.75, 3.0, np.nan]], dtype=np.float32)
-    p = tmp_path / "float.tif"
-    Image.fromarray(values).save(p)
-    with Image.open(p) as check:
-        assert check.mode == "F"
-    arr = read_image(p)
-    assert_valid(arr, (1, 5))
-    np.testing.assert_allclose(arr[0, :, 2], [0.0, 0.25, 0.75, 1.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(arr[0, :, channel], expected, atol=1e-6)
 
 
 # --------------------------------------------------------------------------- output paths
