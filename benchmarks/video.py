@@ -2,7 +2,8 @@
 style and content distances that show what steadiness cost, throughput at 640x360, and Gatys with
 the temporal loss against per-frame Gatys.
 
-    nice -n 10 python benchmarks/video.py [--frames 40] [--gatys-frames 6] [--clip PATH] [--model NAME]
+    python benchmarks/video.py [--frames 40] [--gatys-frames 6] [--clip PATH] [--model NAME]
+                               [--methods fast,adain,wct] [--precision fp32|bf16|auto] [--parts fast,gatys]
 
 Clips: ../shared/videos (Big Buck Bunny for the one-pass methods, carphone for Gatys). Prints a
 Markdown table with the CPU's flags (avx512_bf16 / amx: what bf16 kernels can use).
@@ -78,6 +79,9 @@ def main() -> None:
     ap.add_argument("--flow", default="medium")
     ap.add_argument("--keep", default=None, help="folder to keep the clips in")
     ap.add_argument("--parts", default="fast,gatys", help="fast, gatys or both")
+    ap.add_argument("--methods", default="fast,adain,wct", help="one-pass methods of the fast part")
+    ap.add_argument("--smooth", type=float, default=0.8, help="wct/adain: --smooth-stats of the third run")
+    ap.add_argument("--precision", default=None, help="fast, wct, adain: fp32, bf16 or auto [as the CLI]")
     args = ap.parse_args()
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="impasto-video-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -95,25 +99,37 @@ def fast_part(args: argparse.Namespace, tmp: Path) -> None:
     info = probe(clip)
     print(f"one-pass clip: {Path(args.clip).name}, first {info.frames} frames at {info.width}x{info.height}\n")
     print(HEADER)
-    floor = None
-    lines = []
-    for name, strength in (("fast per-frame", 0.0), (f"fast stabilised {args.stabilize}", args.stabilize)):
-        out = tmp / f"fast_{strength}.mp4"
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = stylize_video(clip, out, model=args.model, stabilize=strength, flow_preset=args.flow)
-        spf, cpf = (time.perf_counter() - t0) / res.frames, (time.process_time() - c0) / res.frames
-        ev = evaluate_video(clip, out, "starry-night", every=4, preset=args.flow)
-        floor = ev.input_warping_error
-        lines.append((name, ev, spf))
-        print(row(name, ev, spf, floor, cpf), flush=True)
-    base, stab = lines[0][1], lines[1][1]
-    lower = 100 * (1 - stab.warping_error / base.warping_error)
-    content = 100 * (stab.content_distance / base.content_distance - 1)
-    style = 100 * (stab.style_distance / base.style_distance - 1)
-    print(
-        f"\ninput floor {floor:.5f}; stabilised vs per-frame: warping error {lower:.1f}% lower, "
-        f"content distance {content:+.1f}%, style distance {style:+.1f}%\n"
-    )
+    summary = []
+    for method in args.methods.split(","):
+        runs = [("per-frame", 0.0, 0.0), (f"stabilised {args.stabilize}", args.stabilize, 0.0)]
+        if method in ("wct", "adain"):
+            runs.append((f"stabilised {args.stabilize} + statistics {args.smooth}", args.stabilize, args.smooth))
+        evs = []
+        for name, strength, smooth in runs:
+            out = tmp / f"{method}_{strength}_{smooth}.mp4"
+            options = {"model": args.model} if method == "fast" else {"style": "starry-night", "smooth_stats": smooth}
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = stylize_video(
+                clip,
+                out,
+                method=method,
+                stabilize=strength,
+                flow_preset=args.flow,
+                precision=args.precision,
+                **options,  # type: ignore[arg-type]
+            )
+            spf, cpf = (time.perf_counter() - t0) / res.frames, (time.process_time() - c0) / res.frames
+            ev = evaluate_video(clip, out, "starry-night", every=4, preset=args.flow)
+            evs.append(ev)
+            print(row(f"{method} {name}", ev, spf, ev.input_warping_error, cpf), flush=True)
+        base = evs[0]
+        for (name, _, _), ev in zip(runs[1:], evs[1:]):
+            summary.append(
+                f"{method} {name} vs per-frame: warping error {100 * (1 - ev.warping_error / base.warping_error):.1f}% "
+                f"lower, content distance {100 * (ev.content_distance / base.content_distance - 1):+.1f}%, "
+                f"style distance {100 * (ev.style_distance / base.style_distance - 1):+.1f}%"
+            )
+    print("\n" + "\n".join(summary) + "\n")
 
 
 def gatys_part(args: argparse.Namespace, tmp: Path) -> None:

@@ -272,6 +272,29 @@ def test_universal_methods_run_with_given_decoders(tmp_path: Path, clip: Path) -
     assert info.frames == 12 and info.audio is None
 
 
+def test_statistics_smoothing_is_for_wct_and_adain_and_recorded(tmp_path: Path, clip: Path) -> None:
+    pytest.importorskip("impasto.universal.cascade")
+    from impasto.nets.decoder import VGGDecoder
+
+    with pytest.raises(InputError, match="smooth_stats is for wct and adain"):
+        stylize_video(clip, tmp_path / "f.mp4", model="starry-night-lite", smooth_stats=0.5)
+    with pytest.raises(InputError, match="in \\[0, 1\\)"):
+        stylize_video(clip, tmp_path / "a.mp4", method="adain", style="starry-night", smooth_stats=1.0)
+    assert not list(tmp_path.iterdir())
+    style = np.random.default_rng(0).random((48, 48, 3)).astype(np.float32)
+    result = stylize_video(
+        clip,
+        tmp_path / "s.mp4",
+        method="adain",
+        style=style,
+        decoders={"relu1_1": VGGDecoder("relu1_1")},
+        smooth_stats=0.6,
+        flow_preset="ultrafast",
+        audio=False,
+    )
+    assert result.settings["smooth_stats"] == 0.6 and result.frames == 12
+
+
 # ---------------------------------------------------------------- the CLI's bad inputs
 
 

@@ -50,6 +50,13 @@ def register(sub: Any) -> None:
     p.add_argument("--strength", type=float, default=1.0, help="wct, adain: style strength in [0, 1] [1]")
     p.add_argument("--decoders", default=None, metavar="FOLDER", help="wct, adain: decoder folder [shipped]")
     p.add_argument(
+        "--smooth-stats",
+        type=float,
+        default=0.0,
+        metavar="M",
+        help="wct, adain: moving average of the content's feature statistics over frames, momentum in [0, 1) [0]",
+    )
+    p.add_argument(
         "--temporal-weight",
         type=float,
         default=None,
@@ -103,9 +110,10 @@ def run_video(args: argparse.Namespace) -> int:
             audio=not args.no_audio,
             batch_size=args.batch_size,
             device=args.device or "auto",
-            precision=args.precision or "fp32",
+            precision=args.precision,
             strength=args.strength,
             decoders=args.decoders,
+            smooth_stats=args.smooth_stats,
             config=config,
             temporal_weight=args.temporal_weight,
             later_steps=args.later_steps,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Union
 
@@ -155,6 +155,7 @@ def stylize_tensor(
     masks: Sequence[Tensor | None] | None = None,
     tile_size: int | None = None,
     precision: str = "fp32",
+    content_stats: Callable[[str, FeatureStats], FeatureStats] | None = None,
 ) -> Tensor:
     """The cascade on tensors: (1, 3, H, W) content and styles in [0, 1] -> (1, 3, H, W) in [0, 1].
 
@@ -163,6 +164,8 @@ def stylize_tensor(
     (relative to the largest). ``tile_size``: encode, transform and decode in tiles with cores of about
     this side and a 96 px margin (more than the encoder's and decoder's reach at relu1_1..relu4_1, so the
     cores agree with an untiled run); statistics stay global (accumulated over the tiles' cores).
+    ``content_stats``: called with ``(level, statistics)`` of the image at each level, returns the
+    statistics to transform with (video: :class:`~impasto.universal.running.RunningStats`).
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose wct or adain")
@@ -197,6 +200,8 @@ def stylize_tensor(
     tiles = tiles_of(content)
 
     def affines_for(c_stats: FeatureStats, level: str) -> list[Affine]:
+        if content_stats is not None:
+            c_stats = content_stats(level, c_stats)
         if masks is None:
             return [transform_for(method, c_stats, [s[level] for s in style_stats], style_blend)]
         return [transform_for(method, c_stats, s[level]) for s in style_stats]

@@ -88,6 +88,7 @@ class _OnePass:
         batch_size: int,
         strength: float,
         decoders: Any,
+        smooth_stats: float = 0.0,
     ) -> None:
         self.method, self.device, self.precision, self.batch_size = method, device, precision, batch_size
         if method == "fast":
@@ -101,7 +102,9 @@ class _OnePass:
             from ..universal.decoders import load_decoder_set
         except ImportError:
             raise InputError(f"method {method} needs impasto.universal, not in this installation") from None
-        from ..device import resolve_device
+        import torch
+
+        from ..device import resolve_device, resolve_precision
         from ..nets.decoder import LEVELS
 
         if isinstance(decoders, dict):
@@ -109,10 +112,20 @@ class _OnePass:
         else:
             self.decoders = load_decoder_set(_available_levels(decoders), decoders)
         self.dev = resolve_device(device)
-        self.decoders = {k: v.to(self.dev).eval() for k, v in self.decoders.items()}
-        self.encoder = Encoder(max(self.decoders, key=LEVELS.index)).to(self.dev)
+        self.precision = resolve_precision(precision, self.dev)
+        # as stylize_universal: NHWC activations (faster oneDNN convolutions) and the resolved precision
+        layout = torch.channels_last if self.dev.type in ("cpu", "cuda") else torch.contiguous_format
+        self.decoders = {k: v.to(self.dev).eval().to(memory_format=layout) for k, v in self.decoders.items()}
+        self.encoder = Encoder(
+            max(self.decoders, key=LEVELS.index),
+            channels_last=layout is torch.channels_last,
+            precision=self.precision,
+        ).to(self.dev)
         self.style, self.strength = style, strength
         self._style_t: dict[int, Any] = {}
+        from ..universal.running import RunningStats
+
+        self.running = RunningStats(smooth_stats) if smooth_stats > 0 else None
 
     def __call__(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
         if self.method == "fast":
@@ -141,6 +154,8 @@ class _OnePass:
                 self.decoders,
                 method=self.method,
                 strength=self.strength,
+                precision=self.precision,
+                content_stats=self.running,
             )
             out.append(to_array(image))
         return out
@@ -193,9 +208,10 @@ def stylize_video(
     audio: bool = True,
     batch_size: int = 4,
     device: str = "auto",
-    precision: str = "fp32",
+    precision: str | None = None,
     strength: float = 1.0,
     decoders: Any = None,
+    smooth_stats: float = 0.0,
     config: GatysConfig | None = None,
     temporal_weight: float | None = None,
     later_steps: int | None = None,
@@ -219,9 +235,12 @@ def stylize_video(
         codec, crf: video encoder and its constant-rate quality (lower is better; x264 default 18).
         audio: keep the input's audio stream.
         batch_size: frames per network pass (fast).
-        device, precision: torch device and ``fp32``/``bf16``/``auto`` (fast, wct, adain).
+        device, precision: torch device and ``fp32``/``bf16``/``auto`` (fast, wct, adain; default as for
+            still images: ``fp32`` for fast, ``auto`` for wct and adain).
         strength: WCT/AdaIN style strength in [0, 1].
         decoders: WCT/AdaIN decoders (folder or mapping level -> decoder; default: the shipped ones).
+        smooth_stats: wct/adain: the content's feature statistics become a moving average over frames
+            with this momentum in [0, 1) (0: each frame its own; see :mod:`impasto.universal.running`).
         config: gatys: a :class:`GatysConfig` (``steps`` is the first frame's budget).
         temporal_weight: gatys: weight of the temporal loss (default 1e3; 0: independent frames).
         later_steps: gatys: evaluations per frame after the first (default: half of ``steps``).
@@ -255,6 +274,12 @@ def stylize_video(
         raise InputError(f"stabilize must be in [0, 1) (0: off); got {stabilize}")
     if method == "gatys" and stabilize:
         raise InputError("stabilize is for fast, wct and adain; gatys keeps frames steady with temporal_weight")
+    if precision is None:
+        precision = "auto" if method in ("wct", "adain") else "fp32"
+    if not 0.0 <= smooth_stats < 1.0:
+        raise InputError(f"smooth_stats must be in [0, 1) (0: off); got {smooth_stats}")
+    if smooth_stats and method not in ("wct", "adain"):
+        raise InputError(f"smooth_stats is for wct and adain; method {method} has no feature statistics")
     if method != "fast" and style is None:
         raise InputError(f"method {method} needs a style image (style=PATH or a gallery name)")
     output = Path(output)
@@ -289,6 +314,7 @@ def stylize_video(
         "model": str(getattr(model, "name", model)) if method == "fast" else None,
         "style": None if style is None or isinstance(style, np.ndarray) else str(style),
         "strength": strength if method in ("wct", "adain") else None,
+        "smooth_stats": smooth_stats if method in ("wct", "adain") else None,
         "gatys": (config or GatysConfig()).to_dict() if method == "gatys" else None,
         "temporal_weight": temporal_weight if method == "gatys" else None,
         "later_steps": later_steps,
@@ -321,6 +347,7 @@ def stylize_video(
             batch_size=batch_size,
             strength=strength,
             decoders=decoders,
+            smooth_stats=smooth_stats,
         )
         stateful = Stabilizer(stabilize, flow_preset)
 
@@ -359,7 +386,11 @@ def stylize_video(
             if frame.index < done:
                 kept = _load_frame(work, frame.index)
                 if frame.index == done - 1:
-                    stateful.reset(frame.rgb.astype(np.float32) / 255, kept)
+                    x = frame.rgb.astype(np.float32) / 255
+                    stateful.reset(x, kept)
+                    if one_pass is not None and getattr(one_pass, "running", None) is not None:
+                        one_pass([x])  # the running statistics start again from the last finished frame
+
                 writer.write(kept, frame.pts, frame.duration)
                 written += 1
                 report(written)
