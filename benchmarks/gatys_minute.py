@@ -16,6 +16,8 @@ run's options added. A run is named by ``+``-joined tokens:
   ratio=X              ``--fine-steps-ratio X`` (the finer level's steps relative to the coarse one's)
   history=N            ``--lbfgs-history N``
   init=X               ``--init X`` (e.g. ``init=wct``: start from a one-pass result, issue 14, where built)
+  steps=N, cw=X, sw=X, minscale=N, lr=X   ``--steps``, ``--content-weight``, ``--style-weight``,
+                       ``--min-scale``, ``--lr`` (a run's own value overrides the benchmark's ``--steps``)
 
 Per run: wall time of the process; steps; median s/step; per step, the time inside the objective's
 evaluation (the closure: VGG forward and backward, the loss, the loop's bookkeeping) and the
@@ -51,6 +53,15 @@ DEFAULT_RUNS = "fp32,bf16,fp32+torch,fp32+contended,fp32+contended+torch,fp32+co
 PUBLISHED = {"content": 4.05e5, "style": 3.48e10}  # neural-style's published 512 px result, as issue 15 quotes it
 
 
+CLI_TOKENS = {  # run tokens that set one more CLI option
+    "steps": "--steps",
+    "cw": "--content-weight",
+    "sw": "--style-weight",
+    "minscale": "--min-scale",
+    "lr": "--lr",
+}
+
+
 def parse_run(name: str) -> dict:
     spec = {"precision": "fp32", "impl": "compact", "contended": False, "optthreads": None, "cli": []}
     for token in name.split("+"):
@@ -69,6 +80,8 @@ def parse_run(name: str) -> dict:
             spec["cli"] += ["--lbfgs-history", value]
         elif key == "init":
             spec["cli"] += ["--init", value]
+        elif key in CLI_TOKENS:
+            spec["cli"] += [CLI_TOKENS[key], value]
         else:
             raise SystemExit(f"unknown token {token!r} in run {name!r}")
     return spec
