@@ -14,7 +14,7 @@ import json
 import logging
 from typing import Any
 
-from .common import ProgressBar, add_common_flags
+from .common import ProgressBar, add_command, add_common_flags, add_flow_flag, add_json_flag, picked
 
 log = logging.getLogger("impasto")
 
@@ -23,8 +23,10 @@ def register(sub: Any) -> None:
     from ..config import GatysConfig
     from .common import add_config_flags
 
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "video",
+        run_video,
         help="stylise a video clip (any method), steady, with its timing and sound",
         description="Stylise the clip IN into OUT. Frames are stabilised along the optical flow "
         "(one-pass methods) or optimised with a temporal loss (gatys); the audio, frame "
@@ -72,9 +74,7 @@ def register(sub: Any) -> None:
     p.add_argument("--crf", type=int, default=18, help="constant-rate quality, lower is better [18]")
     p.add_argument("--no-audio", action="store_true", help="drop the sound track")
     p.add_argument("--batch-size", type=int, default=4, help="fast: frames per network pass [4]")
-    p.add_argument(
-        "--flow", default="medium", choices=("ultrafast", "fast", "medium"), help="optical-flow preset (DIS) [medium]"
-    )
+    add_flow_flag(p)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its work folder")
     p.add_argument(
         "--work-dir",
@@ -83,10 +83,9 @@ def register(sub: Any) -> None:
         help="where finished frames are kept until the output is complete [OUT.frames]",
     )
     p.add_argument("--keep-frames", action="store_true", help="keep the work folder after success")
-    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    add_json_flag(p)
     add_common_flags(p)
     add_config_flags(p, GatysConfig, "size, device and gatys options (--image-size: output long side [the input's])")
-    p.set_defaults(run=run_video)
 
 
 def run_video(args: argparse.Namespace) -> int:
@@ -95,36 +94,19 @@ def run_video(args: argparse.Namespace) -> int:
     from .common import config_from_args
 
     config = config_from_args(args, GatysConfig) if args.method == "gatys" else None
-    bar = ProgressBar("video", quiet=args.quiet, unit="frame")
-    try:
+    same = ("method", "model", "style", "stabilize", "image_size", "codec", "crf", "batch_size", "precision")
+    same += ("strength", "decoders", "smooth_stats", "temporal_weight", "later_steps", "resume", "work_dir")
+    with ProgressBar("video", quiet=args.quiet, unit="frame") as bar:
         result = stylize_video(
             args.input,
             args.output,
-            method=args.method,
-            model=args.model,
-            style=args.style,
-            stabilize=args.stabilize,
-            image_size=args.image_size,
-            codec=args.codec,
-            crf=args.crf,
+            **picked(args, *same, "keep_frames"),
             audio=not args.no_audio,
-            batch_size=args.batch_size,
             device=args.device or "auto",
-            precision=args.precision,
-            strength=args.strength,
-            decoders=args.decoders,
-            smooth_stats=args.smooth_stats,
             config=config,
-            temporal_weight=args.temporal_weight,
-            later_steps=args.later_steps,
             flow_preset=args.flow,
-            resume=args.resume,
-            work_dir=args.work_dir,
-            keep_frames=args.keep_frames,
             callback=bar,
         )
-    finally:
-        bar.close()
     summary = {
         "output": str(result.output),
         "frames": result.frames,
