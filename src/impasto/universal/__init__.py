@@ -9,15 +9,10 @@ Submodules are imported on first use so ``import impasto.universal`` stays light
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_getattr
 
 __all__ = ["stylize_universal", "wct", "adain"]
 
 _LAZY = {"stylize_universal": "cascade", "wct": "transforms", "adain": "transforms"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
