@@ -260,9 +260,27 @@ def run_job(job: Job, token: str, store: JobStore, context: WorkerContext | None
     context = context or WorkerContext(data)
     p = job.params
     metadata = {"Software": "impasto", "impasto:studio": json.dumps(p, sort_keys=True), "impasto:method": label(p)}
-    if p["method"] == "fast":
-        if not store.progress(job.id, token, "stylize", 0, 1):
+
+    def progress(stage: str, step: int, total: int, preview: bool = False) -> None:
+        """The job's row updated; JobCancelled when it was cancelled or is no longer this worker's."""
+        if not store.progress(job.id, token, stage, step, total, preview=preview):
             raise JobCancelled
+
+    def stylize(callback: Any, **options: Any) -> np.ndarray:
+        """The façade's result for this job's photo and painting; its metadata joins the job's."""
+        result = api.stylize(
+            read_image(data.upload(p["content"])),
+            style_path(p["style"], data),
+            image_size=p["image_size"],
+            preserve_color="luminance" if p["preserve_color"] else "none",
+            callback=callback,
+            **options,
+        )
+        metadata.update(result.metadata())
+        return result.array
+
+    if p["method"] == "fast":
+        progress("stylize", 0, 1)
         photo = context.photo(p["content"], p["image_size"])
         out = api.stylize_fast(photo, context.fast_model(p["model"]), preserve_color=p["preserve_color"], engine="auto")
         out = p["strength"] * out + (1.0 - p["strength"]) * photo
@@ -278,43 +296,17 @@ def run_job(job: Job, token: str, store: JobStore, context: WorkerContext | None
             if event.image is not None and (now - last[0] >= PREVIEW_EVERY or event.step == event.total):
                 write_bytes(data.preview(job.id), _preview_jpeg(event.image))
                 last[0], wrote = now, True
-            if not store.progress(job.id, token, event.stage, event.step, event.total, preview=wrote):
-                raise JobCancelled
+            progress(event.stage, event.step, event.total, preview=wrote)
 
-        result = api.stylize(
-            read_image(data.upload(p["content"])),
-            style_path(p["style"], data),
-            image_size=p["image_size"],
-            steps=p["steps"],
-            style_weight=100.0 * 10 ** (2 * p["strength"] - 1),
-            init="content",
-            preserve_color="luminance" if p["preserve_color"] else "none",
-            callback=callback,
-        )
-        out = result.array
-        metadata.update(result.metadata())
+        out = stylize(callback, steps=p["steps"], style_weight=100.0 * 10 ** (2 * p["strength"] - 1), init="content")
     elif p["method"] == PEER:
-        if not store.progress(job.id, token, "stylize", 0, 1):
-            raise JobCancelled
+        progress("stylize", 0, 1)
         out = run_peer(data.upload(p["content"]), style_path(p["style"], data), p)
         metadata["impasto:config"] = json.dumps({"peer": PEER, "strength": p["strength"]}, sort_keys=True)
     else:  # wct / adain through the façade
-
-        def callback(event: Any) -> None:
-            if not store.progress(job.id, token, event.stage, event.step, event.total):
-                raise JobCancelled
-
-        result = api.stylize(
-            read_image(data.upload(p["content"])),
-            style_path(p["style"], data),
-            method=p["method"],
-            image_size=p["image_size"],
-            strength=p["strength"],
-            preserve_color="luminance" if p["preserve_color"] else "none",
-            callback=callback,
+        out = stylize(
+            lambda event: progress(event.stage, event.step, event.total), method=p["method"], strength=p["strength"]
         )
-        out = result.array
-        metadata.update(result.metadata())
     if not store.owns(job.id, token):
         raise JobCancelled
     write_result(data.result(job.id), out, metadata)
