@@ -47,6 +47,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import cpu_model_and_flags
+
 REPO = Path(__file__).resolve().parent.parent
 CONTENT, STYLE = REPO / "examples" / "tubingen.jpg", REPO / "examples" / "starry_night.jpg"
 DEFAULT_RUNS = "fp32,bf16,fp32+torch,fp32+contended,fp32+contended+torch,fp32+contended+optthreads=1"
@@ -90,15 +93,7 @@ def parse_run(name: str) -> dict:
 def machine() -> dict:
     import torch
 
-    flags, model = set(), platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    model, flags = cpu_model_and_flags()
     commit = subprocess.run(
         ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True
     ).stdout.strip()
