@@ -138,88 +138,31 @@ def test_figures_refuse_other_formats_and_leave_nothing(tmp_path, photo_small):
 # ---------------------------------------------------------------- CLI
 
 
+def _figure(kind: str, content_path, style_path, out, *flags: str) -> int:
+    """``impasto figure KIND CONTENT STYLE -o OUT FLAGS... --device cpu -q``: its exit code."""
+    return main(["figure", kind, str(content_path), str(style_path), "-o", str(out), *flags, "--device", "cpu", "-q"])
+
+
 def test_cli_figure_reconstructions_tiny(tmp_path, content_path, style_path):
     out = tmp_path / "rec.png"
     cache = tmp_path / "cache"
-    argv = [
-        "figure",
-        "reconstructions",
-        str(content_path),
-        str(style_path),
-        "-o",
-        str(out),
-        "--size",
-        "32",
-        "--steps",
-        "2",
-        "--content-layers",
-        "conv1_2",
-        "--style-depths",
-        "1",
-        "--device",
-        "cpu",
-        "-q",
-        "--cache-dir",
-        str(cache),
-    ]
-    assert main(argv) == 0 and _png(out)[0] == "PNG"
+    flags = "--size 32 --steps 2 --content-layers conv1_2 --style-depths 1".split()
+    assert _figure("reconstructions", content_path, style_path, out, *flags, "--cache-dir", str(cache)) == 0
+    assert _png(out)[0] == "PNG"
     assert len(list(cache.glob("*.npy"))) == 2  # one content and one style panel, kept for a rerun
 
 
 def test_cli_figure_grid_tiny(tmp_path, content_path, style_path):
     out = tmp_path / "grid.png"
-    assert (
-        main(
-            [
-                "figure",
-                "grid",
-                str(content_path),
-                str(style_path),
-                "-o",
-                str(out),
-                "--size",
-                "32",
-                "--steps",
-                "1",
-                "--ratios",
-                "1e-3",
-                "1e-1",
-                "--style-depths",
-                "1",
-                "--device",
-                "cpu",
-                "-q",
-            ]
-        )
-        == 0
-    )
+    flags = "--size 32 --steps 1 --ratios 1e-3 1e-1 --style-depths 1".split()
+    assert _figure("grid", content_path, style_path, out, *flags) == 0
     assert _png(out)[0] == "PNG"
 
 
 def test_cli_figure_losses(tmp_path, content_path, style_path):
     out, result = tmp_path / "loss.png", tmp_path / "result.png"
-    assert (
-        main(
-            [
-                "figure",
-                "losses",
-                str(content_path),
-                str(style_path),
-                "-o",
-                str(out),
-                "--result",
-                str(result),
-                "--image-size",
-                "32",
-                "--num-iterations",
-                "3",
-                "--device",
-                "cpu",
-                "-q",
-            ]
-        )
-        == 0
-    )
+    flags = ["--result", str(result), *"--image-size 32 --num-iterations 3".split()]
+    assert _figure("losses", content_path, style_path, out, *flags) == 0
     assert _png(out)[0] == "PNG" and _png(result)[1] == (32, 24)
 
 
