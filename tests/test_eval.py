@@ -153,22 +153,8 @@ def test_evaluate_json_writes_null_for_infinite_psnr(evaluation):
 
 def test_cli_evaluate_json_and_sheet(tmp_path, capsys, content_path, style_path):
     sheet = tmp_path / "sheet.png"
-    code = main(
-        [
-            "evaluate",
-            str(content_path),
-            str(style_path),
-            str(content_path),
-            "--json",
-            "--image-size",
-            "48",
-            "--device",
-            "cpu",
-            "--sheet",
-            str(sheet),
-            "-q",
-        ]
-    )
+    paths = [str(content_path), str(style_path), str(content_path)]
+    code = main(["evaluate", *paths, *"--json --image-size 48 --device cpu -q".split(), "--sheet", str(sheet)])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     names = [row["name"] for row in data["images"]]

@@ -321,23 +321,9 @@ def test_cli_two_styles_with_blend_and_masks(tmp_path, capsys, content_path, sty
 
 def test_cli_mask_count_mismatch_is_one_line_and_writes_nothing(tmp_path, capsys, content_path, style_path):
     out = tmp_path / "out.png"
-    code = main(
-        [
-            "stylize",
-            str(content_path),
-            str(style_path),
-            "-o",
-            str(out),
-            "-q",
-            "--image-size",
-            "32",
-            "--num-iterations",
-            "1",
-            "--style-mask",
-            str(content_path),
-            str(content_path),
-        ]
-    )
+    masks = ["--style-mask", str(content_path), str(content_path)]
+    flags = ["-o", str(out), *"-q --image-size 32 --num-iterations 1".split(), *masks]
+    code = main(["stylize", str(content_path), str(style_path), *flags])
     err = capsys.readouterr().err.strip()
     assert code == 2 and not out.exists()
     assert err.count("\n") == 0 and "2 style mask(s) for 1 style(s)" in err
