@@ -291,7 +291,24 @@ def stylize_universal(
     Example:
         >>> out = stylize_universal("photo.jpg", "starry-night", strength=0.8)   # doctest: +SKIP
     """
-    return run_arrays(**locals())[0]  # every argument, under its own name
+    return run_arrays(
+        content,
+        styles,
+        method=method,
+        strength=strength,
+        style_blend=style_blend,
+        preserve_color=preserve_color,
+        image_size=image_size,
+        style_size=style_size,
+        levels=levels,
+        decoders=decoders,
+        device=device,
+        callback=callback,
+        masks=masks,
+        tile_size=tile_size,
+        max_memory=max_memory,
+        precision=precision,
+    )[0]
 
 
 def run_arrays(
