@@ -91,6 +91,11 @@ def run_main(argv, capsys) -> tuple[int, str, str]:
     return rc, out, err
 
 
+def stylize_argv(content, style, output, *options) -> list:
+    """The argv of ``impasto stylize CONTENT STYLE -o OUTPUT OPTIONS...`` (items may be paths or numbers)."""
+    return ["stylize", content, style, "-o", output, *options]
+
+
 def partial_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -216,7 +221,7 @@ def test_bad_image_fails_with_one_line(kind, role, tmp_path, capsys, monkeypatch
     decoded = []  # sizes of the images whose pixels were decoded
     real_load = ImageFile.ImageFile.load
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda im: decoded.append(im.size) or real_load(im))
-    line = fail_run(["stylize", content, style, "-o", output, *TINY, "--json"], output, capsys)
+    line = fail_run(stylize_argv(content, style, output, *TINY, "--json"), output, capsys)
     assert BAD_IMAGE_HINT[kind] in line.lower(), line
     # The message names the file or at least which input it was.
     assert bad.name in line or f"{role} image" in line, line
@@ -232,9 +237,9 @@ def test_existing_output_is_left_untouched(kind, tmp_path, capsys, cli_content, 
     Image.new("RGB", (20, 10), (1, 2, 3)).save(output)
     before = output.read_bytes()
     if kind == "truncated_jpeg":
-        argv = ["stylize", make_bad_image(kind, tmp_path), cli_style, "-o", output, *TINY]
+        argv = stylize_argv(make_bad_image(kind, tmp_path), cli_style, output, *TINY)
     else:  # fails inside the run, after the images were read
-        argv = ["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", tmp_path / "none.pth"]
+        argv = stylize_argv(cli_content, cli_style, output, *TINY, "--weights", tmp_path / "none.pth")
     rc, out, err = run_main(argv, capsys)
     assert_one_error_line(rc, out, err)
     assert output.read_bytes() == before
@@ -246,13 +251,13 @@ def test_existing_output_is_left_untouched(kind, tmp_path, capsys, cli_content, 
 
 def test_unknown_output_extension(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.xyz"
-    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY], output, capsys)
+    line = fail_run(stylize_argv(cli_content, cli_style, output, *TINY), output, capsys)
     assert ".xyz" in line and ".png" in line, line
 
 
 def test_missing_output_folder(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "nope" / "out.png"
-    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY], output, capsys)
+    line = fail_run(stylize_argv(cli_content, cli_style, output, *TINY), output, capsys)
     assert "does not exist" in line, line
     assert not output.parent.exists()
 
@@ -260,7 +265,7 @@ def test_missing_output_folder(tmp_path, capsys, cli_content, cli_style):
 def test_output_is_an_existing_directory(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
     output.mkdir()
-    rc, out, err = run_main(["stylize", cli_content, cli_style, "-o", output, *TINY], capsys)
+    rc, out, err = run_main(stylize_argv(cli_content, cli_style, output, *TINY), capsys)
     line = assert_one_error_line(rc, out, err)
     assert "directory" in line, line
     assert output.is_dir() and list(output.iterdir()) == []
@@ -273,7 +278,7 @@ def test_output_is_an_existing_directory(tmp_path, capsys, cli_content, cli_styl
 def test_weights_file_missing(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
     missing = tmp_path / "missing.pth"
-    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", missing], output, capsys)
+    line = fail_run(stylize_argv(cli_content, cli_style, output, *TINY, "--weights", missing), output, capsys)
     assert "missing.pth" in line and "not found" in line, line
 
 
@@ -281,7 +286,7 @@ def test_weights_file_is_text(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
     weights = tmp_path / "vgg.pth"
     weights.write_text("not a state dict\n")
-    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", weights], output, capsys)
+    line = fail_run(stylize_argv(cli_content, cli_style, output, *TINY, "--weights", weights), output, capsys)
     assert "vgg.pth" in line, line
 
 
@@ -292,9 +297,7 @@ def test_weights_torchvision_absent_from_hub_cache(tmp_path, monkeypatch, capsys
     hub.mkdir()
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
     output = tmp_path / "out.png"
-    line = fail_run(
-        ["stylize", cli_content, cli_style, "-o", output, *TINY, "--weights", "torchvision"], output, capsys
-    )
+    line = fail_run(stylize_argv(cli_content, cli_style, output, *TINY, "--weights", "torchvision"), output, capsys)
     # Says where the file should be and what to do about it.
     assert str(hub) in line, line
     assert "download" in line and "--weights" in line, line
@@ -303,19 +306,8 @@ def test_weights_torchvision_absent_from_hub_cache(tmp_path, monkeypatch, capsys
 def test_late_failure_without_quiet_prints_no_progress_bar(tmp_path, capsys, cli_content, cli_style):
     """Without -q, an error raised while the run is being set up is still one line."""
     output = tmp_path / "out.png"
-    argv = [
-        "stylize",
-        cli_content,
-        cli_style,
-        "-o",
-        output,
-        "--image-size",
-        "32",
-        "--num-iterations",
-        "2",
-        "--weights",
-        tmp_path / "missing.pth",
-    ]
+    argv = stylize_argv(cli_content, cli_style, output, "--image-size", "32", "--num-iterations", "2")
+    argv += ["--weights", tmp_path / "missing.pth"]
     fail_run(argv, output, capsys)
 
 
@@ -350,7 +342,7 @@ def test_nonsense_option_fails_with_one_line(extra, tmp_path, capsys, cli_conten
         if torch.cuda.is_available():
             pytest.skip("a CUDA GPU is present, so --device cuda is valid here")
     output = tmp_path / "out.png"
-    line = fail_run(["stylize", cli_content, cli_style, "-o", output, *TINY, "--json", *extra], output, capsys)
+    line = fail_run(stylize_argv(cli_content, cli_style, output, *TINY, "--json", *extra), output, capsys)
     flag = extra[0].lstrip("-").replace("-", "_")
     value = extra[1]
     # The message points at the offending option or value.
@@ -362,7 +354,7 @@ def test_elongated_content_image_fails_with_one_line(tmp_path, capsys, cli_style
     wide = tmp_path / "wide.png"
     Image.new("RGB", (800, 16), (120, 30, 60)).save(wide)
     output = tmp_path / "out.png"
-    line = fail_run(["stylize", wide, cli_style, "-o", output, *TINY], output, capsys)
+    line = fail_run(stylize_argv(wide, cli_style, output, *TINY), output, capsys)
     assert "content image" in line and "image_size" in line, line
 
 
@@ -383,23 +375,8 @@ def test_keyboard_interrupt_in_process(tmp_path, monkeypatch, capsys, cli_conten
 
     monkeypatch.setattr(StyleTransferLoss, "forward", interrupting_forward)
     output = tmp_path / "out.png"
-    rc, out, err = run_main(
-        [
-            "stylize",
-            cli_content,
-            cli_style,
-            "-o",
-            output,
-            "--image-size",
-            "32",
-            "--num-iterations",
-            "20",
-            "--save-iter",
-            "2",
-            "-q",
-        ],
-        capsys,
-    )
+    options = ["--image-size", "32", "--num-iterations", "20", "--save-iter", "2", "-q"]
+    rc, out, err = run_main(stylize_argv(cli_content, cli_style, output, *options), capsys)
     assert rc == 130, err
     assert calls["n"] == 6
     lines = err.strip().splitlines()
@@ -422,23 +399,8 @@ def test_keyboard_interrupt_in_process(tmp_path, monkeypatch, capsys, cli_conten
 def test_signal_in_subprocess(signum, tmp_path, cli_content, cli_style):
     output = tmp_path / "out.png"
     third = tmp_path / "out_3.png"
-    cmd = [
-        sys.executable,
-        "-m",
-        "impasto",
-        "stylize",
-        str(cli_content),
-        str(cli_style),
-        "-o",
-        str(output),
-        "--image-size",
-        "64",
-        "--num-iterations",
-        "2000",
-        "--save-iter",
-        "3",
-        "-q",
-    ]
+    options = ["--image-size", "64", "--num-iterations", "2000", "--save-iter", "3", "-q"]
+    cmd = [sys.executable, "-m", "impasto", *map(str, stylize_argv(cli_content, cli_style, output, *options))]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -470,22 +432,8 @@ def test_signal_in_subprocess(signum, tmp_path, cli_content, cli_style):
 
 def test_json_summary_and_png_metadata(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
-    rc, out, err = run_main(
-        [
-            "stylize",
-            cli_content,
-            cli_style,
-            "-o",
-            output,
-            "--image-size",
-            "48",
-            "--num-iterations",
-            "3",
-            "-q",
-            "--json",
-        ],
-        capsys,
-    )
+    options = ["--image-size", "48", "--num-iterations", "3", "-q", "--json"]
+    rc, out, err = run_main(stylize_argv(cli_content, cli_style, output, *options), capsys)
     assert rc == 0, err
     assert len(out.strip().splitlines()) == 1, out
     summary = json.loads(out)
@@ -510,26 +458,9 @@ def test_json_summary_and_png_metadata(tmp_path, capsys, cli_content, cli_style)
 
 def test_neural_style_spellings(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
-    rc, out, err = run_main(
-        [
-            "stylize",
-            cli_content,
-            cli_style,
-            "-o",
-            output,
-            "--image_size",
-            "40",
-            "--num_iterations",
-            "2",
-            "--style_layers",
-            "relu1_1,relu2_1",
-            "--style_layer_weights",
-            "1,0.5",
-            "-q",
-            "--json",
-        ],
-        capsys,
-    )
+    options = ["--image_size", "40", "--num_iterations", "2", "--style_layers", "relu1_1,relu2_1"]
+    options += ["--style_layer_weights", "1,0.5", "-q", "--json"]
+    rc, out, err = run_main(stylize_argv(cli_content, cli_style, output, *options), capsys)
     assert rc == 0, err
     config = json.loads(out)["config"]
     assert config["image_size"] == 40
@@ -542,7 +473,7 @@ def test_neural_style_spellings(tmp_path, capsys, cli_content, cli_style):
 
 def test_jpeg_output(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.jpg"
-    rc, out, err = run_main(["stylize", cli_content, cli_style, "-o", output, *TINY], capsys)
+    rc, out, err = run_main(stylize_argv(cli_content, cli_style, output, *TINY), capsys)
     assert rc == 0, err
     assert out == ""
     with Image.open(output) as im:
@@ -556,7 +487,7 @@ def test_jpeg_output(tmp_path, capsys, cli_content, cli_style):
 
 def test_print_iter_logs_steps(tmp_path, capsys, cli_content, cli_style):
     output = tmp_path / "out.png"
-    rc, out, err = run_main(["stylize", cli_content, cli_style, "-o", output, *TINY, "--print-iter", "1"], capsys)
+    rc, out, err = run_main(stylize_argv(cli_content, cli_style, output, *TINY, "--print-iter", "1"), capsys)
     assert rc == 0, err
     step_lines = [line for line in err.splitlines() if re.search(r"\bstep \d+/\d+", line)]
     assert len(step_lines) == 2, err
