@@ -41,6 +41,12 @@ def _shared(shared_images: Path, *parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_file(shared_images: Path):
+    """``shared_file(*parts)``: the path of a file under ``shared/images``; skips the test when it is absent."""
+    return lambda *parts: _shared(shared_images, *parts)
+
+
+@pytest.fixture(scope="session")
 def content_path(examples_dir: Path) -> Path:
     """A photograph (Tübingen, 1024x768) from the repository."""
     return _existing(examples_dir / "tubingen.jpg")

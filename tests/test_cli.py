@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFile
 
+from cli_run import run_main, stylize_argv
 from impasto import cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,25 +76,6 @@ def _restore_logging():
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def run_main(argv, capsys) -> tuple[int, str, str]:
-    """Call the CLI in-process; return (exit code, stdout, stderr).
-
-    argparse reports usage errors by raising SystemExit from ``parse_args``; that
-    is turned into the exit code the shell would see.
-    """
-    try:
-        rc = cli.main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def stylize_argv(content, style, output, *options) -> list:
-    """The argv of ``impasto stylize CONTENT STYLE -o OUTPUT OPTIONS...`` (items may be paths or numbers)."""
-    return ["stylize", content, style, "-o", output, *options]
 
 
 def partial_files(folder: Path) -> list[Path]:

@@ -15,11 +15,8 @@ from impasto.universal.cascade import Encoder, stylize_tensor, stylize_universal
 
 
 @pytest.fixture(scope="module")
-def kodak(shared_images: Path) -> list[Path]:
-    files = [shared_images / "kodak" / f"kodim0{i}.png" for i in (1, 2)]
-    if not all(f.is_file() for f in files):
-        pytest.skip("shared Kodak photos not available")
-    return files
+def kodak(shared_file) -> list[Path]:
+    return [shared_file("kodak", f"kodim0{i}.png") for i in (1, 2)]
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +27,10 @@ def photo(kodak: list[Path]) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def painting(shared_images: Path) -> np.ndarray:
+def painting(shared_file) -> np.ndarray:
     from impasto.io import read_image
 
-    path = shared_images / "style" / "starry_night.jpg"
-    if not path.is_file():
-        pytest.skip("shared painting not available")
-    return read_image(path)[::10, ::10].copy()
+    return read_image(shared_file("style", "starry_night.jpg"))[::10, ::10].copy()
 
 
 def random_decoders(levels: tuple[str, ...]) -> dict[str, VGGDecoder]:

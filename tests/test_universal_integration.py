@@ -12,16 +12,14 @@ import pytest
 import torch
 
 import impasto
+from cli_run import run_main, stylize_argv
 from impasto.errors import InputError
 from impasto.universal.decoders import SHIPPED_DIR
 
 
 @pytest.fixture(scope="module")
-def photo_path(shared_images: Path) -> Path:
-    path = shared_images / "kodak" / "kodim17.png"
-    if not path.is_file():
-        pytest.skip("shared Kodak photos not available")
-    return path
+def photo_path(shared_file) -> Path:
+    return shared_file("kodak", "kodim17.png")
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +30,10 @@ def photo(photo_path: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def painting(shared_images: Path) -> np.ndarray:
+def painting(the_scream: Path) -> np.ndarray:
     from impasto.io import read_image
 
-    path = shared_images / "style" / "the_scream.jpg"
-    if not path.is_file():
-        pytest.skip("shared painting not available")
-    return read_image(path)[::6, ::6].copy()
+    return read_image(the_scream)[::6, ::6].copy()
 
 
 @pytest.fixture(scope="module")
@@ -196,34 +191,10 @@ def test_decoder_train_config_is_torch_free_and_checked():
 # ---- the command line ----
 
 
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    from impasto.cli import main
-
-    code = main(args)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_cli_method_wct_with_a_gallery_style(photo_path, shipped, tmp_path, capsys):
     out = tmp_path / "wct.png"
-    code, stdout, err = run_cli(
-        [
-            "stylize",
-            str(photo_path),
-            "starry-night",
-            "-o",
-            str(out),
-            "--method",
-            "wct",
-            "--image-size",
-            "96",
-            "--strength",
-            "0.7",
-            "--json",
-            "-q",
-        ],
-        capsys,
-    )
+    options = ["--method", "wct", "--image-size", "96", "--strength", "0.7", "--json", "-q"]
+    code, stdout, err = run_main(stylize_argv(photo_path, "starry-night", out, *options), capsys)
     assert code == 0, err
     summary = json.loads(stdout)
     assert summary["config"]["method"] == "wct" and summary["run"]["levels"].startswith(shipped[-1])
@@ -240,30 +211,9 @@ def test_cli_style_blend_and_masks(photo_path, shipped, tmp_path, capsys):
     arr[:48] = 255
     Image.fromarray(arr).save(mask)
     out = tmp_path / "two.png"
-    code, _, err = run_cli(
-        [
-            "stylize",
-            str(photo_path),
-            "udnie",
-            "great-wave",
-            "-o",
-            str(out),
-            "--method",
-            "adain",
-            "--image-size",
-            "96",
-            "--style-blend",
-            "2",
-            "1",
-            "--style-mask",
-            str(mask),
-            "none",
-            "--preserve-color",
-            "luminance",
-            "-q",
-        ],
-        capsys,
-    )
+    options = ["--method", "adain", "--image-size", "96", "--style-blend", "2", "1", "--style-mask", mask, "none"]
+    argv = ["stylize", photo_path, "udnie", "great-wave", "-o", out, *options, "--preserve-color", "luminance", "-q"]
+    code, _, err = run_main(argv, capsys)
     assert code == 0, err and out.is_file()
 
 
@@ -273,9 +223,7 @@ def test_cli_flat_style_gives_a_finite_image(photo_path, shipped, tmp_path, caps
     flat = tmp_path / "flat.png"
     Image.new("RGB", (64, 64), (200, 80, 30)).save(flat)
     out = tmp_path / "flat_out.png"
-    code, _, err = run_cli(
-        ["stylize", str(photo_path), str(flat), "-o", str(out), "--method", "wct", "--image-size", "64", "-q"], capsys
-    )
+    code, _, err = run_main(stylize_argv(photo_path, flat, out, "--method", "wct", "--image-size", "64", "-q"), capsys)
     assert code == 0, err
     from impasto.io import read_image
 
@@ -299,22 +247,8 @@ def test_cli_bad_input_is_one_line_exit_2_and_no_file(photo_path, shipped, tmp_p
     (tmp_path / "EMPTY").mkdir()
     extra = [str(tmp_path / e) if e in ("EMPTY", "MISSING") else e for e in extra]
     out = tmp_path / "out.png"
-    code, _, err = run_cli(
-        [
-            "stylize",
-            str(photo_path),
-            "starry-night",
-            "-o",
-            str(out),
-            "--method",
-            "wct",
-            "--image-size",
-            "64",
-            "-q",
-            *extra,
-        ],
-        capsys,
-    )
+    options = ["--method", "wct", "--image-size", "64", "-q", *extra]
+    code, _, err = run_main(stylize_argv(photo_path, "starry-night", out, *options), capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
 
@@ -325,29 +259,14 @@ def test_cli_style_too_small_for_the_levels(photo_path, shipped, tmp_path, capsy
     small = tmp_path / "small.png"
     Image.new("RGB", (40, 24), (10, 120, 200)).save(small)
     out = tmp_path / "out.png"
-    code, _, err = run_cli(
-        [
-            "stylize",
-            str(photo_path),
-            str(small),
-            "-o",
-            str(out),
-            "--method",
-            "adain",
-            "--image-size",
-            "64",
-            "--style-scale",
-            "0.25",
-            "-q",
-        ],
-        capsys,
-    )
+    options = ["--method", "adain", "--image-size", "64", "--style-scale", "0.25", "-q"]
+    code, _, err = run_main(stylize_argv(photo_path, small, out, *options), capsys)
     assert code == 2 and "too small for" in err and not out.exists(), err
 
 
 def test_cli_gatys_refuses_wct_options(photo_path, tmp_path, capsys):
     out = tmp_path / "out.png"
-    code, _, err = run_cli(["stylize", str(photo_path), "starry-night", "-o", str(out), "--strength", "0.5"], capsys)
+    code, _, err = run_main(stylize_argv(photo_path, "starry-night", out, "--strength", "0.5"), capsys)
     assert code == 2 and "--strength: only for --method wct or adain" in err and not out.exists()
 
 
