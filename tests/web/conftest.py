@@ -43,6 +43,26 @@ def app_client(data: Path, **options: Any) -> Iterator[Any]:
         yield client
 
 
+def client_fixture(**options: Any) -> Any:
+    """A ``client`` fixture for a test module: ``app_client(tmp_path / "data", **options)`` for each test."""
+
+    @pytest.fixture
+    def client(tmp_path: Path) -> Iterator[Any]:
+        with app_client(tmp_path / "data", **options) as c:
+            yield c
+
+    return client
+
+
+def file_poster(url: str, default_name: str) -> Any:
+    """``post(client, payload, name=default_name)``: ``payload`` sent to ``url`` as the form file ``file``."""
+
+    def post(client: Any, payload: bytes, name: str = default_name) -> Any:
+        return client.post(url, files={"file": (name, payload, "application/octet-stream")})
+
+    return post
+
+
 def leftovers(root: Path, *folders: str) -> list[str]:
     """The files in the ``folders`` of the data folder ``root``, relative to it."""
     return sorted(str(p.relative_to(root)) for sub in folders for p in (root / sub).iterdir())

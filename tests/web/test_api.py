@@ -15,7 +15,7 @@ from PIL import Image
 pytest.importorskip("fastapi")
 from impasto.web.workers import work_once  # noqa: E402
 
-from .conftest import app_client  # noqa: E402
+from .conftest import app_client, client_fixture, file_poster  # noqa: E402
 from .conftest import leftovers as data_files  # noqa: E402
 
 
@@ -35,14 +35,8 @@ def png_header_only(w: int, h: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
-@pytest.fixture
-def client(tmp_path: Path):
-    with app_client(tmp_path / "data", bound=3) as c:
-        yield c
-
-
-def upload(client, payload: bytes, name: str = "photo.png"):
-    return client.post("/api/uploads", files={"file": (name, payload, "application/octet-stream")})
+client = client_fixture(bound=3)
+upload = file_poster("/api/uploads", "photo.png")
 
 
 def leftovers(root: Path) -> list[str]:

@@ -16,7 +16,7 @@ av = pytest.importorskip("av", reason="studio video needs PyAV: pip install 'imp
 from impasto.web import video  # noqa: E402
 from impasto.web.workers import work_once  # noqa: E402
 
-from .conftest import app_client  # noqa: E402
+from .conftest import client_fixture, file_poster  # noqa: E402
 from .conftest import leftovers as data_files  # noqa: E402
 
 
@@ -40,14 +40,8 @@ def clip_bytes(tmp_path: Path, frames: int = 6, size: tuple[int, int] = (64, 48)
     return path.read_bytes()
 
 
-@pytest.fixture
-def client(tmp_path: Path):
-    with app_client(tmp_path / "data", bound=5) as c:
-        yield c
-
-
-def send(client, payload: bytes, name: str = "clip.mp4"):
-    return client.post("/api/videos", files={"file": (name, payload, "application/octet-stream")})
+client = client_fixture(bound=5)
+send = file_poster("/api/videos", "clip.mp4")
 
 
 def leftovers(root: Path) -> list[str]:
