@@ -168,19 +168,7 @@ def make_bad_image(kind: str, folder: Path) -> Path:
     raise AssertionError(kind)
 
 
-BAD_IMAGES = [
-    "missing",
-    "directory",
-    "empty",
-    "text_as_jpg",
-    "truncated_jpeg",
-    "bomb_png",
-    "animated_gif",
-    "1x1",
-    "8x8",
-]
-
-# A word the message must contain so the user knows what is wrong.
+# The kinds of bad image, each with a word the message must contain so the user knows what is wrong.
 BAD_IMAGE_HINT = {
     "missing": "no such file",
     "directory": "directory",
@@ -192,6 +180,7 @@ BAD_IMAGE_HINT = {
     "1x1": "at least 16",
     "8x8": "at least 16",
 }
+BAD_IMAGES = list(BAD_IMAGE_HINT)
 
 
 @pytest.mark.parametrize("role", ["content", "style"])
