@@ -112,3 +112,23 @@ def test_float32_wct_agrees_with_float64():
     single = wct(content.float(), stats)
     assert single.dtype == torch.float32
     assert torch.allclose(single.double(), exact, rtol=1e-4, atol=1e-4 * float(exact.abs().max()))
+
+
+@pytest.mark.parametrize("method", ["wct", "adain"])
+@pytest.mark.parametrize("strength", [1.0, 0.6])
+def test_channels_last_features_give_the_same_transform_and_keep_their_layout(method, strength):
+    """The encoder's NHWC features are transformed without a copy to NCHW; the numbers are the NCHW ones."""
+    from impasto.universal.transforms import transform_for
+
+    torch.manual_seed(0)
+    content = torch.rand(1, 16, 12, 10) * 3
+    style = feature_stats(torch.rand(1, 16, 9, 11) + 1, covariance=method == "wct")
+    nhwc = content.contiguous(memory_format=torch.channels_last)
+    stats_a = feature_stats(content, covariance=method == "wct")
+    stats_b = feature_stats(nhwc, covariance=method == "wct")
+    torch.testing.assert_close(stats_a.mean, stats_b.mean)
+    torch.testing.assert_close(stats_a.std, stats_b.std)
+    a = transform_for(method, stats_a, style).apply(content, strength)
+    b = transform_for(method, stats_b, style).apply(nhwc, strength)
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert a.is_contiguous() and b.is_contiguous(memory_format=torch.channels_last)

@@ -64,7 +64,8 @@ class Encoder(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.no_grad(), torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             feats = self.extractor.net(x, list(levels))
-        return {k: v.float().contiguous() for k, v in feats.items()}
+        # float32 in the encoder's layout: channels-last stays so (the transforms and decoders take it as is)
+        return {k: v.float() for k, v in feats.items()}
 
 
 def decode(decoder: VGGDecoder, feats: Tensor, size: tuple[int, int], precision: str = "fp32") -> Tensor:

@@ -45,13 +45,35 @@ class FeatureStats:
 
 
 def _flat(feats: Tensor) -> Tensor:
+    """(C, H*W) of ``feats``; a view, also of channels-last (NHWC) features (then with strides (1, C)).
+
+    Channels-last features (what the encoder gives on the CPU) are never copied to NCHW: at 64 x 512 x 512
+    that copy alone took longer than the statistics.
+    """
     if feats.dim() == 4:
         if feats.shape[0] != 1:
             raise InputError(f"feature transforms take one image at a time; got a batch of {feats.shape[0]}")
         feats = feats[0]
     if feats.dim() != 3:
         raise InputError(f"features must be (C, H, W) or (1, C, H, W); got {tuple(feats.shape)}")
+    if _pixel_major(feats):
+        return feats.permute(1, 2, 0).reshape(-1, feats.shape[0]).T
     return feats.reshape(feats.shape[0], -1)
+
+
+def _pixel_major(feats: Tensor) -> bool:
+    """Whether (C, H, W) or (1, C, H, W) ``feats`` are stored channels-last (channel fastest), C > 1."""
+    f = feats[0] if feats.dim() == 4 else feats
+    return f.shape[0] > 1 and f.stride(0) == 1 and f.permute(1, 2, 0).is_contiguous()
+
+
+def _unflat(flat: Tensor, like: Tensor) -> Tensor:
+    """(C, H*W) ``flat`` shaped like ``like``, in ``like``'s memory layout where ``flat`` allows a view."""
+    if _pixel_major(like):
+        c, (h, w) = like.shape[-3], like.shape[-2:]
+        out = flat.T.reshape(h, w, c).permute(2, 0, 1)
+        return out.unsqueeze(0) if like.dim() == 4 else out
+    return flat.reshape(like.shape)
 
 
 def _work_dtype(feats: Tensor) -> torch.dtype:
@@ -199,6 +221,8 @@ class Affine:
         flat = _flat(feats).to(dtype) - self.centre.to(dtype)
         if self.matrix.shape[1] == 1:
             out = self.matrix.to(dtype) * flat + self.shift.to(dtype)
+        elif _pixel_major(feats):  # (N, C) @ (C, C): the result stays channels-last, no layout copy
+            out = (flat.T @ self.matrix.to(dtype).T).T + self.shift.to(dtype)
         else:
             out = self.matrix.to(dtype) @ flat + self.shift.to(dtype)
         return _mix(feats, out, strength)
@@ -275,4 +299,4 @@ class StatsAccumulator:
 def _mix(content: Tensor, transformed: Tensor, strength: float) -> Tensor:
     if strength != 1.0:
         transformed = strength * transformed + (1.0 - strength) * _flat(content).to(transformed.dtype)
-    return transformed.reshape(content.shape).to(content.dtype)
+    return _unflat(transformed, content).to(content.dtype)
