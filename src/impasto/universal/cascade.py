@@ -73,6 +73,8 @@ def decode(decoder: VGGDecoder, feats: Tensor, size: tuple[int, int], precision:
     first = next(decoder.parameters(), None)
     if first is not None and first.dim() == 4 and first.is_contiguous(memory_format=torch.channels_last):
         feats = feats.contiguous(memory_format=torch.channels_last)
+    if precision == "bf16":  # the first convolution would cast anyway: padding in bf16 moves half the bytes
+        feats = feats.to(torch.bfloat16)
     with torch.no_grad(), torch.autocast(feats.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         out = decoder(feats, size=size)
     return out.float().clamp(0, 1).contiguous()
