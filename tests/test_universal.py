@@ -230,3 +230,16 @@ def test_cli_trains_a_decoder_and_reports_bad_data(kodak, tmp_path, capsys):
     line = capsys.readouterr().out.strip().split("\t")
     assert line[1:3] == ["relu1_1", "step 3"] and line[3].endswith(" dB")
     assert main(["decoders", "eval", str(tmp_path / "missing.pt"), "--images", str(kodak[1])]) == 2
+
+
+def test_decoder_padding_keeps_bf16_under_autocast_with_the_same_values():
+    """CPU autocast would pad bf16 maps in fp32 (a copy both ways); impasto's pad keeps the dtype and the values."""
+    from impasto.nets.decoder import ReflectionPad
+
+    x = torch.rand(1, 8, 9, 7).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours, torchs = ReflectionPad(1)(x), torch.nn.ReflectionPad2d(1)(x)
+    assert ours.dtype == torch.bfloat16 and torchs.dtype == torch.float32
+    assert torch.equal(ours.float(), torchs)
+    dec = VGGDecoder("relu2_1", width=0.25)
+    assert not any("pad" in key.lower() for key in dec.state_dict())  # no parameters: shipped files still load
