@@ -263,6 +263,7 @@ def stylize_universal(
     tile_size: int | None = None,
     max_memory: float | None = None,
     precision: str = "fp32",
+    report: dict[str, str] | None = None,
 ) -> np.ndarray:
     """Stylise ``content`` with any painting in one pass (WCT or multi-level AdaIN).
 
@@ -287,6 +288,8 @@ def stylize_universal(
         tile_size: tile core side (default: planned from the free memory, see :mod:`impasto.universal.plan`).
         max_memory: GB the run may use (default: 90% of the free memory).
         precision: ``"fp32"``, ``"bf16"`` (autocast of encoder and decoders) or ``"auto"``.
+        report: a dict to fill with what the run used: ``method``, ``levels``, ``tile_size``, ``precision``,
+            ``device``, ``memory_estimate_mb``, ``seconds`` (strings, for the image metadata).
 
     Returns:
         float32 (H, W, 3) RGB array in [0, 1].
@@ -294,47 +297,6 @@ def stylize_universal(
     Example:
         >>> out = stylize_universal("photo.jpg", "starry-night", strength=0.8)   # doctest: +SKIP
     """
-    return run_arrays(
-        content,
-        styles,
-        method=method,
-        strength=strength,
-        style_blend=style_blend,
-        preserve_color=preserve_color,
-        image_size=image_size,
-        style_size=style_size,
-        levels=levels,
-        decoders=decoders,
-        device=device,
-        callback=callback,
-        masks=masks,
-        tile_size=tile_size,
-        max_memory=max_memory,
-        precision=precision,
-    )[0]
-
-
-def run_arrays(
-    content: ImageInput,
-    styles: ImageInput | Sequence[ImageInput],
-    *,
-    method: str = "wct",
-    strength: float = 1.0,
-    style_blend: Sequence[float] | None = None,
-    preserve_color: bool | str = False,
-    image_size: int | None = 512,
-    style_size: int | None = None,
-    levels: Sequence[str] | None = None,
-    decoders: DecodersArg = None,
-    device: str | torch.device = "cpu",
-    callback: Callback | None = None,
-    masks: Sequence[np.ndarray | None] | None = None,
-    tile_size: int | None = None,
-    max_memory: float | None = None,
-    precision: str = "fp32",
-) -> tuple[np.ndarray, dict[str, str]]:
-    """:func:`stylize_universal`, also returning what the run used: ``levels``, ``tile_size``,
-    ``precision``, ``device``, ``memory_estimate_mb``, ``seconds`` (strings, for the image metadata)."""
     import time
 
     from ..device import resolve_device, resolve_precision
@@ -439,7 +401,9 @@ def run_arrays(
         "seconds": f"{seconds:.3f}",
     }
     log.debug("universal run: %s", info)
-    return out, info
+    if report is not None:
+        report.update(info)
+    return out
 
 
 def run(
@@ -451,8 +415,9 @@ def run(
 ) -> tuple[np.ndarray, dict[str, str]]:
     """The engine behind ``impasto.stylize(..., method="wct"|"adain")``: a validated config and loaded
     (H, W, 3) images (masks (H, W) with the content's aspect ratio) -> the result and what was used
-    (see :func:`run_arrays`). The styles' long side is ``image_size * style_scale``."""
-    return run_arrays(
+    (the ``report`` of :func:`stylize_universal`). The styles' long side is ``image_size * style_scale``."""
+    info: dict[str, str] = {}
+    out = stylize_universal(
         content,
         list(styles),
         method=cfg.method,
@@ -469,7 +434,9 @@ def run(
         tile_size=cfg.tile_size,
         max_memory=cfg.max_memory,
         precision=cfg.precision,
+        report=info,
     )
+    return out, info
 
 
 def start_image(
@@ -482,7 +449,7 @@ def start_image(
     levels = _available_levels(None)
     side = min(min(content.shape[-2:]), *(min(s.shape[-2:]) for s in styles))
     levels = [lv for lv in levels if min_image_side([lv]) <= side] or levels[:1]
-    return run_arrays(
+    return stylize_universal(
         to_array(content),
         [to_array(s) for s in styles],
         method=method,
@@ -491,7 +458,7 @@ def start_image(
         style_size=max(max(s.shape[-2:]) for s in styles),
         levels=levels,
         device=content.device,
-    )[0]
+    )
 
 
 def _available_levels(folder: str | os.PathLike[str] | None) -> list[str]:
