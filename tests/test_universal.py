@@ -234,7 +234,7 @@ def test_cli_trains_a_decoder_and_reports_bad_data(kodak, tmp_path, capsys):
 
 def test_decoder_padding_keeps_bf16_under_autocast_with_the_same_values():
     """CPU autocast would pad bf16 maps in fp32 (a copy both ways); impasto's pad keeps the dtype and the values."""
-    from impasto.nets.decoder import ReflectionPad
+    from impasto.nets.blocks import ReflectionPad
 
     x = torch.rand(1, 8, 9, 7).bfloat16()
     with torch.autocast("cpu", dtype=torch.bfloat16):

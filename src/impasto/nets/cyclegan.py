@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import WeightsError
+from .blocks import ReflectionPad
 from .registry import register_net
 
 __all__ = ["ResnetGenerator", "PatchDiscriminator", "convert_foreign_generator", "init_weights"]
@@ -46,11 +47,11 @@ class ResnetBlock(nn.Module):
     def __init__(self, channels: int, affine: bool = False) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1),
+            ReflectionPad(1),
             nn.Conv2d(channels, channels, 3),
             _norm(channels, affine),
             nn.ReLU(True),
-            nn.ReflectionPad2d(1),
+            ReflectionPad(1),
             nn.Conv2d(channels, channels, 3),
             _norm(channels, affine),
         )
@@ -74,9 +75,7 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         if n_blocks < 1 or ngf < 1:
             raise ValueError(f"n_blocks and ngf must be >= 1; got {n_blocks}, {ngf}")
-        self.stem = nn.Sequential(
-            nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7), _norm(ngf, affine), nn.ReLU(True)
-        )
+        self.stem = nn.Sequential(ReflectionPad(3), nn.Conv2d(in_channels, ngf, 7), _norm(ngf, affine), nn.ReLU(True))
         self.down = nn.Sequential(
             nn.Conv2d(ngf, 2 * ngf, 3, stride=2, padding=1),
             _norm(2 * ngf, affine),
@@ -94,7 +93,7 @@ class ResnetGenerator(nn.Module):
             _norm(ngf, affine),
             nn.ReLU(True),
         )
-        self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh())
+        self.head = nn.Sequential(ReflectionPad(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh())
 
     def forward(self, x: Tensor) -> Tensor:
         h, w = x.shape[-2:]

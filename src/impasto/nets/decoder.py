@@ -22,11 +22,11 @@ rebuild it from the level and width alone.
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InputError
+from .blocks import ReflectionPad
 from .registry import register_net
 
 VGG_BLOCKS = (2, 2, 4, 4, 4)  # convolutions per VGG-19 block
@@ -47,19 +47,6 @@ def level_block(level: str) -> int:
 
 def level_channels(level: str) -> int:
     return block_width(level_block(level))
-
-
-class ReflectionPad(nn.ReflectionPad2d):
-    """``nn.ReflectionPad2d`` that pads in its input's dtype under autocast.
-
-    CPU autocast runs reflection padding in float32, so each bf16 map was copied up to fp32, padded,
-    and copied back down by the next convolution: about a quarter of a bf16 decoder's time. Padding only
-    moves values, so padding in bf16 gives the same numbers. No parameters: state dicts are unchanged.
-    """
-
-    def forward(self, x: Tensor) -> Tensor:
-        with torch.autocast(x.device.type, enabled=False):
-            return super().forward(x)
 
 
 class VGGDecoder(nn.Module):
