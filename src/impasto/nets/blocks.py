@@ -20,17 +20,19 @@ act="relu", padding="reflect", affine=True, bias=None)``
     (Gross & Wilber's variant used by Johnson et al.'s code). ``dropout`` between
     the two convolutions is CycleGAN's ``--use_dropout``.
 
-``UpsampleConv(in_channels, out_channels, kernel_size=3, scale=2, *, norm="instance", act="relu",
-affine=True, padding="reflect")``, ``forward(x, size=None)``
+``UpsampleConv(in_channels, out_channels, kernel_size=3, scale=2, **conv)``, ``forward(x, size=None)``
     Nearest-neighbour resize then a stride-1 :class:`ConvNormAct`
     ("resize-convolution", Odena et al. 2016): unlike a transposed convolution it
     cannot make checkerboard artefacts. ``size=(H, W)`` resizes to that exact
     size instead of ``scale`` times, so a decoder can return to an odd input size.
+    ``conv`` (:class:`ConvOptions`: ``norm``, ``act``, ``padding``, ``affine``) goes to
+    the :class:`ConvNormAct`, whose defaults apply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypedDict, Unpack
 
 import torch
 import torch.nn.functional as F
@@ -85,6 +87,15 @@ def _pad(kind: str, amount: int) -> nn.Module:
     if amount == 0 or kind == "none":
         return nn.Identity()
     return ReflectionPad(amount) if kind == "reflect" else nn.ZeroPad2d(amount)
+
+
+class ConvOptions(TypedDict, total=False):
+    """The keyword options of :class:`ConvNormAct` that the blocks built on it pass through."""
+
+    norm: str
+    act: str
+    padding: str
+    affine: bool
 
 
 class ConvNormAct(nn.Sequential):
@@ -144,22 +155,11 @@ class UpsampleConv(nn.Module):
     """Nearest-neighbour resize (by ``scale`` or to ``size``) then :class:`ConvNormAct`; no checkerboard."""
 
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int = 3,
-        scale: int = 2,
-        *,
-        norm: str = "instance",
-        act: str = "relu",
-        affine: bool = True,
-        padding: str = "reflect",
+        self, in_channels: int, out_channels: int, kernel_size: int = 3, scale: int = 2, **conv: Unpack[ConvOptions]
     ) -> None:
         super().__init__()
         self.scale = scale
-        self.conv = ConvNormAct(
-            in_channels, out_channels, kernel_size, norm=norm, act=act, padding=padding, affine=affine
-        )
+        self.conv = ConvNormAct(in_channels, out_channels, kernel_size, **conv)
 
     def forward(self, x: Tensor, size: Sequence[int] | None = None) -> Tensor:
         if size is not None:
