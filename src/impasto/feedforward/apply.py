@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import torch
@@ -145,20 +145,27 @@ def _resolve_engine(engine: str, device: torch.device, precision: str) -> str:
     return engine
 
 
+class ApplyOptions(TypedDict, total=False):
+    """The keyword options of :func:`stylize_arrays` (see it for each and its default) that
+    :func:`stylize_files` passes on to it."""
+
+    preserve_color: bool
+    max_size: int | None
+    batch_size: int
+    device: str
+    precision: str
+    engine: str
+
+
 def stylize_files(
     inputs: Iterable[str | os.PathLike[str]],
     output: str | os.PathLike[str],
     model: str | os.PathLike[str] | FeedForwardModel = "starry-night",
     *,
-    preserve_color: bool = False,
-    max_size: int | None = None,
-    batch_size: int = 4,
-    device: str = "auto",
-    precision: str = "fp32",
-    engine: str = "torch",
     suffix: str | None = None,
     callback: Callback | None = None,
     fail_fast: bool = False,
+    **options: Unpack[ApplyOptions],
 ) -> list[Path]:
     """Stylise image files and folders into ``output`` (a file for one input, else a folder); returns the paths.
 
@@ -167,11 +174,17 @@ def stylize_files(
     folders of any length fit in memory. A file that cannot be read is skipped and the others are
     stylised; at the end :class:`impasto.io.files.BatchError` lists the failures (``fail_fast``:
     stop at the first). ``callback`` receives a :class:`~impasto.progress.Progress` (stage
-    ``"stylize"``, ``item`` the input file) per file, after its batch.
+    ``"stylize"``, ``item`` the input file) per file, after its batch. ``options``
+    (:class:`ApplyOptions`) go to :func:`stylize_arrays`, whose defaults apply; ``batch_size`` is
+    also how many files are read and written at a time.
     """
     from ..io import load_image, write_image
     from ..io.files import Batch, expand_inputs, output_paths
 
+    unknown = sorted(options.keys() - ApplyOptions.__optional_keys__)
+    if unknown:
+        raise TypeError(f"stylize_files() got unexpected keyword arguments: {', '.join(unknown)}")
+    batch_size, device = options.get("batch_size", 4), options.get("device", "auto")  # stylize_arrays's defaults
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch_size must be an integer >= 1; got {batch_size!r}")
     inputs = list(inputs)
@@ -186,20 +199,7 @@ def stylize_files(
         chunk = list(range(start, min(start + batch_size, total)))
         loaded = [(i, batch.attempt(files[i], lambda f=files[i]: load_image(f, f"input {f}"))) for i in chunk]
         chunk = [i for i, array in loaded if array is not None]
-        outs = (
-            stylize_arrays(
-                [array for _, array in loaded if array is not None],
-                fast,
-                preserve_color=preserve_color,
-                max_size=max_size,
-                batch_size=batch_size,
-                device=device,
-                precision=precision,
-                engine=engine,
-            )
-            if chunk
-            else []
-        )
+        outs = stylize_arrays([array for _, array in loaded if array is not None], fast, **options) if chunk else []
         for i, out in zip(chunk, outs):
             batch.write(
                 files[i],
