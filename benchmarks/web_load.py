@@ -23,11 +23,9 @@ import io
 import json
 import os
 import signal
-import socket
 import statistics
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 import zlib
@@ -36,41 +34,14 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
+from impasto.web.testing import ServeProcess
+
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "images" / "content" / "tubingen.jpg"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, data: Path, port: int, *extra: str) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(data.parent / f"server-{port}-{time.time():.0f}.log", "wb")  # noqa: SIM115
-        cmd = [sys.executable, "-m", "impasto", "serve", "--port", str(port), "--data", str(data), *extra]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited early")
-            try:
-                httpx.get(self.url + "/api/info", timeout=2)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("server not ready")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+def start_server(data: Path, *extra: str) -> ServeProcess:
+    """``impasto serve`` on ``data`` and a free loopback port, once it answers."""
+    return ServeProcess(data, *extra).wait_ready(90)
 
 
 def upload(url: str, payload: bytes, name: str = "photo.jpg") -> httpx.Response:
@@ -102,8 +73,7 @@ async def _burst(url: str, photo: str, n: int) -> list[tuple[int, str | None]]:
 
 
 def burst(root: Path) -> dict:
-    port = free_port()
-    server = Server(root / "burst", port, "--queue-size", "20", "--workers", "1")
+    server = start_server(root / "burst", "--queue-size", "20", "--workers", "1")
     try:
         photo = upload(server.url, PHOTO.read_bytes()).json()["id"]
         answers = asyncio.run(_burst(server.url, photo, 100))
@@ -121,7 +91,7 @@ def burst(root: Path) -> dict:
             "lost": sum(1 for i in accepted if i not in listed) + sum(1 for s in finals if s != "done"),
         }
     finally:
-        server.stop()
+        server.stop(grace=20)
 
 
 def _alive(pid: str) -> bool:
@@ -134,8 +104,7 @@ def _alive(pid: str) -> bool:
 
 def crash(root: Path) -> dict:
     data = root / "crash"
-    port = free_port()
-    server = Server(data, port, "--workers", "1")
+    server = start_server(data, "--workers", "1")
     photo = upload(server.url, PHOTO.read_bytes()).json()["id"]
     ident = httpx.post(
         f"{server.url}/api/jobs",
@@ -150,16 +119,14 @@ def crash(root: Path) -> dict:
             break
         time.sleep(0.1)
     children = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True).stdout.split()
-    server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait()
-    server.log.close()
+    server.stop(signal.SIGKILL)
     orphans = children
     for _ in range(50):  # the worker must die with its server (a zombie awaiting its reaper counts as gone)
         time.sleep(0.1)
         orphans = [pid for pid in children if _alive(pid)]
         if not orphans:
             break
-    restarted = Server(data, free_port(), "--workers", "1")
+    restarted = start_server(data, "--workers", "1")
     try:
         start = time.monotonic()
         job = wait_done(restarted.url, ident, 300)
@@ -172,7 +139,7 @@ def crash(root: Path) -> dict:
             "seconds_after_restart": round(time.monotonic() - start, 1),
         }
     finally:
-        restarted.stop()
+        restarted.stop(grace=20)
 
 
 def _png(w: int, h: int) -> bytes:
@@ -185,7 +152,7 @@ def _png(w: int, h: int) -> bytes:
 
 def malformed(root: Path) -> dict:
     data = root / "malformed"
-    server = Server(data, free_port(), "--workers", "1")
+    server = start_server(data, "--workers", "1")
     try:
         good = io.BytesIO()
         Image.open(PHOTO).save(good, "PNG")
@@ -208,22 +175,22 @@ def malformed(root: Path) -> dict:
             "files_left": len(left),
         }
     finally:
-        server.stop()
+        server.stop(grace=20)
 
 
 def latency(root: Path, runs: int = 10) -> dict:
     """The page's default instant engine (starry-night-lite) and the full shipped model, one server."""
-    server = Server(root / "latency", free_port(), "--workers", "1")
+    server = start_server(root / "latency", "--workers", "1")
     try:
         photo = upload(server.url, PHOTO.read_bytes()).json()["id"]
         out = {m: _latency(server, photo, m, runs) for m in ("starry-night-lite", "starry-night")}
         out["load_average"] = [round(x, 2) for x in os.getloadavg()]
         return out
     finally:
-        server.stop()
+        server.stop(grace=20)
 
 
-def _latency(server: Server, photo: str, model: str, runs: int) -> dict:
+def _latency(server: ServeProcess, photo: str, model: str, runs: int) -> dict:
     times = []
     parts: dict[str, list[float]] = {"submit": [], "queue": [], "worker": [], "notify": [], "download": []}
     with httpx.Client(timeout=60) as client:

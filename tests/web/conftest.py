@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from impasto.web.testing import ServeProcess
 
 pytest.importorskip("fastapi", reason="the studio tests need the web extra: pip install 'impasto[web]'")
 
@@ -68,60 +64,14 @@ def leftovers(root: Path, *folders: str) -> list[str]:
     return sorted(str(p.relative_to(root)) for sub in folders for p in (root / sub).iterdir())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """``impasto serve`` in a subprocess on 127.0.0.1; always stopped by the fixture."""
-
-    def __init__(self, data: Path, *extra: str, env: dict[str, str] | None = None) -> None:
-        self.data, self.port = data, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "impasto", "serve", "--port", str(self.port), "--data", str(data), *extra]
-        self.log = open(data.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-
-    def wait_ready(self, timeout: float = 60.0) -> Server:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.read_log()}")
-            try:
-                if httpx.get(self.url + "/api/info", timeout=2).status_code in (200, 401):
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server not ready after {timeout} s: {self.read_log()}")
-
-    def read_log(self) -> str:
-        self.log.flush()
-        return (self.data.parent / f"server-{self.port}.log").read_text(errors="replace")[-2000:]
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
-
-
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[type]:
-    started: list[Server] = []
+    started: list[ServeProcess] = []
 
     class Factory:
         @staticmethod
-        def start(*extra: str, data: Path | None = None, env: dict[str, str] | None = None) -> Server:
-            server = Server(data or tmp_path / "data", *extra, env=env)
+        def start(*extra: str, data: Path | None = None, env: dict[str, str] | None = None) -> ServeProcess:
+            server = ServeProcess(data or tmp_path / "data", *extra, env=env)
             started.append(server)
             return server.wait_ready()
 
@@ -140,9 +90,9 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     """One studio server (one worker) shared by a test module."""
-    server = Server(tmp_path_factory.mktemp("studio") / "data", "--workers", "1")
+    server = ServeProcess(tmp_path_factory.mktemp("studio") / "data", "--workers", "1")
     try:
         yield server.wait_ready()
     finally:
