@@ -13,70 +13,13 @@ import argparse
 import logging
 from typing import Any
 
-from .common import ProgressBar, add_command, add_common_flags, add_device_flag, picked
+from .common import ProgressBar, add_command, picked
 
 log = logging.getLogger("impasto")
 
 
-def _strength(text: str) -> Any:
-    """``0.7`` or a range ``0.5:1``."""
-    try:
-        parts = [float(x) for x in text.split(":")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or LOW:HIGH within [0, 1]; got {text!r}") from None
-    if len(parts) > 2:
-        raise argparse.ArgumentTypeError(f"expected a number or LOW:HIGH; got {text!r}")
-    return parts[0] if len(parts) == 1 else (parts[0], parts[1])
-
-
 def register(sub: Any) -> None:
-    p = add_command(
-        sub,
-        "augment",
-        run,
-        help="stylise a whole image data set with random paintings (style augmentation)",
-        description="Stylise every image below IN_DIR with a random painting (Geirhos et al. 2019), "
-        "keeping relative paths; or fit the style prior with --fit-prior.",
-    )
-    p.add_argument("input", nargs="?", metavar="IN_DIR", help="folder of images (subfolders included)")
-    p.add_argument("-o", "--output", metavar="OUT_DIR", help="output folder (outside IN_DIR)")
-    p.add_argument("--copies", type=int, default=1, help="stylised copies per image [1]")
-    p.add_argument(
-        "--styles",
-        nargs="+",
-        default=None,
-        metavar="STYLE",
-        help="folder(s), files or gallery names of paintings [the gallery]",
-    )
-    p.add_argument(
-        "--strength",
-        type=_strength,
-        default=1.0,
-        metavar="A",
-        help="style strength in [0, 1], or LOW:HIGH drawn per image [1]",
-    )
-    p.add_argument("--method", choices=("adain", "wct"), default="adain", help="feature transform [adain]")
-    p.add_argument("--image-size", type=int, default=None, help="long side of the outputs [each image's own]")
-    p.add_argument("--style-size", type=int, default=256, help="long side of the paintings [256]")
-    p.add_argument("--batch-size", type=int, default=8, help="images of one size stylised together [8]")
-    p.add_argument("--seed", type=int, default=0, help="fixes each file's painting and strength [0]")
-    p.add_argument("--levels", nargs="+", default=None, metavar="LEVEL", help="decoder levels [all found]")
-    p.add_argument(
-        "--decoders",
-        default=None,
-        metavar="FOLDER",
-        help="folder of <level>.pt or <level>/checkpoint.pt [the shipped decoders]",
-    )
-    add_device_flag(p, "auto, cpu, cuda, cuda:N [auto]")
-    p.add_argument(
-        "--fit-prior",
-        default=None,
-        metavar="OUT.pt",
-        help="instead: fit the style-statistics prior to the paintings and write it",
-    )
-    p.add_argument("--crops", type=int, default=64, help="with --fit-prior: crops per painting [64]")
-    add_common_flags(p)
-    p.set_defaults(parser=p)
+    add_command(sub, "augment", run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,12 +1,17 @@
-"""Pieces shared by every subcommand: the one-line-error parser, common flags, flags generated from a
-config dataclass (one per field, plus its old names), a progress bar."""
+"""Pieces shared by every subcommand: the one-line-error parser, the commands and their arguments as
+declared in ``flags.toml``, flags generated from a config dataclass (one per field, plus its old names),
+a progress bar."""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
+import functools
 import re
 import sys
+import tomllib
+from importlib import resources
 from typing import Any
 
 from ..config import GatysConfig
@@ -28,54 +33,118 @@ class Parser(argparse.ArgumentParser):
         return f"impasto: error: {self.prog} needs {what} ({names}) (see {self.prog} --help)"
 
 
-def add_command_with_actions(sub: Any, name: str, help: str, description: str, dest: str) -> Any:
-    """The parser of a command that takes an action (``impasto fast train``); returns the subparsers
-    to add the actions to. Given no action, the command says which it needs (:meth:`Parser.missing_action`)."""
-    p = sub.add_parser(name, help=help, description=description)
-    p.set_defaults(parser=p)
-    return p.add_subparsers(dest=dest, metavar="ACTION", parser_class=Parser)
+def strength(text: str) -> Any:
+    """The type of a style strength flag: ``0.7``, or a range ``0.5:1`` as a pair."""
+    try:
+        parts = [float(x) for x in text.split(":")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or LOW:HIGH within [0, 1]; got {text!r}") from None
+    if len(parts) > 2:
+        raise argparse.ArgumentTypeError(f"expected a number or LOW:HIGH; got {text!r}")
+    return parts[0] if len(parts) == 1 else (parts[0], parts[1])
 
 
-def add_command(sub: Any, name: str, run: Any, **kwargs: Any) -> Any:
-    """The parser of a command or an action (``impasto evaluate``, ``impasto fast apply``) that calls
-    ``run(args)``; ``kwargs`` go to ``add_parser`` (help, description)."""
-    p = sub.add_parser(name, **kwargs)
-    p.set_defaults(run=run)
+TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "strength": strength}
+"""The ``type`` names flags.toml may use."""
+
+ARGUMENT_KEYS = frozenset(
+    {"name", "flags", "type", "default", "nargs", "choices", "metavar", "action", "dest", "required", "help", "group"}
+)
+"""The keys of one argument in flags.toml (besides ``use``, and ``config`` with ``title``)."""
+
+
+def config_classes() -> dict[str, type]:
+    """The config dataclasses flags.toml names in ``config = NAME``: one flag per field (:func:`add_config_flags`)."""
+    from ..cyclegan.config import CycleGANConfig
+    from ..feedforward.config import FeedForwardTrainConfig
+    from ..universal.config import DecoderTrainConfig
+
+    return {
+        "gatys": GatysConfig,
+        "fast-train": FeedForwardTrainConfig,
+        "cyclegan": CycleGANConfig,
+        "decoder-train": DecoderTrainConfig,
+    }
+
+
+@functools.cache
+def flag_table() -> dict[str, Any]:
+    """flags.toml, the arguments of every command (how it is written: the comments at its top)."""
+    return tomllib.loads(resources.files(__package__).joinpath("flags.toml").read_text(encoding="utf-8"))
+
+
+def command_entry(name: str) -> dict[str, Any]:
+    """The table of the command or action ``name`` in flags.toml (``"evaluate"``, ``"fast.train"``)."""
+    entry = flag_table()
+    for part in name.split("."):
+        entry = entry[part]
+    return entry
+
+
+def action_names(entry: dict[str, Any]) -> list[str]:
+    """The actions of a command's table (its sub-tables), in the order of flags.toml."""
+    return [key for key, value in entry.items() if isinstance(value, dict)]
+
+
+def expanded_args(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``args`` items of flags.toml with each ``use = NAME`` replaced by the arguments of [shared] NAME
+    (its other keys replacing that single argument's), as copies the caller may change."""
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if "use" not in item:
+            out.append(copy.deepcopy(item))
+            continue
+        overrides = {key: value for key, value in item.items() if key != "use"}
+        shared = expanded_args(flag_table()["shared"][item["use"]])
+        if overrides and len(shared) != 1:
+            raise ValueError(f"flags.toml: use = {item['use']!r} is {len(shared)} arguments; it takes no other keys")
+        out += [{**arg, **copy.deepcopy(overrides)} for arg in shared]
+    return out
+
+
+def add_flags(parser: argparse.ArgumentParser, name: str) -> None:
+    """Add the arguments flags.toml declares for the command or action ``name`` to ``parser``, in order."""
+    groups: dict[str, Any] = {}
+    for spec in expanded_args(command_entry(name).get("args", [])):
+        if "config" in spec:
+            if set(spec) - {"config", "title"}:
+                raise ValueError(f"flags.toml: {name}: a config item has only config and title; got {sorted(spec)}")
+            add_config_flags(parser, config_classes()[spec["config"]], spec.get("title", "options"))
+            continue
+        if set(spec) - ARGUMENT_KEYS or ("name" in spec) == ("flags" in spec):
+            raise ValueError(f"flags.toml: {name}: an argument has name or flags and the keys {sorted(ARGUMENT_KEYS)}")
+        names = [spec.pop("name")] if "name" in spec else spec.pop("flags")
+        title = spec.pop("group", None)
+        if "type" in spec:
+            spec["type"] = TYPES[spec["type"]]
+        if "choices" in spec:
+            spec["choices"] = tuple(spec["choices"])
+        if title is not None and title not in groups:
+            groups[title] = parser.add_argument_group(title)
+        (parser if title is None else groups[title]).add_argument(*names, **spec)
+
+
+def add_command(sub: Any, name: str, run: Any = None, **actions: Any) -> Any:
+    """The parser of the command or action ``name`` of flags.toml (``"evaluate"``, ``"fast.apply"``), with
+    the help, description and arguments written there, that calls ``run(args)``. A command that takes an
+    action is given one run function per action instead (``add_command(sub, "fast", train=run_train,
+    apply=run_apply, export=run_export)``); without an action it says which it needs
+    (:meth:`Parser.missing_action`)."""
+    entry = command_entry(name)
+    texts = {key: entry[key] for key in ("help", "description") if key in entry}
+    p = sub.add_parser(name.rsplit(".", 1)[-1], **texts)
+    add_flags(p, name)
+    if run is not None:
+        p.set_defaults(run=run)
+    names = action_names(entry)
+    if sorted(actions) != sorted(names):
+        raise ValueError(f"flags.toml: {name} has the actions {names}; got run functions for {sorted(actions)}")
+    if names:
+        p.set_defaults(parser=p)
+        actions_sub = p.add_subparsers(dest=entry["dest"], metavar=entry.get("metavar", "ACTION"), parser_class=Parser)
+        for action in names:
+            add_command(actions_sub, f"{name}.{action}", actions[action])
     return p
-
-
-def add_content_style(parser: argparse.ArgumentParser) -> None:
-    """The positional CONTENT and STYLE images."""
-    parser.add_argument("content", help="content image (the photograph)")
-    parser.add_argument("style", help="style image (the painting)")
-
-
-def add_device_flag(parser: argparse.ArgumentParser, help: str = "compute device [auto]") -> None:
-    parser.add_argument("--device", default="auto", help=help)
-
-
-def add_json_flag(parser: argparse.ArgumentParser, help: str = "print a machine-readable summary on stdout") -> None:
-    parser.add_argument("--json", action="store_true", help=help)
-
-
-def add_fail_fast_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--fail-fast",
-        action="store_true",
-        help="stop at the first image that cannot be read [go on, list the failures at the end]",
-    )
-
-
-def add_flow_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--flow", default="medium", choices=("ultrafast", "fast", "medium"), help="optical-flow preset (DIS) [medium]"
-    )
-
-
-def add_run_folder_flags(parser: argparse.ArgumentParser, help: str) -> None:
-    """``-o FOLDER`` (a training run's folder) and ``--resume`` (continue its checkpoint)."""
-    parser.add_argument("-o", "--output", required=True, metavar="FOLDER", help=help)
-    parser.add_argument("--resume", action="store_true", help="continue FOLDER/checkpoint.pt")
 
 
 def picked(args: argparse.Namespace, *names: str) -> dict[str, Any]:
@@ -86,11 +155,6 @@ def picked(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 def config_values(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The fields of the config dataclass ``cls`` that were given as flags (unset flags are None)."""
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
-
-
-def add_common_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
 def _field_type(f: dataclasses.Field) -> Any:

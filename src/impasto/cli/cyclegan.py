@@ -18,76 +18,13 @@ import time
 from typing import Any
 
 from ..errors import ImpastoError
-from .common import (
-    ProgressBar,
-    add_command,
-    add_command_with_actions,
-    add_common_flags,
-    add_config_flags,
-    add_device_flag,
-    add_fail_fast_flag,
-    config_values,
-    picked,
-)
+from .common import ProgressBar, add_command, config_values, picked
 
 log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    from ..cyclegan.config import CycleGANConfig
-
-    actions = add_command_with_actions(
-        sub,
-        "cyclegan",
-        help="CycleGAN: train on two unpaired folders, or translate images",
-        description="CycleGAN unpaired image-to-image translation (Zhu et al. 2017).",
-        dest="action",
-    )
-
-    t = add_command(
-        actions,
-        "train",
-        run_train,
-        help="train G: A->B and F: B->A on two unpaired image folders",
-        description="Train a CycleGAN between two folders of unpaired images.",
-    )
-    t.add_argument("folder_a", help="folder of domain A images")
-    t.add_argument("folder_b", help="folder of domain B images")
-    t.add_argument("-o", "--output", required=True, help="checkpoint file to write (and to resume from)")
-    t.add_argument("--resume", action="store_true", help="continue from the checkpoint at its saved step")
-    t.add_argument("--samples", metavar="DIR", help="write sample grids A, G(A), F(G(A)), B, F(B), G(F(B)) here")
-    add_common_flags(t)
-    add_config_flags(t, CycleGANConfig)
-
-    a = add_command(
-        actions,
-        "apply",
-        run_apply,
-        help="translate images with a generator",
-        description="Translate images with an impasto CycleGAN checkpoint or a recognised "
-        "foreign generator (pytorch-CycleGAN-and-pix2pix latest_net_G_A.pth, vintagify).",
-    )
-    a.add_argument("checkpoint", help="impasto checkpoint or foreign generator .pth")
-    a.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
-    a.add_argument(
-        "-o", "--output", required=True, help="output image (one input file) or folder (created; <name>.png per image)"
-    )
-    a.add_argument(
-        "--direction",
-        choices=("AtoB", "BtoA"),
-        default=None,
-        help="AtoB uses G, BtoA uses F (impasto checkpoints) [AtoB]",
-    )
-    a.add_argument(
-        "--image-size",
-        type=int,
-        default=None,
-        metavar="N",
-        help="resize the long side to N before translating [keep the size]",
-    )
-    add_device_flag(a, "auto, cpu, cuda, cuda:N or mps [auto]")
-    add_fail_fast_flag(a)
-    add_common_flags(a)
+    add_command(sub, "cyclegan", train=run_train, apply=run_apply)
 
 
 def run_train(args: argparse.Namespace) -> int:

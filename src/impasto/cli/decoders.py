@@ -15,74 +15,13 @@ import logging
 import time
 from typing import Any
 
-from .common import add_command, add_common_flags, add_run_folder_flags
+from .common import add_command
 
 log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    from ..universal.config import DecoderTrainConfig
-    from .common import add_command_with_actions, add_config_flags
-
-    dsub = add_command_with_actions(
-        sub,
-        "decoders",
-        help="train and measure the decoders of WCT/AdaIN style transfer",
-        description="Decoders inverting VGG-19 at relu1_1 ... relu5_1 (Li et al. 2017).",
-        dest="decoders_command",
-    )
-
-    t = add_command(
-        dsub,
-        "train",
-        run_train,
-        help="train the decoder of one VGG level for reconstruction",
-        description="Train a decoder for reconstruction (pixel + VGG feature loss) on DATA.",
-    )
-    t.add_argument(
-        "--data",
-        nargs="+",
-        required=True,
-        metavar="SOURCE",
-        help="image folders, image or video files, or 'skimage' (its bundled photos)",
-    )
-    t.add_argument("--exclude", nargs="*", default=[], metavar="NAME", help="file names to leave out (held-out photos)")
-    t.add_argument(
-        "--eval-images",
-        nargs="*",
-        default=[],
-        metavar="FILE",
-        help="held-out photos whose reconstruction PSNR is logged every --eval-every steps",
-    )
-    add_run_folder_flags(t, "run folder (checkpoint.pt)")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads [torch's default]")
-    t.add_argument("--log-every", type=int, default=20, help="steps between log lines [20]")
-    add_config_flags(t, DecoderTrainConfig, "training options")
-    add_common_flags(t)
-
-    e = add_command(
-        dsub,
-        "eval",
-        run_eval,
-        help="encode -> decode PSNR of decoders on photos",
-        description="Print the reconstruction PSNR of each decoder CHECKPOINT on IMAGES.",
-    )
-    e.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT", help="decoder checkpoints or shipped files")
-    e.add_argument("--images", nargs="+", required=True, metavar="FILE", help="photos (files or folders)")
-    e.add_argument("--image-size", type=int, default=512, help="long side of the photos [512]")
-    add_common_flags(e)
-
-    x = add_command(
-        dsub,
-        "export",
-        run_export,
-        help="write a decoder alone as a small fp16 file",
-        description="Write the decoder of CHECKPOINT to OUT (.pt), fp16 unless --fp32.",
-    )
-    x.add_argument("checkpoint", help="decoder checkpoint or run folder")
-    x.add_argument("out", help="output .pt file")
-    x.add_argument("--fp32", action="store_true", help="keep fp32 weights")
-    add_common_flags(x)
+    add_command(sub, "decoders", train=run_train, eval=run_eval, export=run_export)
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -14,28 +14,13 @@ import logging
 from typing import Any
 
 from ..errors import InputError
-from .common import add_command, add_common_flags, add_content_style, add_device_flag, add_json_flag
+from .common import add_command
 
 log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    p = add_command(
-        sub,
-        "evaluate",
-        run_evaluate,
-        help="score results: SSIM, PSNR, VGG content and style distances",
-        description="Score stylised RESULTs against CONTENT and STYLE: SSIM and PSNR against the "
-        "content, and the content and style (Gram) distances on VGG-19 features.",
-    )
-    add_content_style(p)
-    p.add_argument("results", nargs="+", metavar="RESULT", help="stylised images to score")
-    add_json_flag(p, "print the scores as JSON on stdout")
-    p.add_argument("--sheet", metavar="OUT.png", help="also draw the images side by side with their numbers")
-    p.add_argument("--image-size", type=int, default=None, help="compare at this long side [the first result's]")
-    add_device_flag(p)
-    p.add_argument("--weights", default="embedded", help="VGG-19 weights [embedded]")
-    add_common_flags(p)
+    add_command(sub, "evaluate", run_evaluate)
 
 
 def _psnr_text(value: float) -> str:

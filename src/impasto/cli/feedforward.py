@@ -19,99 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .common import (
-    ProgressBar,
-    add_command,
-    add_common_flags,
-    add_device_flag,
-    add_fail_fast_flag,
-    add_json_flag,
-    add_run_folder_flags,
-    picked,
-)
+from .common import ProgressBar, add_command, picked
 
 log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    from ..feedforward.config import FeedForwardTrainConfig
-    from .common import add_command_with_actions, add_config_flags
-
-    fsub = add_command_with_actions(
-        sub,
-        "fast",
-        help="feed-forward stylisation: train a network per style, apply it in milliseconds",
-        description="Feed-forward style transfer networks (Johnson et al. 2016, instance norm).",
-        dest="fast_command",
-    )
-
-    t = add_command(
-        fsub,
-        "train",
-        run_train,
-        help="train a network for one style on a folder of photos",
-        description="Train a feed-forward network for STYLE on the photos of DATA.",
-    )
-    add_run_folder_flags(t, "run folder: checkpoint.pt, samples/, loss.png, history.csv")
-    add_common_flags(t)
-    add_config_flags(t, FeedForwardTrainConfig)
-
-    a = add_command(
-        fsub,
-        "apply",
-        run_apply,
-        help="stylise images with a trained network",
-        description="Stylise IMAGE files and folders with a trained or shipped network.",
-    )
-    a.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="IMAGE",
-        help="image files or folders; without --model the first is the model (checkpoint or name)",
-    )
-    a.add_argument(
-        "-m", "--model", help="checkpoint, exported model file, or shipped model name (starry-night, starry-night-lite)"
-    )
-    a.add_argument("-o", "--output", required=True, help="output image (one input) or folder")
-    a.add_argument(
-        "--preserve-color",
-        "--preserve-colors",
-        action="store_true",
-        help="keep each photo's colours (luminance transfer in YIQ)",
-    )
-    a.add_argument("--max-size", type=int, default=None, help="shrink images whose long side is larger")
-    a.add_argument("--batch-size", type=int, default=4, help="images per forward pass (same-sized ones) [4]")
-    a.add_argument("--suffix", default=None, help="output extension for folders, e.g. .png [the input's]")
-    add_device_flag(a, "auto, cpu, cuda, cuda:N [auto]")
-    a.add_argument(
-        "--precision",
-        default="fp32",
-        choices=("auto", "fp32", "bf16"),
-        help="fp32, bf16 (autocast + channels-last) or auto (bf16 where native) [fp32]",
-    )
-    a.add_argument(
-        "--engine",
-        default="auto",
-        choices=("auto", "torch", "onnxruntime"),
-        help="run the network with PyTorch or onnxruntime (CPU, fp32); auto: onnxruntime on the CPU "
-        "in fp32 when installed [auto]",
-    )
-    add_json_flag(a)
-    add_fail_fast_flag(a)
-    add_common_flags(a)
-
-    e = add_command(
-        fsub,
-        "export",
-        run_export,
-        help="export a network to ONNX (.onnx) or a small fp16 model file (.pt)",
-        description="Export MODEL to OUT: .onnx for onnxruntime, .pt for an fp16 impasto model.",
-    )
-    e.add_argument("model", help="checkpoint, exported model file, or shipped model name")
-    e.add_argument("out", help="output file: .onnx or .pt")
-    e.add_argument("--fp32", action="store_true", help="keep fp32 weights in a .pt export")
-    e.add_argument("--opset", type=int, default=17, help="ONNX opset [17]")
-    add_common_flags(e)
+    add_command(sub, "fast", train=run_train, apply=run_apply, export=run_export)
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -18,86 +18,13 @@ from typing import Any
 
 from ..config import GatysConfig
 from ..errors import InputError
-from .common import (
-    ProgressBar,
-    add_command,
-    add_common_flags,
-    add_config_flags,
-    add_content_style,
-    add_device_flag,
-    config_from_args,
-    picked,
-)
+from .common import ProgressBar, add_command, config_from_args, picked
 
 log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "figure",
-        help="figures that explain the method: reconstructions, alpha/beta grid, loss curves",
-        description="Make one labelled PNG that explains the method (Gatys et al. 2016).",
-    )
-    kinds = p.add_subparsers(dest="figure", metavar="KIND", parser_class=type(p))
-    p.set_defaults(run=None, parser=p)
-
-    r = add_command(
-        kinds,
-        "reconstructions",
-        run_reconstructions,
-        help="content reconstructions per layer and style reconstructions from growing layer sets (the paper's Fig. 1)",
-    )
-    _inputs(r)
-    r.add_argument(
-        "--content-layers",
-        nargs="+",
-        default=["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"],
-        metavar="LAYER",
-        help="one content reconstruction per layer [conv1_2 ... conv5_2]",
-    )
-    _style_depths(r, "one style reconstruction per layer set conv1_1 ... convD_1 [1 2 3 4 5]")
-    _run_options(r, steps=300)
-
-    g = add_command(
-        kinds, "grid", run_grid, help="results over content/style ratios and style layer sets (the paper's Fig. 3)"
-    )
-    _inputs(g)
-    g.add_argument(
-        "--ratios",
-        nargs="+",
-        type=float,
-        default=[1e-5, 1e-4, 1e-3, 1e-2],
-        metavar="R",
-        help="content/style ratios alpha/beta, one column each [1e-5 1e-4 1e-3 1e-2]",
-    )
-    _style_depths(g, "one row per style layer set conv1_1 ... convD_1 [1 2 3 4 5]")
-    _run_options(g, steps=300)
-
-    lo = add_command(kinds, "losses", run_losses, help="run a stylisation and plot each loss term over the steps")
-    _inputs(lo)
-    lo.add_argument("--result", metavar="IMAGE", help="also save the stylised image here")
-    add_common_flags(lo)
-    add_config_flags(lo, GatysConfig, "optimisation options")
-
-
-def _style_depths(parser: argparse.ArgumentParser, help: str) -> None:
-    """``--style-depths D...``: the style layer sets conv1_1 ... convD_1 a figure shows."""
-    parser.add_argument("--style-depths", nargs="+", type=int, default=[1, 2, 3, 4, 5], metavar="D", help=help)
-
-
-def _inputs(p: argparse.ArgumentParser) -> None:
-    add_content_style(p)
-    p.add_argument("-o", "--output", required=True, help="the figure: .png or .jpg")
-
-
-def _run_options(p: argparse.ArgumentParser, steps: int) -> None:
-    p.add_argument("--size", type=int, default=256, help="long side of every panel, in pixels [256]")
-    p.add_argument("--steps", type=int, default=steps, help=f"L-BFGS steps of each optimisation [{steps}]")
-    add_device_flag(p)
-    p.add_argument("--seed", type=int, default=0, help="random seed of the noise starts [0]")
-    p.add_argument("--weights", default="embedded", help="VGG-19 weights [embedded]")
-    p.add_argument("--cache-dir", metavar="DIR", help="keep finished panels here and reuse them (resumable)")
-    add_common_flags(p)
+    add_command(sub, "figure", reconstructions=run_reconstructions, grid=run_grid, losses=run_losses)
 
 
 def _checked_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:

@@ -21,26 +21,7 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def register(sub: Any) -> None:
-    p = add_command(
-        sub,
-        "serve",
-        run,
-        help="the studio: a local web app to stylise photos, with a preference study",
-        description="Serve impasto studio: upload a photo, pick a painting and a method, watch it "
-        "paint; live camera mode; preference study at /study.",
-    )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind [127.0.0.1: this computer only]")
-    p.add_argument("--port", type=int, default=8000, help="port [8000]")
-    p.add_argument(
-        "--data", default="impasto-studio", help="folder for uploads, results and the job database [./impasto-studio]"
-    )
-    p.add_argument("--workers", type=int, default=None, help="worker processes [1 per GPU, else 1]")
-    p.add_argument("--queue-size", type=int, default=20, help="jobs that may wait before new ones are refused [20]")
-    p.add_argument(
-        "--token",
-        default=None,
-        help="require this token on every request (default: $IMPASTO_TOKEN; required with a non-loopback --host)",
-    )
+    add_command(sub, "serve", run)
 
 
 def is_loopback(host: str) -> bool:

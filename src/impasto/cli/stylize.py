@@ -28,75 +28,13 @@ from typing import Any
 from ..config import GatysConfig
 from ..errors import ImpastoError, InputError
 from ..universal.config import METHODS, UniversalConfig
-from .common import (
-    ProgressBar,
-    add_command,
-    add_common_flags,
-    add_config_flags,
-    add_json_flag,
-    as_flags,
-    config_from_args,
-    peak_rss_mb,
-)
+from .common import ProgressBar, add_command, add_config_flags, as_flags, config_from_args, peak_rss_mb
 
 log = logging.getLogger("impasto")
 
 
 def register(sub: Any) -> None:
-    p = add_command(
-        sub,
-        "stylize",
-        run_stylize,
-        help="repaint a photo in the style of a painting (Gatys et al. 2016)",
-        description="Repaint CONTENT in the style of STYLE by optimising the image (Gatys et al. 2016).",
-    )
-    p.add_argument("content", help="content image (the photograph)")
-    p.add_argument("style", nargs="+", help="style image (the painting); several are blended, see --style-blend")
-    p.add_argument("-o", "--output", required=True, help="output image: .png, .jpg, .tif, .webp or .bmp")
-    p.add_argument(
-        "--print-iter",
-        "--print_iter",
-        type=int,
-        default=0,
-        metavar="N",
-        help="log the loss terms every N steps on stderr [0: off]",
-    )
-    p.add_argument(
-        "--save-iter",
-        "--save_iter",
-        type=int,
-        default=0,
-        metavar="N",
-        help="save the current image every N steps as OUTPUT_<step>.ext [0: off]",
-    )
-    add_json_flag(p)
-    add_common_flags(p)
-    add_config_flags(p, GatysConfig, "optimisation options")
-    control = p.add_argument_group("perceptual control (short names)")
-    control.add_argument(
-        "--style-blend",
-        dest="style_blend_weights",
-        nargs="+",
-        default=None,
-        metavar="W",
-        help="same as --style-blend-weights: one weight per style, e.g. 0.7 0.3",
-    )
-    control.add_argument(
-        "--style-mask",
-        dest="style_masks",
-        nargs="+",
-        default=None,
-        metavar="MASK",
-        help="same as --style-masks: one mask image per style (white: the style applies, "
-        "black: it does not; 'none': the whole image), with the content's aspect ratio",
-    )
-    p.add_argument(
-        "--method",
-        choices=("gatys", *METHODS),
-        default="gatys",
-        help="gatys: optimise the image (minutes); wct or adain: one pass through impasto's decoders "
-        "(universal style transfer, about a second) [gatys]",
-    )
+    p = add_command(sub, "stylize", run_stylize)
     add_config_flags(
         p,
         UniversalConfig,
