@@ -94,16 +94,19 @@ def test_facade_refuses_mixed_configs_and_unknown_methods(photo, painting):
 def test_a_black_mask_keeps_the_content_and_a_white_one_changes_nothing(photo, painting, shipped):
     from impasto.universal.cascade import stylize_universal
 
+    # fp32: without masks the transform can be folded into the decoder, with masks the features are mixed
+    # first; in bf16 the two orders round differently (about 0.003)
+
     h, w = photo.shape[:2]
-    zero = stylize_universal(photo, painting, image_size=None, strength=0.0, decoders=None)
-    black = stylize_universal(photo, painting, image_size=None, masks=[np.zeros((h, w), np.float32)])
+    zero = stylize_universal(photo, painting, image_size=None, precision="fp32", strength=0.0, decoders=None)
+    black = stylize_universal(photo, painting, image_size=None, precision="fp32", masks=[np.zeros((h, w), np.float32)])
     assert np.abs(black - zero).max() < 1e-5  # no style anywhere: the photo through the decoders
-    full = stylize_universal(photo, painting, image_size=None)
-    white = stylize_universal(photo, painting, image_size=None, masks=[np.ones((h, w), np.float32)])
+    full = stylize_universal(photo, painting, image_size=None, precision="fp32")
+    white = stylize_universal(photo, painting, image_size=None, precision="fp32", masks=[np.ones((h, w), np.float32)])
     assert np.abs(white - full).max() < 1e-4
     half = np.zeros((h, w), np.float32)
     half[: h // 2] = 1
-    split = stylize_universal(photo, painting, image_size=None, masks=[half])
+    split = stylize_universal(photo, painting, image_size=None, precision="fp32", masks=[half])
     # far from the boundary, each half follows its own mask (the decoders mix a few pixels across it)
     assert np.abs(split[: h // 4] - full[: h // 4]).mean() < 0.5 * np.abs(split[-h // 4 :] - full[-h // 4 :]).mean()
 

@@ -132,3 +132,32 @@ def test_channels_last_features_give_the_same_transform_and_keep_their_layout(me
     b = transform_for(method, stats_b, style).apply(nhwc, strength)
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
     assert a.is_contiguous() and b.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("method", ["wct", "adain"])
+@pytest.mark.parametrize("strength", [1.0, 0.6, 0.0])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_a_transform_folded_into_the_decoder_decodes_the_transformed_features(method, strength, channels_last):
+    """``VGGDecoder(..., input_affine=Affine.blended(alpha))`` equals decoding ``Affine.apply(f, alpha)``:
+    the map is folded into the first convolution (weights, bias, in the weight's own layout)."""
+    from impasto.nets.decoder import VGGDecoder
+    from impasto.universal.transforms import transform_for
+
+    torch.manual_seed(1)
+    decoder = VGGDecoder("relu2_1", width=0.5, input_scale=0.3).eval()
+    content = torch.rand(1, 128, 16, 20) * 4  # 320 pixels for 128 channels: a full-rank covariance
+    style = feature_stats(torch.rand(1, 128, 18, 18) * 2 + 1, covariance=method == "wct")
+    if channels_last:
+        decoder = decoder.to(memory_format=torch.channels_last)
+        content = content.contiguous(memory_format=torch.channels_last)
+    affine = transform_for(method, feature_stats(content, covariance=method == "wct"), style)
+    a, b = affine.blended(strength)
+    assert a.shape == ((128, 128) if method == "wct" else (128, 1)) and b.shape == (128, 1)
+    flat = content[0].reshape(128, -1).double()
+    direct = affine.apply(content, strength)
+    mapped = (a @ flat if method == "wct" else a * flat) + b  # float64 against apply's float32
+    torch.testing.assert_close(mapped, direct[0].reshape(128, -1).double(), rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        expected = decoder(direct, size=(64, 80))
+        folded = decoder(content, size=(64, 80), input_affine=(a, b))
+    torch.testing.assert_close(folded, expected, rtol=1e-4, atol=1e-5 * float(expected.abs().max()))

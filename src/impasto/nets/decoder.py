@@ -22,6 +22,7 @@ rebuild it from the level and width alone.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -93,16 +94,25 @@ class VGGDecoder(nn.Module):
             stages.append(nn.Sequential(*convs))
         self.stages = nn.ModuleList(stages)  # stages[k] runs at 1/2**(top-1-k) of the image size
 
-    def forward(self, feats: Tensor, size: tuple[int, int] | None = None) -> Tensor:
-        """Decode; ``size`` (H, W) is the image size the features came from (default: 2**(N-1) x feature size)."""
+    def forward(
+        self, feats: Tensor, size: tuple[int, int] | None = None, input_affine: tuple[Tensor, Tensor] | None = None
+    ) -> Tensor:
+        """Decode; ``size`` (H, W) is the image size the features came from (default: 2**(N-1) x feature size).
+
+        ``input_affine = (matrix, shift)`` decodes ``matrix @ f + shift`` at every pixel (``matrix`` (C, C), or
+        (C, 1) for a per-channel scale; ``shift`` (C, 1)) without forming it: the affine map is folded into
+        the first convolution's weights and bias (reflection padding moves pixels, so it commutes with a
+        per-pixel map). A feature transform then costs no pass over the features.
+        """
         if feats.dim() != 4 or feats.shape[1] != self.stages[0][1].in_channels:
             raise InputError(
                 f"decoder {self.level} expects (B, {self.stages[0][1].in_channels}, h, w) "
                 f"features; got {tuple(feats.shape)}"
             )
-        x = feats * self.input_scale if self.input_scale != 1.0 else feats
+        x = self._first_stage(feats, input_affine)
         for k, stage in enumerate(self.stages):
-            x = stage(x)
+            if k:
+                x = stage(x)
             if k + 1 < len(self.stages):
                 pools = self.top - 2 - k  # poolings between the image and the next stage
                 if size is None:
@@ -110,6 +120,33 @@ class VGGDecoder(nn.Module):
                 else:
                     x = F.interpolate(x, size=(size[0] >> pools, size[1] >> pools), mode="nearest")
         return x
+
+    def _first_stage(self, feats: Tensor, input_affine: tuple[Tensor, Tensor] | None) -> Tensor:
+        first = self.stages[0]
+        if input_affine is None:
+            return first(feats * self.input_scale if self.input_scale != 1.0 else feats)
+        weight, bias = fold_affine(first[1], *input_affine, scale=self.input_scale)
+        x = F.conv2d(first[0](feats), weight, bias)
+        for layer in list(first)[2:]:
+            x = layer(x)
+        return x
+
+
+def fold_affine(conv: nn.Conv2d, matrix: Tensor, shift: Tensor, scale: float = 1.0) -> tuple[Tensor, Tensor]:
+    """Weight and bias of ``conv`` applied to ``scale * (matrix @ f + shift)`` instead of ``f`` (float64 products).
+
+    ``matrix`` is (C, C) or a (C, 1) per-channel scale; ``shift`` is (C, 1); C = ``conv.in_channels``.
+    """
+    w = conv.weight.double()
+    m = matrix.to(w.device, torch.float64) * scale
+    folded = w * m[:, 0].view(1, -1, 1, 1) if m.shape[1] == 1 else torch.einsum("ojhw,ji->oihw", w, m)
+    bias = torch.einsum("ojhw,j->o", w, shift.to(w.device, torch.float64)[:, 0] * scale)
+    if conv.bias is not None:
+        bias = bias + conv.bias.double()
+    # the original weight's memory layout (einsum's output strides would pick another convolution kernel)
+    cl = conv.weight.is_contiguous(memory_format=torch.channels_last) and not conv.weight.is_contiguous()
+    folded = folded.contiguous(memory_format=torch.channels_last if cl else torch.contiguous_format)
+    return folded.to(conv.weight.dtype), bias.to(conv.weight.dtype)
 
 
 @register_net("vgg_decoder")

@@ -36,6 +36,7 @@ from .transforms import Affine, FeatureStats, StatsAccumulator, feature_stats, t
 log = logging.getLogger(__name__)
 
 METHODS = ("wct", "adain")
+FOLD_PIXELS_PER_CHANNEL = 16  # fold a level's transform into its decoder from this many pixels per channel
 MIN_FEATURE_SIDE = 4  # smallest feature map (per side) at the deepest level that still has statistics
 ImageInput = Union[str, "os.PathLike[str]", np.ndarray]
 DecodersArg = Union[None, str, "os.PathLike[str]", Mapping[str, VGGDecoder]]
@@ -64,19 +65,27 @@ class Encoder(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.no_grad(), torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             feats = self.extractor.net(x, list(levels))
-        # float32 in the encoder's layout: channels-last stays so (the transforms and decoders take it as is)
-        return {k: v.float() for k, v in feats.items()}
+        # in the encoder's layout and dtype (bf16 under bf16 autocast): the statistics read them block by
+        # block in float32, and the decoders take them as they are
+        return dict(feats)
 
 
-def decode(decoder: VGGDecoder, feats: Tensor, size: tuple[int, int], precision: str = "fp32") -> Tensor:
-    """(1, 3, H, W) image in [0, 1] from ``feats``; bf16 autocast with ``precision="bf16"``."""
+def decode(
+    decoder: VGGDecoder,
+    feats: Tensor,
+    size: tuple[int, int],
+    precision: str = "fp32",
+    affine: tuple[Tensor, Tensor] | None = None,
+) -> Tensor:
+    """(1, 3, H, W) image in [0, 1] from ``feats`` (or, with ``affine = (A, b)``, from ``A @ feats + b``,
+    folded into the decoder's first convolution); bf16 autocast with ``precision="bf16"``."""
     first = next(decoder.parameters(), None)
     if first is not None and first.dim() == 4 and first.is_contiguous(memory_format=torch.channels_last):
         feats = feats.contiguous(memory_format=torch.channels_last)
     if precision == "bf16":  # the first convolution would cast anyway: padding in bf16 moves half the bytes
         feats = feats.to(torch.bfloat16)
     with torch.no_grad(), torch.autocast(feats.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-        out = decoder(feats, size=size)
+        out = decoder(feats, size=size, input_affine=affine)
     return out.float().clamp(0, 1).contiguous()
 
 
@@ -123,6 +132,31 @@ def level_stats(
         for level in levels:
             acc[level].add(_core(feats[level], tile, level))
     return {level: a.result() for level, a in acc.items()}
+
+
+def _transformed_decode(
+    decoder: VGGDecoder,
+    feats: Tensor,
+    affines: Sequence[Affine],
+    masks: Sequence[Tensor | None] | None,
+    strength: float,
+    size: tuple[int, int],
+    precision: str,
+) -> Tensor:
+    """The image decoded from the transformed ``feats``. Without masks, and with enough pixels per channel,
+    the one affine map is folded into the decoder's first convolution (no pass over the features);
+    otherwise the features are transformed (and mixed by the masks) first.
+
+    The pixel condition: folding multiplies the uncentred features by the whitening matrix, and the
+    centring happens inside the convolution's sums. Where the covariance is nearly singular (fewer pixels
+    than a few per channel: small images, e.g. 160 pixels for 512 channels at relu4_1 of a 128 px photo)
+    whitening amplifies some directions a hundredfold and with them that cancellation's rounding (1e-3
+    in fp32); centred first, those directions are near zero before they are amplified.
+    """
+    pixels = feats.shape[-2] * feats.shape[-1]
+    if masks is None and pixels >= FOLD_PIXELS_PER_CHANNEL * feats.shape[-3]:
+        return decode(decoder, feats, size, precision, affine=affines[0].blended(strength))
+    return decode(decoder, _masked(feats, affines, masks, strength), size, precision)
 
 
 def _masked(feats: Tensor, affines: Sequence[Affine], masks: Sequence[Tensor | None] | None, strength: float) -> Tensor:
@@ -213,7 +247,7 @@ def stylize_tensor(
         if tiles is None:
             feats = encoder.encode(image, [level])[level]
             affines = affines_for(feature_stats(feats, covariance=covariance), level)
-            image = decode(decoders[level], _masked(feats, affines, masks, strength), size, precision)
+            image = _transformed_decode(decoders[level], feats, affines, masks, strength, size, precision)
         else:
             affines = affines_for(
                 level_stats(encoder, image, [level], covariance=covariance, tiles=tiles)[level], level
@@ -223,8 +257,8 @@ def stylize_tensor(
                 py0, py1, px0, px1 = tile.padded
                 feats = encoder.encode(_crop(image, tile.padded), [level])[level]
                 tile_masks = None if masks is None else [None if m is None else _crop(m, tile.padded) for m in masks]
-                piece = decode(
-                    decoders[level], _masked(feats, affines, tile_masks, strength), (py1 - py0, px1 - px0), precision
+                piece = _transformed_decode(
+                    decoders[level], feats, affines, tile_masks, strength, (py1 - py0, px1 - px0), precision
                 )
                 y0, y1, x0, x1 = tile.core
                 out[..., y0:y1, x0:x1] = piece[..., y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]

@@ -94,25 +94,29 @@ def feature_stats(feats: Tensor, *, eps: float = EPS, covariance: bool = True) -
 
     Shape: feats (C, H, W) or (1, C, H, W); mean and std (C, 1); eigvecs (C, C); eigvals (C,).
     """
-    flat = _flat(feats)
+    acc = StatsAccumulator(covariance=covariance, eps=eps)
+    acc.add(feats)
+    return acc.result()
+
+
+def _moments(flat: Tensor, covariance: bool) -> tuple[int, Tensor, Tensor]:
+    """``(n, mean, scatter)`` of (C, N) ``flat``: the float64 mean (C, 1) and the scatter about it, (C, C) or
+    with ``covariance=False`` its diagonal (C, 1).
+
+    Blocks of :data:`CHUNK` pixels bound the memory at 4K sizes; each block is centred on the exact mean
+    and its products taken in float32 (float64 for float64 features), summed in float64. bf16 features
+    are read as they are: subtracting the float32 mean gives the float32 block in one pass.
+    """
     c, n = flat.shape
     work = _work_dtype(flat)
-    blocks = range(0, n, CHUNK)  # bounded memory at 4K sizes; sums of blocks accumulate in float64
-    mean = sum(flat[:, i : i + CHUNK].to(work).sum(dim=1, keepdim=True).double() for i in blocks) / n
+    blocks = range(0, n, CHUNK)
+    mean = sum(flat[:, i : i + CHUNK].sum(dim=1, keepdim=True, dtype=work).double() for i in blocks) / n
     mean_w = mean.to(work)
-    if not covariance:
-        variance = (
-            sum((flat[:, i : i + CHUNK].to(work) - mean_w).pow(2).sum(dim=1, keepdim=True).double() for i in blocks) / n
-        )
-        return FeatureStats(mean, None, None, (variance + eps).sqrt())
-    cov = torch.zeros(c, c, dtype=torch.float64, device=flat.device)
-    for i in blocks:  # centred with the exact mean, each block's products in the features' precision
-        centred = flat[:, i : i + CHUNK].to(work) - mean_w
-        cov += (centred @ centred.T).double()
-    variance = cov.diagonal().unsqueeze(1) / n
-    cov /= max(n - 1, 1)
-    eigvals, eigvecs = torch.linalg.eigh(cov)
-    return FeatureStats(mean, eigvecs, eigen_floor(eigvals, eps), (variance + eps).sqrt())
+    scatter = torch.zeros(c, c if covariance else 1, dtype=torch.float64, device=flat.device)
+    for i in blocks:
+        centred = flat[:, i : i + CHUNK] - mean_w  # float32 (or float64): promotion, no separate cast
+        scatter += (centred @ centred.T if covariance else centred.pow(2).sum(dim=1, keepdim=True)).double()
+    return n, mean, scatter  # type: ignore[return-value]
 
 
 def _eig(stats: FeatureStats) -> tuple[Tensor, Tensor]:
@@ -227,6 +231,16 @@ class Affine:
             out = self.matrix.to(dtype) @ flat + self.shift.to(dtype)
         return _mix(feats, out, strength)
 
+    def blended(self, strength: float = 1.0) -> tuple[Tensor, Tensor]:
+        """``(A, b)`` with ``A @ f + b`` equal to :meth:`apply` at ``strength`` (float64): ``A`` is (C, C),
+        or (C, 1) for a per-channel scale, ``b`` is (C, 1). A decoder can fold them into its first
+        convolution (:meth:`~impasto.nets.decoder.VGGDecoder.forward`, ``input_affine``)."""
+        _check_strength(strength)
+        m = self.matrix
+        identity = torch.ones_like(m) if m.shape[1] == 1 else torch.eye(m.shape[0], dtype=m.dtype, device=m.device)
+        centre = m * self.centre if m.shape[1] == 1 else m @ self.centre
+        return strength * m + (1.0 - strength) * identity, strength * (self.shift - centre)
+
 
 def transform_for(
     method: str,
@@ -264,27 +278,15 @@ class StatsAccumulator:
         self.scatter: Tensor | None = None
 
     def add(self, feats: Tensor) -> None:
-        flat = _flat(feats)
-        c, n = flat.shape
-        work = _work_dtype(flat)
-        blocks = range(0, n, CHUNK)
-        mean = sum(flat[:, i : i + CHUNK].to(work).sum(dim=1, keepdim=True).double() for i in blocks) / n
-        mean_w = mean.to(work)
-        if self.scatter is None:
-            self.scatter = torch.zeros(c, c if self.covariance else 1, dtype=torch.float64, device=flat.device)
-        for i in blocks:
-            centred = flat[:, i : i + CHUNK].to(work) - mean_w
-            if self.covariance:
-                self.scatter += (centred @ centred.T).double()
-            else:
-                self.scatter += centred.pow(2).sum(dim=1, keepdim=True).double()
-        self.parts.append((n, mean))  # type: ignore[arg-type]
+        n, mean, scatter = _moments(_flat(feats), self.covariance)
+        self.scatter = scatter if self.scatter is None else self.scatter + scatter
+        self.parts.append((n, mean))
 
     def result(self) -> FeatureStats:
         if self.scatter is None:
             raise ValueError("no features were added")
         n = sum(k for k, _ in self.parts)
-        mean = sum(k * m for k, m in self.parts) / n
+        mean = self.parts[0][1] if len(self.parts) == 1 else sum(k * m for k, m in self.parts) / n
         scatter = self.scatter.clone()
         for k, m in self.parts:
             d = m - mean
