@@ -95,19 +95,9 @@ def plan_from_argv(argv: list[str]) -> object:
     assert sizes and sizes[-1] == cfg.image_size and len(sizes) <= memory.MAX_PYRAMID_LEVELS
     hw = (max(1, cfg.image_size * 3 // 4), cfg.image_size)
     budget = None if cfg.max_memory is None else int(cfg.max_memory * 1e9)
-    steps = cfg.steps
     try:
         return memory.plan_memory(
-            hw,
-            budget,
-            device_type="cpu",
-            precision="bf16",
-            optimizer=cfg.optimizer,
-            lbfgs_history=cfg.lbfgs_history,
-            steps=steps,
-            recompute=cfg.recompute,
-            tiling=cfg.tiling,
-            tile_size=cfg.tile_size,
+            hw, budget, device_type="cpu", precision="bf16", steps=cfg.steps, **cfg.memory_options()
         )
     except memory.DoesNotFit as err:
         assert 16 <= err.largest <= max(16, min(cfg.image_size, memory.MAX_SIDE))
@@ -142,30 +132,21 @@ def test_any_stylize_options_plan_or_fail_cleanly(options: dict[str, str]) -> No
     h=st.integers(1, 10**12),
     w=st.integers(1, 10**12),
     budget=st.one_of(st.none(), st.integers(0, 2**50)),
-    history=st.integers(1, 10**12),
-    steps=st.integers(1, 10**12),
-    optimizer=st.sampled_from(["lbfgs", "adam"]),
-    tiling=st.sampled_from(["auto", "on", "off"]),
-    recompute=st.sampled_from(["auto", "on", "off"]),
-    tile=st.one_of(st.none(), st.integers(64, 10**9)),
+    options=st.fixed_dictionaries(  # the planner's options, under its own names
+        {
+            "optimizer": st.sampled_from(["lbfgs", "adam"]),
+            "lbfgs_history": st.integers(1, 10**12),
+            "steps": st.integers(1, 10**12),
+            "recompute": st.sampled_from(["auto", "on", "off"]),
+            "tiling": st.sampled_from(["auto", "on", "off"]),
+            "tile_size": st.one_of(st.none(), st.integers(64, 10**9)),
+        }
+    ),
 )
-def test_the_planner_is_closed_form_for_any_size(
-    h, w, budget, history, steps, optimizer, tiling, recompute, tile
-) -> None:
+def test_the_planner_is_closed_form_for_any_size(h, w, budget, options) -> None:
     with bounded_allocation():
         try:
-            plan = memory.plan_memory(
-                (h, w),
-                budget,
-                device_type="cpu",
-                precision="bf16",
-                optimizer=optimizer,
-                lbfgs_history=history,
-                steps=steps,
-                recompute=recompute,
-                tiling=tiling,
-                tile_size=tile,
-            )
+            plan = memory.plan_memory((h, w), budget, device_type="cpu", precision="bf16", **options)
         except memory.DoesNotFit as err:
             assert budget is not None and 16 <= err.largest <= memory.MAX_SIDE
             return
@@ -173,7 +154,7 @@ def test_the_planner_is_closed_form_for_any_size(
             assert budget is None and max(h, w) > memory.MAX_SIDE
             return
     assert budget is None or plan.estimate <= budget
-    assert 1 <= plan.lbfgs_history <= history
+    assert 1 <= plan.lbfgs_history <= options["lbfgs_history"]
 
 
 @pytest.mark.parametrize("factor", [1.000000000001, 1.0000001, 1.01])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import impasto
-from impasto import cli, memory
+from impasto import GatysConfig, cli, memory
 
 
 def test_estimate_grows_with_pixels_history_and_precision() -> None:
@@ -52,7 +52,7 @@ def test_a_size_that_does_not_fit_is_refused_before_compute(monkeypatch, content
     from impasto.gatys import check_memory
 
     # (5 steps over the 5 levels 256..4096: one step, one L-BFGS pair at the finest level)
-    plan = check_memory((suggested * 3 // 4, suggested), torch.device("cpu"), "bf16", "lbfgs", 100, 1)
+    plan = check_memory(GatysConfig(), (suggested * 3 // 4, suggested), torch.device("cpu"), "bf16", 1)
     assert plan.estimate <= 0.9 * 2**30
 
 

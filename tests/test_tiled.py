@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import impasto
-from impasto import memory
+from impasto import GatysConfig, memory
 from impasto.features.vgg import FeatureExtractor
 from impasto.io import read_image
 from impasto.losses.perceptual import StyleTransferLoss
@@ -168,9 +168,9 @@ def test_a_memory_cap_makes_the_plan_tile(monkeypatch, content_path, style_path)
     from impasto.gatys import check_memory
 
     monkeypatch.setattr(memory, "available_bytes", lambda device: 64 * 2**30)
-    args = ((1536, 2048), CPU, "bf16", "lbfgs", 100, 10)
-    free = check_memory(*args)
-    capped = check_memory(*args, max_memory=6.0)
+    args = ((1536, 2048), CPU, "bf16", 10)
+    free = check_memory(GatysConfig(), *args)
+    capped = check_memory(GatysConfig(max_memory=6.0), *args)
     assert free.tile is None and capped.tile is not None and capped.estimate <= 6e9
     with pytest.raises(impasto.InputError, match=r"GiB is allowed .*image_size=\d+"):
         impasto.stylize(content_path, style_path, image_size=2048, max_memory=0.5)

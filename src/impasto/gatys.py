@@ -144,18 +144,7 @@ def run(
 
     # plan the memory before any image is resized to the requested size
     final_hw = size_for_long_side(content_full.shape[-2], content_full.shape[-1], sizes[-1])
-    plan = check_memory(
-        final_hw,
-        device,
-        precision,
-        cfg.optimizer,
-        cfg.lbfgs_history,
-        steps[-1],
-        cfg.recompute,
-        cfg.tiling,
-        cfg.tile_size,
-        cfg.max_memory,
-    )
+    plan = check_memory(cfg, final_hw, device, precision, steps[-1])
     # each style at the finest level is an allocation too: in the plan, refused with the largest scale that fits
     from .memory import check_style_memory
 
@@ -227,12 +216,7 @@ def run(
         sizes,
         steps,
         callback=callback,
-        optimizer=cfg.optimizer,
-        lr=cfg.effective_lr,
-        lr_schedule=cfg.lr_schedule,
-        lbfgs_history=plan.lbfgs_history,
-        line_search=cfg.line_search,
-        clamp=cfg.clamp,
+        **cfg.optimizer_options(lbfgs_history=plan.lbfgs_history),
     )
     seconds = time.perf_counter() - t0
     final_objective, _ = make_objective(sizes[-1])
@@ -257,20 +241,10 @@ def run(
     return GatysOutput(array, final, history, seconds, str(device), extra)
 
 
-def check_memory(
-    hw: tuple[int, int],
-    device: Any,
-    precision: str,
-    optimizer: str,
-    lbfgs_history: int,
-    steps: int,
-    recompute: str = "auto",
-    tiling: str = "auto",
-    tile_size: int | None = None,
-    max_memory: float | None = None,
-) -> MemoryPlan:
-    """Plan, before any compute, how a finest level of size ``hw`` fits in the memory that is free:
-    recomputed activations, tiling, a shorter L-BFGS history (see :func:`impasto.memory.plan_memory`); raise
+def check_memory(cfg: GatysConfig, hw: tuple[int, int], device: Any, precision: str, steps: int) -> MemoryPlan:
+    """Plan, before any compute, how a finest level of size ``hw`` and ``steps`` steps fits in the memory
+    that is free (at most ``cfg.max_memory``): recomputed activations, tiling, a shorter L-BFGS history, as
+    ``cfg`` allows (see :func:`impasto.memory.plan_memory`); ``precision`` is the resolved one. Raise
     :class:`InputError` naming the largest size that fits if nothing does. Returns the ``MemoryPlan``."""
     import logging
 
@@ -278,41 +252,32 @@ def check_memory(
 
     free = available_bytes(device)
     budget = None if free is None else int(0.9 * free)
-    if max_memory is not None:
-        cap = int(max_memory * 1e9)
+    if cfg.max_memory is not None:
+        cap = int(cfg.max_memory * 1e9)
         budget = cap if budget is None else min(budget, cap)
         free = cap if free is None else min(free, cap)
     try:
         plan = plan_memory(
-            hw,
-            budget,
-            device_type=device.type,
-            precision=precision,
-            optimizer=optimizer,
-            lbfgs_history=lbfgs_history,
-            steps=steps,
-            recompute=recompute,
-            tiling=tiling,
-            tile_size=tile_size,
+            hw, budget, device_type=device.type, precision=precision, steps=steps, **cfg.memory_options()
         )
     except DoesNotFit as e:
         hints = [
             h
             for h, off in (
                 ('precision="bf16"', precision == "fp32"),
-                ('recompute="on"', recompute == "off"),
-                ('tiling="auto"', tiling == "off"),
+                ('recompute="on"', cfg.recompute == "off"),
+                ('tiling="auto"', cfg.tiling == "off"),
             )
             if off
         ]
         raise InputError(
             f"a {hw[1]}x{hw[0]} result needs about {e.need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is "
-            f"{'allowed' if max_memory is not None else 'free'} on {device.type}; "
+            f"{'allowed' if cfg.max_memory is not None else 'free'} on {device.type}; "
             f"the largest size that fits is about image_size={e.largest}"
             + (f" ({' or '.join(hints)} also lowers the need)" if hints else "")
         ) from None
-    if plan.lbfgs_history < min(lbfgs_history, steps):
+    if plan.lbfgs_history < min(cfg.lbfgs_history, steps):
         logging.getLogger("impasto").warning(
-            "L-BFGS history lowered from %d to %d pairs to fit in memory", lbfgs_history, plan.lbfgs_history
+            "L-BFGS history lowered from %d to %d pairs to fit in memory", cfg.lbfgs_history, plan.lbfgs_history
         )
     return plan

@@ -14,6 +14,7 @@ why (see README, "Defaults").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import InputError
 from . import base
@@ -26,6 +27,23 @@ GRAM_NORMS = ("chw", "hw", "paper")
 CONTENT_REDUCTIONS = ("mean", "sum", "paper")
 LR_SCHEDULES = ("constant", "cosine", "step")
 PRESERVE_COLOR = ("none", "luminance", "histogram")
+
+# the fields each part of a run takes, under the same names (see GatysConfig.loss_options, .memory_options)
+LOSS_FIELDS = (
+    "content_layers",
+    "content_layer_weights",
+    "style_layers",
+    "style_layer_weights",
+    "style_blend_weights",
+    "content_weight",
+    "style_weight",
+    "tv_weight",
+    "tv_kind",
+    "tv_beta",
+    "gram_norm",
+    "content_reduction",
+)
+MEMORY_FIELDS = ("optimizer", "lbfgs_history", "recompute", "tiling", "tile_size")
 
 
 @dataclass(frozen=True)
@@ -150,6 +168,22 @@ class GatysConfig(ConfigBase):
         if self.lr is not None:
             return self.lr
         return 1.0 if self.optimizer == "lbfgs" else 0.02
+
+    def loss_options(self) -> dict[str, Any]:
+        """The objective's options, as :class:`~impasto.losses.perceptual.StyleTransferLoss` takes them."""
+        return {k: getattr(self, k) for k in LOSS_FIELDS}
+
+    def optimizer_options(self, lbfgs_history: int | None = None) -> dict[str, Any]:
+        """The optimiser's options, as :func:`~impasto.optim.loop.optimize_image` takes them: ``lr``
+        resolved (:attr:`effective_lr`); ``lbfgs_history``, if given, replaces the configured one
+        (the memory plan's, or one capped at a level's steps)."""
+        options = {k: getattr(self, k) for k in ("optimizer", "lr_schedule", "line_search", "clamp")}
+        history = self.lbfgs_history if lbfgs_history is None else lbfgs_history
+        return {**options, "lr": self.effective_lr, "lbfgs_history": history}
+
+    def memory_options(self) -> dict[str, Any]:
+        """The memory planner's options, as :func:`impasto.memory.plan_memory` takes them."""
+        return {k: getattr(self, k) for k in MEMORY_FIELDS}
 
     def scale_sizes(self) -> list[int]:
         """Long sides of the coarse-to-fine levels (one level when multiscale is off)."""

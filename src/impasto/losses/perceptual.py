@@ -127,25 +127,9 @@ class StyleTransferLoss(nn.Module):
         style_masks: Sequence[Tensor | None] | None = None,
         **extra: Any,
     ) -> StyleTransferLoss:
+        """The objective of ``cfg`` (:meth:`GatysConfig.loss_options`) against these targets."""
         return cls(
-            extractor,
-            content,
-            style,
-            content_layers=cfg.content_layers,
-            content_layer_weights=cfg.content_layer_weights,
-            style_layers=cfg.style_layers,
-            style_layer_weights=cfg.style_layer_weights,
-            content_weight=cfg.content_weight,
-            style_weight=cfg.style_weight,
-            tv_weight=cfg.tv_weight,
-            tv_kind=cfg.tv_kind,
-            tv_beta=cfg.tv_beta,
-            gram_norm=cfg.gram_norm,
-            content_reduction=cfg.content_reduction,
-            precision=precision,
-            style_blend_weights=cfg.style_blend_weights,
-            style_masks=style_masks,
-            **extra,
+            extractor, content, style, precision=precision, style_masks=style_masks, **cfg.loss_options(), **extra
         )
 
     def _content_targets(self, content: Tensor) -> dict[str, Tensor]:

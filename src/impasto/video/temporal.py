@@ -147,16 +147,6 @@ class TemporalGatys:
         start = to_tensor(np.clip(warped, 0, 1), device)
         c = torch.from_numpy(np.ascontiguousarray(weights))[None, None].to(device)
         objective = TemporalObjective(base, start, c, self.temporal_weight)
-        result, _ = optimize_image(
-            start,
-            objective,
-            optimizer=cfg.optimizer,
-            lr=cfg.effective_lr,
-            steps=self.later_steps,
-            lr_schedule=cfg.lr_schedule,
-            lbfgs_history=min(cfg.lbfgs_history, self.later_steps),
-            line_search=cfg.line_search,
-            clamp=cfg.clamp,
-            stage="temporal",
-        )
+        options = cfg.optimizer_options(lbfgs_history=min(cfg.lbfgs_history, self.later_steps))
+        result, _ = optimize_image(start, objective, steps=self.later_steps, stage="temporal", **options)
         return to_array(result)
