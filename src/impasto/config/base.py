@@ -63,6 +63,16 @@ def style_blend_weights_opt() -> Any:
     )
 
 
+def style_masks_opt() -> Any:
+    """The ``style_masks`` field of every config that confines each style to a region."""
+    return opt(
+        None,
+        "one mask image per style (white: the style applies, black: it does not; grey blends); "
+        "'none' for a style that covers the whole image. Where every mask is black the content stays unstyled",
+        nargs="+",
+    )
+
+
 def device_opt() -> Any:
     """The ``device`` field of every config that runs on one device."""
     return opt("auto", f"compute device: {DEVICES_HELP}")

@@ -89,12 +89,7 @@ class GatysConfig(ConfigBase):
         nargs="+",
         number="positive",
     )
-    style_masks: tuple[str, ...] | None = opt(
-        None,
-        "one mask image per style (white: the style applies, black: it does not; grey blends); "
-        "'none' for a style that covers the whole image. Where every mask is black the content stays unstyled",
-        nargs="+",
-    )
+    style_masks: tuple[str, ...] | None = base.style_masks_opt()
     preserve_color: str = opt(
         "none",
         "keep the content's colours: none, luminance (style transfer on the "

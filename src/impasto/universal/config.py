@@ -51,12 +51,7 @@ class UniversalConfig(ConfigBase):
     image_size: int = base.image_size_opt()
     style_scale: float = base.style_scale_opt()
     style_blend_weights: tuple[float, ...] | None = base.style_blend_weights_opt()
-    style_masks: tuple[str, ...] | None = opt(
-        None,
-        "one mask image per style (white: the style applies, black: it does not); 'none' for a style "
-        "that covers the whole image",
-        nargs="+",
-    )
+    style_masks: tuple[str, ...] | None = base.style_masks_opt()
     preserve_color: str = opt(
         "none", "keep the content's colours: none, luminance or histogram", choices=PRESERVE_COLOR
     )
