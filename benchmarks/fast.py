@@ -56,6 +56,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"512x512": (512, 512), "1024x1024": (1024, 1024), "1920x1080": (1080, 1920)}
 KODAK = ROOT.parent / "shared" / "images" / "kodak"
 LBFGS_STEPS = (50, 100, 200, 300)
+# the training objective's fields that GatysConfig has under the same names (the quality part optimises it)
+SHARED_OBJECTIVE = (
+    "content_layers",
+    "style_layers",
+    "style_layer_weights",
+    "content_weight",
+    "style_weight",
+    "tv_weight",
+    "pooling",
+)
 
 
 def _median_time(fn: Callable[[], Any], repeats: int) -> float:
@@ -186,39 +196,20 @@ def bench_quality(
     nets = {models[0]: fast}
     for m in models[1:]:  # one judge for all: the others must have been trained on the same objective
         nets[m], other = _objective(m)
-        differs = [
-            k
-            for k in (
-                "content_layers",
-                "content_weight",
-                "style_layers",
-                "style_layer_weights",
-                "style_weight",
-                "tv_weight",
-                "style_size",
-                "pooling",
-            )
-            if getattr(other, k) != getattr(cfg, k)
-        ]
+        differs = [k for k in (*SHARED_OBJECTIVE, "style_size") if getattr(other, k) != getattr(cfg, k)]
         if differs:
             raise SystemExit(f"{m} was trained on another objective than {models[0]} ({', '.join(differs)})")
     gatys = GatysConfig(
         image_size=size,
         style_scale=cfg.style_size / size,
-        content_layers=cfg.content_layers,
-        style_layers=cfg.style_layers,
-        style_layer_weights=cfg.style_layer_weights,
-        content_weight=cfg.content_weight,
-        style_weight=cfg.style_weight,
-        tv_weight=cfg.tv_weight,
         gram_norm="chw",
         content_reduction="mean",
-        pooling=cfg.pooling,
         multiscale="off",
-        num_iterations=max(steps),
+        steps=max(steps),
         precision="fp32",
         device="cpu",
         seed=0,
+        **{k: getattr(cfg, k) for k in SHARED_OBJECTIVE},
     )
     objective = {
         k: (list(v) if isinstance(v, tuple) else v)
