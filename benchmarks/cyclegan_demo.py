@@ -121,7 +121,7 @@ def main() -> int:
     from impasto.cyclegan.train import CycleGANConfig, build_state, make_step, sample_grid
     from impasto.io import write_image
     from impasto.train.data import ImageFolder
-    from impasto.train.loop import fit, resume
+    from impasto.train.loop import fit, fit_options, resume
     from impasto.transforms import to_array, to_tensor
 
     out: Path = args.out
@@ -213,14 +213,11 @@ def main() -> int:
     fit(
         state,
         make_step(cfg, data_a, data_b, device),
-        steps=cfg.steps,
         kind="cyclegan",
-        config=cfg.to_dict(),
         checkpoint=ckpt,
-        checkpoint_every=cfg.checkpoint_every,
-        sample_fn=evaluate,
-        sample_every=args.eval_every,
+        sample_fn=evaluate,  # every cfg.sample_every (--eval-every) steps
         callback=on_step,
+        **fit_options(cfg),
     )
     if record["evals"][-1]["step"] != state.step:
         with torch.no_grad():

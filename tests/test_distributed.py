@@ -20,9 +20,9 @@ def _worker(rank: int, world: int, port: int, cfg_dict: dict, out: str) -> None:
     seen: list[torch.Tensor] = []
     original = make_step
 
-    def spy(loss_fn, data, **kw):  # record this rank's crops of step 1
-        seen.append(data.batch(kw["batch_size"], 1, seed=kw["seed"], rank=kw["rank"]))
-        return original(loss_fn, data, **kw)
+    def spy(loss_fn, data, cfg, **kw):  # record this rank's crops of step 1
+        seen.append(data.batch(cfg.batch_size, 1, seed=cfg.seed, rank=kw["rank"]))
+        return original(loss_fn, data, cfg, **kw)
 
     import impasto.feedforward.train as fs
 

@@ -202,7 +202,7 @@ def train_cyclegan(
     from ..io import write_image
     from ..train.checkpoint import load_checkpoint
     from ..train.data import ImageFolder
-    from ..train.loop import fit
+    from ..train.loop import fit, fit_options
     from ..train.loop import resume as resume_state
 
     stored: dict[str, Any] | None = None
@@ -240,14 +240,11 @@ def train_cyclegan(
     fit(
         state,
         make_step(cfg, data_a, data_b, device),
-        steps=cfg.steps,
         kind=KIND,
-        config=cfg.to_dict(),
         checkpoint=checkpoint,
-        checkpoint_every=cfg.checkpoint_every,
         sample_fn=sample_fn if samples is not None else None,
-        sample_every=cfg.sample_every,
         callback=callback,
+        **fit_options(cfg),
     )
     return CycleGANRun(
         state.step, state.history, cfg, Path(checkpoint) if checkpoint else None, time.perf_counter() - t0, written

@@ -36,7 +36,7 @@ from ..io.atomic import atomic_open
 from ..losses.functional import content_losses, content_targets, style_losses, style_targets, tv_255, weighted_sum
 from ..progress import Callback
 from ..train.data import crop_side
-from ..train.loop import TrainState, fit, linear_decay
+from ..train.loop import TrainState, fit, fit_options, linear_decay
 from .config import FastTrainConfig
 
 log = logging.getLogger(__name__)
@@ -110,24 +110,17 @@ class PerceptualLoss(nn.Module):
 
 
 def make_step(
-    loss_fn: PerceptualLoss,
-    data: Any,
-    *,
-    batch_size: int,
-    seed: int,
-    rank: int,
-    device: torch.device,
-    net_name: str = "net",
-    crop_min: int | None = None,
+    loss_fn: PerceptualLoss, data: Any, cfg: FastTrainConfig, *, rank: int, device: torch.device, net_name: str = "net"
 ) -> Any:
-    """The step function for :func:`fit`: draw the step's crops (of a side drawn between
-    ``crop_min`` and the data's crop, if given), stylise, one Adam update."""
+    """The step function for :func:`fit`: draw the step's ``cfg.batch_size`` crops (seeded by ``cfg.seed``
+    and the step; of a side drawn between ``cfg.crop_min`` and the data's crop, if set), stylise, one Adam
+    update."""
 
     def step_fn(state: TrainState, step: int) -> dict[str, float]:
         net = state.nets[net_name]
         opt = state.optimizers[net_name]
-        side = crop_side(step, seed, crop_min, data.crop) if crop_min else None
-        photos = data.batch(batch_size, step, seed=seed, rank=rank, crop=side).to(device)
+        side = crop_side(step, cfg.seed, cfg.crop_min, data.crop) if cfg.crop_min else None
+        photos = data.batch(cfg.batch_size, step, seed=cfg.seed, rank=rank, crop=side).to(device)
         output = net(photos)
         terms = loss_fn(output, photos)
         opt.zero_grad(set_to_none=True)
@@ -223,7 +216,6 @@ def train(
     from .model import load_model
 
     cfg = cfg.validate()
-    total_steps = steps if steps is not None else cfg.steps
     assert cfg.data is not None  # validate() refused a run without --data
     out = check_output_folder(check_folder_path(out_dir, "output folder"), [cfg.data])  # never the photos' folder
     ckpt_path = out / CHECKPOINT_NAME
@@ -268,15 +260,7 @@ def train(
             log.info("resumed %s at step %d", ckpt_path, state.step)
         if dist.enabled:
             state.nets["net"] = distributed.wrap(net, device)
-        step_fn = make_step(
-            loss_fn,
-            data,
-            batch_size=cfg.batch_size,
-            seed=cfg.seed,
-            rank=dist.rank,
-            device=device,
-            crop_min=cfg.crop_min,
-        )
+        step_fn = make_step(loss_fn, data, cfg, rank=dist.rank, device=device)
         samples = sample_photos(data).to(device)
         if dist.is_main:  # only once every input has loaded: a bad option leaves no empty run folder
             (out / "samples").mkdir(parents=True, exist_ok=True)
@@ -298,15 +282,12 @@ def train(
         fit(
             state,
             step_fn,
-            steps=total_steps,
             kind=KIND,
-            config=cfg.to_dict(),
             checkpoint=ckpt_path,
-            checkpoint_every=cfg.checkpoint_every,
             sample_fn=sample_fn,
-            sample_every=cfg.sample_every,
             callback=callback,
             is_main=dist.is_main,
+            **fit_options(cfg, steps),
         )
         seconds = time.perf_counter() - t0
         if dist.is_main:

@@ -118,6 +118,18 @@ def resume(state: TrainState, path: str | Path, kind: str) -> TrainState:
     return state
 
 
+def fit_options(cfg: Any, steps: int | None = None) -> dict[str, Any]:
+    """What :func:`fit` takes from a training config (one with ``steps``, ``checkpoint_every`` and
+    ``sample_every``): the steps (``steps`` if given), the config stored in every checkpoint, and how
+    often to checkpoint and to sample. ``fit(state, step_fn, kind=..., **fit_options(cfg))``."""
+    return {
+        "steps": cfg.steps if steps is None else steps,
+        "config": cfg.to_dict(),
+        "checkpoint_every": cfg.checkpoint_every,
+        "sample_every": cfg.sample_every,
+    }
+
+
 def fit(
     state: TrainState,
     step_fn: StepFn,
