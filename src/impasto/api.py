@@ -21,14 +21,13 @@ from PIL import Image
 
 from . import gatys
 from .config import GatysConfig
+from .cyclegan.train import train_cyclegan  # the façade's CycleGAN training is the method's own function
 from .errors import InputError
 from .io import ImageLike, load_image, write_image
 from .progress import Callback
 
 if TYPE_CHECKING:
     from .cyclegan.apply import Translated
-    from .cyclegan.config import CycleGANConfig
-    from .cyclegan.train import CycleGANRun
     from .feedforward.config import FeedForwardTrainConfig
     from .train.loop import TrainState
     from .universal.config import UniversalConfig
@@ -286,34 +285,6 @@ def translate(checkpoint: str | os.PathLike[str] | Any, image: ImageLike, **opti
     from .cyclegan.apply import translate as _translate
 
     return _translate(checkpoint, image, **options)
-
-
-def train_cyclegan(
-    folder_a: str | os.PathLike[str],
-    folder_b: str | os.PathLike[str],
-    *,
-    config: CycleGANConfig | None = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    callback: Callback | None = None,
-    **options: Any,
-) -> CycleGANRun:
-    """Train a CycleGAN between two unpaired image folders.
-
-    Args:
-        folder_a, folder_b: the two domains.
-        config: a :class:`~impasto.cyclegan.config.CycleGANConfig`; keyword ``options`` that are its
-            fields replace single values (``samples``, ``n_samples``: see
-            :func:`impasto.cyclegan.train.train_cyclegan`).
-        checkpoint: the file written during training (and resumed from with ``resume``).
-        callback: receives a :class:`~impasto.progress.Progress` after every step.
-
-    Returns:
-        a ``CycleGANRun`` (steps, loss history, config, checkpoint path).
-    """
-    from .cyclegan.train import train_cyclegan as _train
-
-    return _train(folder_a, folder_b, config=config, checkpoint=checkpoint, resume=resume, callback=callback, **options)
 
 
 def stylize_fast(

@@ -188,7 +188,8 @@ def train_cyclegan(
     callback: Callback | None = None,
     **overrides: Any,
 ) -> CycleGANRun:
-    """Train a CycleGAN between two unpaired image folders with :func:`impasto.train.loop.fit`.
+    """Train a CycleGAN between two unpaired image folders with :func:`impasto.train.loop.fit`
+    (``impasto.train_cyclegan``).
 
     Args:
         folder_a, folder_b: the two domains (every image of each folder, not recursive).
@@ -197,6 +198,11 @@ def train_cyclegan(
         checkpoint: file written every ``checkpoint_every`` steps and at the end.
         resume: continue from ``checkpoint`` (which must exist) at its saved step.
         samples: folder for sample grids ``step_NNNNNN.png`` every ``sample_every`` steps.
+        n_samples: sample pairs in each grid.
+        callback: receives a :class:`~impasto.progress.Progress` after every step.
+
+    Returns:
+        a :class:`CycleGANRun` (steps, loss history, config, checkpoint path, seconds, sample files).
     """
     from ..device import resolve_device
     from ..io import write_image
