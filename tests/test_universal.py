@@ -243,3 +243,37 @@ def test_decoder_padding_keeps_bf16_under_autocast_with_the_same_values():
     assert torch.equal(ours.float(), torchs)
     dec = VGGDecoder("relu2_1", width=0.25)
     assert not any("pad" in key.lower() for key in dec.state_dict())  # no parameters: shipped files still load
+
+
+@pytest.mark.parametrize("method", ["wct", "adain"])
+def test_style_statistics_computed_once_give_the_same_image(photo, painting, method):
+    """Video frames and the camera reuse the painting's statistics instead of encoding it per image."""
+    from impasto.universal.cascade import style_statistics
+
+    decoders = random_decoders(("relu2_1", "relu1_1"))
+    encoder = Encoder("relu2_1")
+    content = torch.from_numpy(photo).permute(2, 0, 1)[None]
+    style = torch.from_numpy(painting).permute(2, 0, 1)[None]
+    stats = style_statistics(encoder, style, ["relu2_1", "relu1_1"], method=method)
+    from_image = stylize_tensor(content, [style], encoder, decoders, method=method, strength=0.8)
+    from_stats = stylize_tensor(content, [stats], encoder, decoders, method=method, strength=0.8)
+    assert torch.equal(from_image, from_stats)
+    other = stylize_tensor(content.flip(-1), [stats], encoder, decoders, method=method, strength=0.8)
+    assert not torch.equal(other.flip(-1), from_stats)  # the content's own statistics still count
+
+
+def test_style_statistics_that_cannot_serve_the_run_are_input_errors(photo, painting):
+    from impasto.universal.cascade import style_statistics
+
+    decoders = random_decoders(("relu2_1", "relu1_1"))
+    encoder = Encoder("relu2_1")
+    content = torch.from_numpy(photo).permute(2, 0, 1)[None]
+    style = torch.from_numpy(painting).permute(2, 0, 1)[None]
+    shallow = style_statistics(encoder, style, ["relu1_1"], method="wct")
+    with pytest.raises(InputError, match="no level relu2_1"):
+        stylize_tensor(content, [shallow], encoder, decoders, method="wct")
+    adain_only = style_statistics(encoder, style, ["relu2_1", "relu1_1"], method="adain")
+    with pytest.raises(InputError, match="computed for adain"):
+        stylize_tensor(content, [adain_only], encoder, decoders, method="wct")
+    with pytest.raises(InputError, match="too small|at least"):
+        style_statistics(encoder, style[..., :1, :1], ["relu2_1"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -134,6 +135,44 @@ def level_stats(
     return {level: a.result() for level, a in acc.items()}
 
 
+@dataclass(frozen=True)
+class StyleStatistics:
+    """A style image's feature statistics at each level, computed once (:func:`style_statistics`) and given to
+    :func:`stylize_tensor` in place of the image for every content image that takes the same style (video
+    frames, the studio's camera): the style's VGG pass is a quarter to a third of a WCT run."""
+
+    levels: Mapping[str, FeatureStats]
+    covariance: bool  # with the covariance eigendecomposition (WCT needs it; AdaIN uses mean and std only)
+
+
+def style_statistics(
+    encoder: Encoder, style: Tensor, levels: Sequence[str], *, method: str = "wct", tile_size: int | None = None
+) -> StyleStatistics:
+    """The statistics of (1, 3, H, W) ``style`` at ``levels`` that ``method`` needs, from one VGG pass (or
+    accumulated over tiles of about ``tile_size``, as :func:`stylize_tensor` does)."""
+    check_size("the style image", style, levels)
+    h, w = style.shape[-2:]
+    tiles = None if tile_size is None or max(h, w) <= tile_size else tile_grid(h, w, tile_size)
+    covariance = method == "wct"
+    return StyleStatistics(level_stats(encoder, style, levels, covariance=covariance, tiles=tiles), covariance)
+
+
+def _style_levels(style: Tensor | StyleStatistics, i: int, order: Sequence[str], method: str) -> None:
+    """One-line errors for a style (image or :class:`StyleStatistics`) that cannot serve ``order`` and ``method``."""
+    if not isinstance(style, StyleStatistics):
+        check_size(f"style image {i + 1}", style, order)
+        return
+    missing = [level for level in order if level not in style.levels]
+    if missing:
+        raise InputError(
+            f"the statistics of style {i + 1} have no level {', '.join(missing)}; compute them for {', '.join(order)}"
+        )
+    if method == "wct" and not style.covariance:
+        raise InputError(
+            f"the statistics of style {i + 1} were computed for adain (no covariance); wct needs them for wct"
+        )
+
+
 def _transformed_decode(
     decoder: VGGDecoder,
     feats: Tensor,
@@ -180,7 +219,7 @@ def _masked(feats: Tensor, affines: Sequence[Affine], masks: Sequence[Tensor | N
 
 def stylize_tensor(
     content: Tensor,
-    styles: Sequence[Tensor],
+    styles: Sequence[Tensor | StyleStatistics],
     encoder: Encoder,
     decoders: Mapping[str, VGGDecoder],
     *,
@@ -195,6 +234,9 @@ def stylize_tensor(
     content_stats: Callable[[str, FeatureStats], FeatureStats] | None = None,
 ) -> Tensor:
     """The cascade on tensors: (1, 3, H, W) content and styles in [0, 1] -> (1, 3, H, W) in [0, 1].
+
+    A style may be given as its :class:`StyleStatistics` (:func:`style_statistics`) instead of its image,
+    so that a style used for many content images is encoded once.
 
     ``levels`` run deepest first (default: every level in ``decoders``). ``masks``: one (1, 1, H, W) mask
     in [0, 1] per style (or None for the whole image); with masks, ``style_blend`` weights scale them
@@ -218,15 +260,20 @@ def stylize_tensor(
             raise InputError(f"no decoder for {level}; have {', '.join(sorted(decoders)) or 'none'}")
     check_size("the content image", content, order)
     for i, style in enumerate(styles):
-        check_size(f"style image {i + 1}", style, order)
+        _style_levels(style, i, order, method)
     covariance = method == "wct"
 
     def tiles_of(image: Tensor) -> list[Tile] | None:
         h, w = image.shape[-2:]
         return None if tile_size is None or max(h, w) <= tile_size else tile_grid(h, w, tile_size)
 
-    # one VGG pass (or one tiled pass) per style gives every level
-    style_stats = [level_stats(encoder, s, order, covariance=covariance, tiles=tiles_of(s)) for s in styles]
+    # one VGG pass (or one tiled pass) per style image gives every level
+    style_stats = [
+        s.levels
+        if isinstance(s, StyleStatistics)
+        else level_stats(encoder, s, order, covariance=covariance, tiles=tiles_of(s))
+        for s in styles
+    ]
     if masks is not None and style_blend is not None:
         top = max(float(w) for w in style_blend)
         masks = [

@@ -122,7 +122,7 @@ class _OnePass:
             precision=self.precision,
         ).to(self.dev)
         self.style, self.strength = style, strength
-        self._style_t: dict[int, Any] = {}
+        self._style_stats: dict[int, Any] = {}  # frame long side -> StyleStatistics of the painting at it
         from ..universal.running import RunningStats
 
         self.running = RunningStats(smooth_stats) if smooth_stats > 0 else None
@@ -140,16 +140,19 @@ class _OnePass:
                 engine="auto",
             )
         from ..transforms import resize_long_side, to_array, to_tensor
-        from ..universal.cascade import stylize_tensor
+        from ..universal.cascade import style_statistics, stylize_tensor
 
         out = []
         for frame in frames:
             side = max(frame.shape[:2])
-            if side not in self._style_t:
-                self._style_t[side] = resize_long_side(to_tensor(self.style, self.dev), side)
+            if side not in self._style_stats:  # the painting is encoded once per frame size, not once per frame
+                painting = resize_long_side(to_tensor(self.style, self.dev), side)
+                self._style_stats[side] = style_statistics(
+                    self.encoder, painting, list(self.decoders), method=self.method
+                )
             image = stylize_tensor(
                 to_tensor(frame, self.dev),
-                [self._style_t[side]],
+                [self._style_stats[side]],
                 self.encoder,
                 self.decoders,
                 method=self.method,
