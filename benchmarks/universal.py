@@ -138,7 +138,7 @@ def speed_table(decoders: dict, repeats: int, sizes: list[tuple[int, int]], peer
         content = torch.rand(1, 3, h, w, generator=gen)
         style = torch.rand(1, 3, h, w, generator=gen)
         # the full cascade, and single-level AdaIN at the deepest level (Huang & Belongie's own design); a new
-        # painting every call, and (video, the camera) the painting's statistics computed once beforehand
+        # painting every call, and (video frames) the painting's statistics computed once beforehand
         for method, levels in (("wct", None), ("adain", None), ("adain", [deepest])):
             order = levels or sorted(decoders, reverse=True)
             for p in precisions:

@@ -139,7 +139,7 @@ def level_stats(
 class StyleStatistics:
     """A style image's feature statistics at each level, computed once (:func:`style_statistics`) and given to
     :func:`stylize_tensor` in place of the image for every content image that takes the same style (video
-    frames, the studio's camera): the style's VGG pass is a quarter to a third of a WCT run."""
+    frames, a batch of photos with one painting): the style's VGG pass is a quarter to a third of a WCT run."""
 
     levels: Mapping[str, FeatureStats]
     covariance: bool  # with the covariance eigendecomposition (WCT needs it; AdaIN uses mean and std only)
