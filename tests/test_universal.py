@@ -123,12 +123,8 @@ def test_preserve_color_histogram_recolours_the_style_like_the_photo(photo, pain
     from impasto.color import color_moments
 
     seen = []
-
-    def capture(content, styles, *args, **kwargs):
-        seen.extend(styles)
-        return content
-
-    monkeypatch.setattr(cascade, "stylize_tensor", capture)
+    monkeypatch.setattr(cascade, "cached_style_statistics", lambda encoder, style, *a, **k: seen.append(style))
+    monkeypatch.setattr(cascade, "stylize_tensor", lambda content, *a, **k: content)
     stylize_universal(
         photo, painting, image_size=None, decoders=random_decoders(("relu1_1",)), preserve_color="histogram"
     )
@@ -277,3 +273,27 @@ def test_style_statistics_that_cannot_serve_the_run_are_input_errors(photo, pain
         stylize_tensor(content, [adain_only], encoder, decoders, method="wct")
     with pytest.raises(InputError, match="too small|at least"):
         style_statistics(encoder, style[..., :1, :1], ["relu2_1"])
+
+
+def test_stylize_universal_encodes_a_painting_used_again_only_once(photo, painting, monkeypatch):
+    import impasto.universal.cascade as cascade
+
+    monkeypatch.setattr(cascade, "_style_cache", type(cascade._style_cache)())
+    decoders = random_decoders(("relu2_1", "relu1_1"))
+    calls = []
+    real = cascade.style_statistics
+    monkeypatch.setattr(cascade, "style_statistics", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = stylize_universal(photo, painting, image_size=None, decoders=decoders)
+    again = stylize_universal(photo[:, ::-1].copy(), painting, image_size=None, decoders=decoders)
+    assert len(calls) == 1  # the second photo reused the painting's statistics
+    assert np.array_equal(stylize_universal(photo, painting, image_size=None, decoders=decoders), first)
+    other = painting.copy()
+    other[0, 0] = 1.0 - other[0, 0]  # one pixel differs: another painting
+    stylize_universal(photo, other, image_size=None, decoders=decoders)
+    stylize_universal(photo, painting, image_size=None, decoders=decoders, method="adain")
+    assert len(calls) == 3
+    monkeypatch.setattr(cascade, "STYLE_CACHE_SIZE", 1)
+    stylize_universal(photo, painting[::-1].copy(), image_size=None, decoders=decoders)  # new: the cache shrinks to it
+    stylize_universal(photo, painting, image_size=None, decoders=decoders)  # so this one was evicted
+    assert len(calls) == 5 and len(cascade._style_cache) == 1
+    assert not np.array_equal(again, first)

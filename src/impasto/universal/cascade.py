@@ -15,8 +15,11 @@ luminance with the content's colour channels (Gatys et al. 2017), which Li et al
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,15 +149,57 @@ class StyleStatistics:
 
 
 def style_statistics(
-    encoder: Encoder, style: Tensor, levels: Sequence[str], *, method: str = "wct", tile_size: int | None = None
+    encoder: Encoder,
+    style: Tensor,
+    levels: Sequence[str],
+    *,
+    method: str = "wct",
+    tile_size: int | None = None,
+    name: str = "the style image",
 ) -> StyleStatistics:
     """The statistics of (1, 3, H, W) ``style`` at ``levels`` that ``method`` needs, from one VGG pass (or
-    accumulated over tiles of about ``tile_size``, as :func:`stylize_tensor` does)."""
-    check_size("the style image", style, levels)
+    accumulated over tiles of about ``tile_size``, as :func:`stylize_tensor` does); ``name`` is what an
+    error calls the image."""
+    check_size(name, style, levels)
     h, w = style.shape[-2:]
     tiles = None if tile_size is None or max(h, w) <= tile_size else tile_grid(h, w, tile_size)
     covariance = method == "wct"
     return StyleStatistics(level_stats(encoder, style, levels, covariance=covariance, tiles=tiles), covariance)
+
+
+STYLE_CACHE_SIZE = 8  # paintings whose statistics stylize_universal keeps per process (about 3 MB each for WCT)
+_style_cache: OrderedDict[tuple[object, ...], StyleStatistics] = OrderedDict()
+_style_cache_lock = threading.Lock()
+
+
+def cached_style_statistics(
+    encoder: Encoder,
+    style: Tensor,
+    levels: Sequence[str],
+    *,
+    method: str,
+    tile_size: int | None = None,
+    name: str = "the style image",
+) -> StyleStatistics:
+    """:func:`style_statistics`, kept for the last :data:`STYLE_CACHE_SIZE` paintings of this process: a
+    painting used again (the studio's next photo or strength, a notebook's next run) is not encoded again.
+
+    The key is the painting's pixels as given (after resizing) and everything the statistics depend on:
+    levels, covariance or not, precision, device, tiles. The encoder is always VGG-19 with its embedded
+    weights here (:func:`stylize_universal` builds no other).
+    """
+    pixels = hashlib.sha256(style.detach().float().cpu().numpy().tobytes()).hexdigest()
+    key = (pixels, tuple(style.shape), tuple(levels), method == "wct", encoder.precision, str(style.device), tile_size)
+    with _style_cache_lock:
+        if key in _style_cache:
+            _style_cache.move_to_end(key)
+            return _style_cache[key]
+    stats = style_statistics(encoder, style, levels, method=method, tile_size=tile_size, name=name)
+    with _style_cache_lock:
+        _style_cache[key] = stats
+        while len(_style_cache) > STYLE_CACHE_SIZE:
+            _style_cache.popitem(last=False)
+    return stats
 
 
 def _style_levels(style: Tensor | StyleStatistics, i: int, order: Sequence[str], method: str) -> None:
@@ -451,10 +496,15 @@ def stylize_universal(
     if channels_last:
         decs = {k: v.to(memory_format=torch.channels_last) for k, v in decs.items()}
     t0 = time.perf_counter()
+    check_size("the content image", content_t, order)  # before the styles' encoding, as stylize_tensor would
+    style_stats = [
+        cached_style_statistics(encoder, s, order, method=method, tile_size=tile, name=f"style image {i + 1}")
+        for i, s in enumerate(style_ts)
+    ]
     out = to_array(
         stylize_tensor(
             content_t,
-            style_ts,
+            style_stats,
             encoder,
             decs,
             method=method,
