@@ -161,10 +161,15 @@ def style_statistics(
     accumulated over tiles of about ``tile_size``, as :func:`stylize_tensor` does); ``name`` is what an
     error calls the image."""
     check_size(name, style, levels)
-    h, w = style.shape[-2:]
-    tiles = None if tile_size is None or max(h, w) <= tile_size else tile_grid(h, w, tile_size)
     covariance = method == "wct"
+    tiles = _tiles(style, tile_size)
     return StyleStatistics(level_stats(encoder, style, levels, covariance=covariance, tiles=tiles), covariance)
+
+
+def _tiles(image: Tensor, tile_size: int | None) -> list[Tile] | None:
+    """The tiles of ``image`` for cores of about ``tile_size``; None where it fits in one."""
+    h, w = image.shape[-2:]
+    return None if tile_size is None or max(h, w) <= tile_size else tile_grid(h, w, tile_size)
 
 
 STYLE_CACHE_SIZE = 8  # paintings whose statistics stylize_universal keeps per process (about 3 MB each for WCT)
@@ -214,7 +219,7 @@ def _style_levels(style: Tensor | StyleStatistics, i: int, order: Sequence[str],
         )
     if method == "wct" and not style.covariance:
         raise InputError(
-            f"the statistics of style {i + 1} were computed for adain (no covariance); wct needs them for wct"
+            f"the statistics of style {i + 1} were computed for adain (no covariance); compute them with method='wct'"
         )
 
 
@@ -307,16 +312,13 @@ def stylize_tensor(
     for i, style in enumerate(styles):
         _style_levels(style, i, order, method)
     covariance = method == "wct"
-
-    def tiles_of(image: Tensor) -> list[Tile] | None:
-        h, w = image.shape[-2:]
-        return None if tile_size is None or max(h, w) <= tile_size else tile_grid(h, w, tile_size)
-
     # one VGG pass (or one tiled pass) per style image gives every level
     style_stats = [
-        s.levels
-        if isinstance(s, StyleStatistics)
-        else level_stats(encoder, s, order, covariance=covariance, tiles=tiles_of(s))
+        (
+            s
+            if isinstance(s, StyleStatistics)
+            else style_statistics(encoder, s, order, method=method, tile_size=tile_size)
+        ).levels
         for s in styles
     ]
     if masks is not None and style_blend is not None:
@@ -326,7 +328,7 @@ def stylize_tensor(
         ]
     image = content
     size = (int(content.shape[-2]), int(content.shape[-1]))
-    tiles = tiles_of(content)
+    tiles = _tiles(content, tile_size)
 
     def affines_for(c_stats: FeatureStats, level: str) -> list[Affine]:
         if content_stats is not None:

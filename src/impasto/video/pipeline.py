@@ -91,6 +91,7 @@ class _OnePass:
         smooth_stats: float = 0.0,
     ) -> None:
         self.method, self.device, self.precision, self.batch_size = method, device, precision, batch_size
+        self.running: Any = None  # wct/adain: RunningStats when the content statistics are smoothed
         if method == "fast":
             from ..device import resolve_device
             from ..feedforward.apply import load_model
@@ -391,7 +392,7 @@ def stylize_video(
                 if frame.index == done - 1:
                     x = frame.rgb.astype(np.float32) / 255
                     stateful.reset(x, kept)
-                    if one_pass is not None and getattr(one_pass, "running", None) is not None:
+                    if one_pass is not None and one_pass.running is not None:
                         one_pass([x])  # the running statistics start again from the last finished frame
 
                 writer.write(kept, frame.pts, frame.duration)
