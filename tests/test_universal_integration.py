@@ -47,15 +47,31 @@ def shipped() -> list[str]:
 
 
 def test_shipped_decoders_are_fp16_files_of_their_level(shipped):
-    from impasto.universal.decoders import load_decoder
+    from impasto.universal.decoders import SHIPPED_SETS, load_decoder
 
-    for level in shipped:
-        data = torch.load(SHIPPED_DIR / f"{level}.pt", map_location="cpu", weights_only=True)
+    files = [SHIPPED_DIR / f"{level}.pt" for level in shipped]
+    files += [SHIPPED_DIR / name / f"{level}.pt" for name in SHIPPED_SETS for level in shipped]
+    for path in files:
+        data = torch.load(path, map_location="cpu", weights_only=True)
         assert data["format"] == "impasto-decoder"
         assert all(v.dtype == torch.float16 for v in data["state"].values() if v.is_floating_point())
-        decoder, _ = load_decoder(SHIPPED_DIR / f"{level}.pt")
-        assert decoder.level == level
-    assert sum((SHIPPED_DIR / f"{lv}.pt").stat().st_size for lv in shipped) < 40e6
+        decoder, _ = load_decoder(path)
+        assert decoder.level == path.stem
+    assert sum(path.stat().st_size for path in files) < 40e6  # every shipped set together
+
+
+def test_the_reconstruction_set_is_a_decoder_folder_by_name(photo, painting, shipped, tmp_path, monkeypatch):
+    """``decoders="reconstruction"`` picks the shipped reconstruction-only set; the default set's deep levels are
+    the stylisation-tuned ones, so the pictures differ; a folder of that name in the working directory wins."""
+    default = impasto.stylize(photo, painting, method="wct", image_size=64, levels=["relu4_1"]).array
+    recon = impasto.stylize(
+        photo, painting, method="wct", image_size=64, levels=["relu4_1"], decoders="reconstruction"
+    ).array
+    assert recon.shape == default.shape and np.abs(recon - default).mean() > 0.01
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reconstruction").mkdir()
+    with pytest.raises(InputError, match="no decoders"):
+        impasto.stylize(photo, painting, method="wct", image_size=64, decoders="reconstruction")
 
 
 @pytest.mark.parametrize("method", ["wct", "adain"])

@@ -86,7 +86,7 @@ def style_files(styles: StyleSource) -> list[tuple[str, Path]]:
 
 def resolve_decoders(decoders: DecodersArg, levels: Sequence[str] | None) -> dict[str, VGGDecoder]:
     """The decoders of ``levels`` (default: every level found) from a folder, a mapping, or the shipped set."""
-    from ..universal.decoders import SHIPPED_DIR, decoder_path, load_decoder_set
+    from ..universal.decoders import decoder_folder, decoder_path, load_decoder_set
 
     if isinstance(decoders, (Mapping, nn.ModuleDict)):  # a ModuleDict is not a Mapping
         found = dict(decoders.items())
@@ -96,7 +96,7 @@ def resolve_decoders(decoders: DecodersArg, levels: Sequence[str] | None) -> dic
             raise InputError(f"no decoder for {', '.join(missing)}; have {', '.join(sorted(found)) or 'none'}")
         return {lv: found[lv].eval().requires_grad_(False) for lv in wanted}
     if levels is None:
-        base = SHIPPED_DIR if decoders is None else Path(decoders)
+        base = decoder_folder(decoders)
         levels = [lv for lv in LEVELS if base.is_dir() and decoder_path(base, lv) is not None]
         if not levels:
             where = "no decoders are shipped in this installation" if decoders is None else f"no decoders in {base}"

@@ -3,6 +3,7 @@
 * ``impasto decoders train --data DIR [DIR ...] --level relu3_1 -o RUN/`` trains the decoder of one
   VGG level for reconstruction (flags from :class:`impasto.universal.config.DecoderTrainConfig`);
   ``--resume`` continues ``RUN/checkpoint.pt``. Data: image folders, image or video files, ``skimage``.
+  ``--style-weight W --style-data SOURCE... --init DECODER.pt`` fine-tunes a decoder for stylisation.
 * ``impasto decoders eval CHECKPOINT... --images FILE...`` prints each decoder's encode -> decode PSNR.
 * ``impasto decoders export CHECKPOINT OUT.pt`` writes the decoder alone in fp16 (the shipped form).
 """
@@ -37,8 +38,18 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, DecoderTrainConfig)
     from ..io.paths import check_folder_path, check_output_folder
 
-    check_output_folder(check_folder_path(args.output, "run folder"), args.data)  # never inside the photos
+    run_dir = check_folder_path(args.output, "run folder")
+    check_output_folder(run_dir, [*args.data, *(args.style_data or [])])  # never inside the photos
+    if cfg.style_weight and not args.style_data:
+        from ..errors import InputError
+
+        raise InputError("--style-weight > 0 trains for stylisation: give the style images with --style-data")
     data = ReconstructionData(args.data, cfg.crop, max_scale=cfg.max_scale, exclude=args.exclude)
+    style_data = (
+        ReconstructionData(args.style_data, cfg.crop, max_scale=cfg.max_scale, exclude=args.exclude)
+        if cfg.style_weight
+        else None
+    )
     eval_images = load_eval_images(args.eval_images) if args.eval_images else []
     log.info("decoder %s: %d training images, config %s", cfg.level, len(data), json.dumps(cfg.to_dict()))
     start = time.perf_counter()
@@ -55,7 +66,7 @@ def run_train(args: argparse.Namespace) -> int:
         from ..train.checkpoint import load_checkpoint
 
         first[0] = int(load_checkpoint(f"{args.output}/checkpoint.pt", kind="decoder")["step"])
-    train(cfg, data, args.output, resume=args.resume, eval_images=eval_images, callback=report)
+    train(cfg, data, args.output, style_data=style_data, resume=args.resume, eval_images=eval_images, callback=report)
     log.info("done: %s/checkpoint.pt", args.output)
     return 0
 

@@ -595,9 +595,9 @@ def start_image(
 
 
 def _available_levels(folder: str | os.PathLike[str] | None) -> list[str]:
-    from .decoders import SHIPPED_DIR, decoder_path
+    from .decoders import decoder_folder, decoder_path
 
-    base = SHIPPED_DIR if folder is None else Path(folder)
+    base = decoder_folder(folder)
     if not base.is_dir():
         raise InputError(
             f"decoder folder not found: {base}"

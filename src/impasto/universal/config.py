@@ -64,7 +64,7 @@ class UniversalConfig(ConfigBase):
     decoders: str | None = opt(
         None,
         "wct/adain: folder of decoder files (<level>.pt or <level>/checkpoint.pt; "
-        "default: the decoders shipped with impasto)",
+        "default: the decoders shipped with impasto; 'reconstruction': the shipped reconstruction-only set)",
     )
     tile_size: int | None = base.tile_size_opt()
     max_memory: float | None = base.max_memory_opt()
@@ -105,6 +105,14 @@ class DecoderTrainConfig(ConfigBase):
     feature_weight: float = opt(
         0.1, "weight of the relative VGG feature loss against the pixel loss", number="nonnegative"
     )
+    style_weight: float = opt(
+        0.0,
+        "0: reconstruction only; > 0: train for stylisation instead (the input is the photo's features "
+        "given a painting's channel mean and std, AdaIN; feature loss on that input plus this weight "
+        "times a relative Gram loss at relu1_1 ... the level; needs style data)",
+        number="nonnegative",
+    )
+    init: str | None = opt(None, "start from the weights of this decoder file or checkpoint (fine-tuning)")
     precision: str = opt("fp32", "fp32 or bf16 (autocast of VGG and decoder; losses in fp32)", choices=("fp32", "bf16"))
     seed: int = opt(0, "seeds the weights and the batches", minimum=0)
     checkpoint_every: int = opt(200, "steps between checkpoints", minimum=1)
@@ -115,6 +123,8 @@ class DecoderTrainConfig(ConfigBase):
         self.validate()
 
     def _check(self) -> None:
+        if self.style_weight and not self.feature_weight:
+            raise InputError("style_weight > 0 trains on the feature loss: give a feature_weight > 0")
         smallest = 4 * 2 ** int(self.level[4])
         if self.crop < smallest:
             raise InputError(f"crop {self.crop} px is too small for {self.level}; use at least {smallest}")

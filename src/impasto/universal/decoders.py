@@ -9,7 +9,10 @@ A decoder file is either a training checkpoint written by :mod:`impasto.universa
 Both describe themselves, so :func:`load_decoder` needs no flags. A *decoder set*
 (:func:`load_decoder_set`) is a folder holding ``<level>.pt`` files or
 ``<level>/checkpoint.pt`` run folders (as ``impasto decoders train -o DIR/<level>`` writes),
-or, with no folder given, the decoders shipped in the package (``impasto/universal/weights``).
+or, with no folder given, the decoders shipped in the package (``impasto/universal/weights``). The
+package also ships a second set, named ``reconstruction`` (:data:`SHIPPED_SETS`): Li et al.'s
+reconstruction-only decoders at every level, where the default set's relu3_1 and relu4_1 were
+fine-tuned for stylisation (see the model card, ``weights/README.md``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,17 @@ from ..nets.decoder import LEVELS, VGGDecoder
 FORMAT = "impasto-decoder"
 VERSION = 1
 SHIPPED_DIR = Path(__file__).with_name("weights")
+SHIPPED_SETS = ("reconstruction",)  # sub-folders of SHIPPED_DIR, usable by name as a decoder folder
+
+
+def decoder_folder(folder: str | os.PathLike[str] | None) -> Path:
+    """The folder of a decoder set: the shipped default for None, a shipped set by name (unless a folder of
+    that name exists here), else ``folder`` itself (not checked)."""
+    if folder is None:
+        return SHIPPED_DIR
+    if str(folder) in SHIPPED_SETS and not Path(folder).is_dir():
+        return SHIPPED_DIR / str(folder)
+    return Path(folder)
 
 
 def load_decoder(path: str | os.PathLike[str]) -> tuple[VGGDecoder, dict[str, Any]]:
@@ -90,7 +104,7 @@ def decoder_path(folder: Path, level: str) -> Path | None:
 
 def load_decoder_set(levels: Iterable[str], folder: str | os.PathLike[str] | None = None) -> dict[str, VGGDecoder]:
     """The decoders of ``levels`` from ``folder`` (or the shipped ones); one-line error naming a missing level."""
-    base = SHIPPED_DIR if folder is None else Path(folder)
+    base = decoder_folder(folder)
     if folder is not None and not base.is_dir():
         raise InputError(f"decoder folder not found: {base}")
     out: dict[str, VGGDecoder] = {}

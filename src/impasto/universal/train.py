@@ -13,6 +13,19 @@ errors are ~1e4 times the pixel error), and weights it 0.1 by default so the
 pixel term (which the PSNR measures) is not drowned out. No style images are involved, so any
 photographs serve as data (:mod:`impasto.universal.data`).
 
+With ``style_weight > 0`` a decoder is trained (usually fine-tuned, ``init``) for stylisation
+instead, as Huang & Belongie 2017 train theirs: each photo crop's features are given the channel
+mean and std of a style crop's (:func:`~impasto.universal.transforms.adain_batch`), the decoder
+decodes that target ``t``, and the loss is
+
+    L = feature_weight * ||VGG(I') - t||^2 / mean(t^2) + style_weight * sum_l ||G_l(I') - G_l(S)||^2 / ||G_l(S)||^2
+
+over the VGG layers relu1_1 ... the level (``G`` the Gram matrix, each layer's term relative to the
+style's own so no layer dominates). A reconstruction-only decoder inverts the features of photos; the
+features WCT and AdaIN hand it are off that set, and it decodes them to images whose re-encoded
+statistics fall far from the painting's (measured in docs/universal.md). This objective trains on
+such features.
+
 :func:`train` hands a step function to :func:`impasto.train.loop.fit`, the one
 training loop (progress events, atomic checkpoints every ``checkpoint_every``
 steps, resume, Ctrl-C). With ``eval_images``, every ``eval_every`` steps the
@@ -72,6 +85,59 @@ class ReconstructionLoss(nn.Module):
             feats = self.encode(output).float()
             terms["feature"] = self.feature_weight * F.mse_loss(feats, target) / target.pow(2).mean().clamp_min(1e-12)
         terms["total"] = sum(terms.values(), torch.zeros((), device=output.device))
+        return terms
+
+
+class StylizationLoss(nn.Module):
+    """Feature loss on the AdaIN target plus the relative Gram loss at relu1_1 ... the level (see the
+    module docstring)."""
+
+    def __init__(
+        self,
+        level: str,
+        *,
+        feature_weight: float = 1.0,
+        style_weight: float = 1.0,
+        weights: str = "embedded",
+        precision: str = "fp32",
+    ) -> None:
+        super().__init__()
+        from ..features.vgg import FeatureExtractor
+        from ..nets.decoder import LEVELS
+
+        self.level, self.precision = level, precision
+        self.feature_weight, self.style_weight = feature_weight, style_weight
+        self.layers = LEVELS[: LEVELS.index(level) + 1]
+        self.encoder = FeatureExtractor(list(self.layers), weights=weights)
+        self.encoder.requires_grad_(False)
+
+    def encode_all(self, image: Tensor) -> dict[str, Tensor]:
+        with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            return {k: v.float() for k, v in self.encoder(image).items()}
+
+    def targets(self, photos: Tensor, styles: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """(the decoder's input: the photos' features with the styles' channel statistics, the styles' Grams)."""
+        from ..losses.functional import gram_matrix
+        from .transforms import adain_batch
+
+        with torch.no_grad():
+            content = self.encode_all(photos)[self.level]
+            style = self.encode_all(styles)
+            return adain_batch(content, style[self.level]), {k: gram_matrix(style[k]) for k in self.layers}
+
+    def forward(self, output: Tensor, target: Tensor, grams: dict[str, Tensor]) -> dict[str, Tensor]:
+        from ..losses.functional import gram_matrix
+
+        feats = self.encode_all(output.float())
+        feature = F.mse_loss(feats[self.level], target) / target.pow(2).mean().clamp_min(1e-12)
+        style = sum(
+            (
+                (gram_matrix(feats[k]) - grams[k]).pow(2).sum((1, 2)) / grams[k].pow(2).sum((1, 2)).clamp_min(1e-12)
+            ).mean()
+            for k in self.layers
+        )
+        terms = {"feature": self.feature_weight * feature, "style": self.style_weight * style}
+        terms["total"] = terms["feature"] + terms["style"]
         return terms
 
 
@@ -141,11 +207,45 @@ def make_step(decoder_name: str, loss_fn: ReconstructionLoss, data: Any, *, batc
     return step_fn
 
 
+def make_stylize_step(
+    decoder_name: str, loss_fn: StylizationLoss, data: Any, style_data: Any, *, batch_size: int, seed: int
+) -> Any:
+    """The step function of stylisation training: photo and style crops, their AdaIN target, one Adam update."""
+
+    def step_fn(state: TrainState, step: int) -> dict[str, float]:
+        decoder, opt = state.nets[decoder_name], state.optimizers[decoder_name]
+        photos = data.batch(batch_size, step, seed=seed)
+        target, grams = loss_fn.targets(photos, style_data.batch(batch_size, step, seed=seed + 1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=loss_fn.precision == "bf16"):
+            output = decoder(target, size=tuple(photos.shape[-2:]))
+        terms = loss_fn(output.clamp(0, 1), target, grams)
+        opt.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        opt.step()
+        return {k: float(v.detach()) for k, v in terms.items()}
+
+    return step_fn
+
+
+def _initial_weights(cfg: DecoderTrainConfig) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """(architecture, state dict) of the ``cfg.init`` decoder; its level must be ``cfg.level``."""
+    from .decoders import load_decoder
+
+    decoder, _ = load_decoder(cfg.init)  # type: ignore[arg-type]
+    if decoder.level != cfg.level:
+        raise InputError(f"{cfg.init} holds the {decoder.level} decoder; --level is {cfg.level}")
+    if decoder.width != cfg.width:
+        raise InputError(f"{cfg.init} is a decoder of width {decoder.width:g}; --width is {cfg.width:g}")
+    kwargs = {"level": decoder.level, "width": decoder.width, "input_scale": decoder.input_scale}
+    return kwargs, {k: v.float() for k, v in decoder.state_dict().items()}
+
+
 def train(
     cfg: DecoderTrainConfig,
     data: Any,
     run_dir: str | Path,
     *,
+    style_data: Any = None,
     resume: bool = False,
     eval_images: Sequence[Tensor] = (),
     callback: Callback | None = None,
@@ -155,6 +255,7 @@ def train(
     Args:
         cfg: the run's settings.
         data: a :class:`impasto.universal.data.ReconstructionData` (anything with ``batch(n, step, seed)``).
+        style_data: the style crops when ``cfg.style_weight > 0`` (same interface as ``data``).
         run_dir: folder for ``checkpoint.pt`` (created).
         resume: continue ``run_dir/checkpoint.pt``; its level and width must match ``cfg``.
         eval_images: held-out (1, 3, H, W) photos for the periodic PSNR.
@@ -172,6 +273,8 @@ def train(
     if not resume and ckpt.is_file():
         raise InputError(f"{ckpt} exists; pass --resume to continue it or choose another run folder")
     run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.style_weight and style_data is None:
+        raise InputError("style_weight > 0 needs style data (--style-data)")
     torch.manual_seed(cfg.seed)
     loss_fn = ReconstructionLoss(
         cfg.level, feature_weight=cfg.feature_weight, weights=cfg.weights, precision=cfg.precision
@@ -183,11 +286,15 @@ def train(
         arch_kwargs = dict(saved_ckpt["nets"]["decoder"]["kwargs"])
         if (arch_kwargs.get("level"), arch_kwargs.get("width")) != (cfg.level, cfg.width):
             raise ResumeError(f"{ckpt} holds a decoder with {arch_kwargs}; use the same --level/--width")
+    elif cfg.init:
+        arch_kwargs, init_state = _initial_weights(cfg)
     else:
         scale = 1.0 / feature_rms(loss_fn, data.batch(cfg.batch_size, 0, seed=cfg.seed))
         arch_kwargs = {"level": cfg.level, "width": cfg.width, "input_scale": float(f"{scale:.4g}")}
     decoder = VGGDecoder(**arch_kwargs)
-    if not resume:
+    if not resume and cfg.init:
+        decoder.load_state_dict(init_state)
+    elif not resume:
         init_output(decoder)
     opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
     schedulers = {}
@@ -203,7 +310,17 @@ def train(
     if resume:
         state.load(saved_ckpt)
         log.info("resumed %s at step %d", ckpt, state.step)
-    step_fn = make_step("decoder", loss_fn, data, batch_size=cfg.batch_size, seed=cfg.seed)
+    if cfg.style_weight:
+        stylize_loss = StylizationLoss(
+            cfg.level,
+            feature_weight=cfg.feature_weight,
+            style_weight=cfg.style_weight,
+            weights=cfg.weights,
+            precision=cfg.precision,
+        )
+        step_fn = make_stylize_step("decoder", stylize_loss, data, style_data, batch_size=cfg.batch_size, seed=cfg.seed)
+    else:
+        step_fn = make_step("decoder", loss_fn, data, batch_size=cfg.batch_size, seed=cfg.seed)
 
     def evaluate(state: TrainState, step: int) -> None:
         value = heldout_psnr(state.nets["decoder"], loss_fn, eval_images)

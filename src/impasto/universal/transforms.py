@@ -204,6 +204,18 @@ def adain(
     return transform_for("adain", stats, style, weights).apply(content, strength)
 
 
+def adain_batch(content: Tensor, style: Tensor, eps: float = EPS) -> Tensor:
+    """:func:`adain` of each (C, H, W) item of a batch towards the style item at the same index.
+
+    The form used to train decoders for stylisation: (B, C, H, W) ``content`` and (B, C, H', W')
+    ``style`` features, channel statistics of each item over its pixels (population variance, as
+    :func:`feature_stats`), in the features' dtype.
+    """
+    c_mean, c_std = content.mean((2, 3), keepdim=True), (content.var((2, 3), keepdim=True, correction=0) + eps).sqrt()
+    s_mean, s_std = style.mean((2, 3), keepdim=True), (style.var((2, 3), keepdim=True, correction=0) + eps).sqrt()
+    return (content - c_mean) / c_std * s_std + s_mean
+
+
 @dataclass(frozen=True)
 class Affine:
     """A feature transform reduced to ``out = matrix @ (f - centre) + shift`` per pixel.
