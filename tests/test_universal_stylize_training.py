@@ -98,9 +98,14 @@ def test_stylization_training_needs_style_data_and_a_matching_init(photos, tmp_p
     cfg = DecoderTrainConfig(level="relu1_1", steps=1, batch_size=1, crop=32, style_weight=1.0, eval_every=0)
     with pytest.raises(InputError, match="style data"):
         train(cfg, data, tmp_path / "a")
+    assert not (tmp_path / "a").exists()
     with pytest.raises(InputError, match="feature_weight"):
         DecoderTrainConfig(level="relu1_1", style_weight=1.0, feature_weight=0.0)
     torch.save({"not": "a decoder"}, tmp_path / "junk.pt")
+    junk = DecoderTrainConfig(level="relu1_1", steps=1, batch_size=1, crop=32, init=str(tmp_path / "junk.pt"))
+    with pytest.raises(InputError, match="not an impasto decoder"):
+        train(junk, data, tmp_path / "c")
+    assert not (tmp_path / "c").exists()
     other = tmp_path / "relu2_1.pt"
     from impasto.universal.decoders import FORMAT
 
@@ -110,6 +115,7 @@ def test_stylization_training_needs_style_data_and_a_matching_init(photos, tmp_p
     wrong = DecoderTrainConfig(level="relu1_1", steps=1, batch_size=1, crop=32, init=str(other), eval_every=0)
     with pytest.raises(InputError, match="relu2_1 decoder"):
         train(wrong, data, tmp_path / "b")
+    assert not (tmp_path / "b").exists()
 
 
 def test_cli_style_weight_without_style_data_is_a_one_line_error(photos, tmp_path, capsys):

@@ -272,7 +272,6 @@ def train(
         raise ResumeError(f"nothing to resume: {ckpt} does not exist (drop --resume to start a new run)")
     if not resume and ckpt.is_file():
         raise InputError(f"{ckpt} exists; pass --resume to continue it or choose another run folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
     if cfg.style_weight and style_data is None:
         raise InputError("style_weight > 0 needs style data (--style-data)")
     torch.manual_seed(cfg.seed)
@@ -291,6 +290,7 @@ def train(
     else:
         scale = 1.0 / feature_rms(loss_fn, data.batch(cfg.batch_size, 0, seed=cfg.seed))
         arch_kwargs = {"level": cfg.level, "width": cfg.width, "input_scale": float(f"{scale:.4g}")}
+    run_dir.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
     decoder = VGGDecoder(**arch_kwargs)
     if not resume and cfg.init:
         decoder.load_state_dict(init_state)
