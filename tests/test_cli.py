@@ -369,6 +369,31 @@ def test_keyboard_interrupt_in_process(tmp_path, monkeypatch, capsys, cli_conten
     assert not cli.intermediate_path(output, 6).exists()
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_that_was_swallowed_ends_the_run_at_the_next_progress_event(signum):
+    """Python only prints an exception raised inside a finaliser; the signal is remembered, and the next
+    progress event of any command raises it again (cli.interrupts)."""
+    import os
+
+    from impasto.cli import interrupts
+    from impasto.cli.common import ProgressBar
+
+    previous = interrupts.install()
+    try:
+        try:
+            os.kill(os.getpid(), signum)
+            time.sleep(1)  # the handler runs at the next bytecode; the sleep is never finished
+        except KeyboardInterrupt:
+            pass  # swallowed, as a finaliser would
+        with pytest.raises(KeyboardInterrupt):
+            ProgressBar("stylize", quiet=True).update(10)
+        interrupts.install()  # the next command starts clean
+        ProgressBar("stylize", quiet=True).update(10)
+    finally:
+        interrupts.restore(previous)
+    assert signal.getsignal(signal.SIGINT) is previous[signal.SIGINT]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_in_subprocess(signum, tmp_path, cli_content, cli_style):

@@ -13,7 +13,6 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from .. import __version__
 from ..errors import ImpastoError
@@ -68,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..runtime import tune_allocator
 
     tune_allocator()
-    previous = _sigterm_as_interrupt()
+    from . import interrupts
+
+    previous = interrupts.install()
     try:
         return int(args.run(args) or 0)
     except ImpastoError as err:
@@ -81,23 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("impasto: error: out of memory; try a smaller size", file=sys.stderr)
         return 2
     finally:
-        if previous is not None:
-            import signal
-
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _sigterm_as_interrupt() -> Any:
-    """A polite kill (SIGTERM) ends a run the way Ctrl-C does: no partial output, exit 130."""
-    import signal
-    import threading
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, handler)
+        interrupts.restore(previous)
 
 
 def _one_line(err: BaseException) -> str:

@@ -238,6 +238,9 @@ class ProgressBar:
         self.bar: Any = None
 
     def update(self, total: int, losses: dict[str, float] | None = None, n: int = 1) -> None:
+        from .interrupts import check
+
+        check()  # a Ctrl-C that Python swallowed (see cli.interrupts) ends the run at the next step
         if self.quiet:
             return
         if self.bar is None:
