@@ -134,8 +134,10 @@ def test_preserve_color_histogram_recolours_the_style_like_the_photo(photo, pain
 
 def test_bad_input_is_a_one_line_input_error(photo, painting, tmp_path):
     decoders = random_decoders(("relu3_1",))
-    with pytest.raises(InputError, match="too small for relu3_1"):
+    with pytest.raises(InputError, match=r"too small for relu3_1.*\(a larger --image-size\)"):
         stylize_universal(photo[:12, :12], painting, image_size=None, decoders=decoders)
+    with pytest.raises(InputError, match=r"style image 1 is .* \(a larger --image-size or --style-scale\)"):
+        stylize_universal(photo, painting, image_size=None, style_size=20, decoders=decoders)
     with pytest.raises(InputError, match="strength"):
         stylize_universal(photo, painting, strength=1.2, decoders=decoders)
     with pytest.raises(InputError, match="no decoder for relu2_1"):

@@ -44,6 +44,10 @@ def run_train(args: argparse.Namespace) -> int:
         from ..errors import InputError
 
         raise InputError("--style-weight > 0 trains for stylisation: give the style images with --style-data")
+    if cfg.init and not args.resume:  # a bad --init is refused before the data are read
+        from ..universal.train import initial_weights
+
+        initial_weights(cfg)
     data = ReconstructionData(args.data, cfg.crop, max_scale=cfg.max_scale, exclude=args.exclude)
     style_data = (
         ReconstructionData(args.style_data, cfg.crop, max_scale=cfg.max_scale, exclude=args.exclude)

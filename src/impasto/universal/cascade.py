@@ -99,15 +99,19 @@ def min_image_side(levels: Sequence[str]) -> int:
     return MIN_FEATURE_SIDE * 2 ** (deepest - 1)
 
 
-def check_size(name: str, image: Tensor, levels: Sequence[str]) -> None:
+def check_size(name: str, image: Tensor, levels: Sequence[str], larger: str = "a larger --image-size") -> None:
+    """One-line error when ``image`` is too small for the deepest of ``levels``; ``larger`` says how to grow it."""
     need = min_image_side(levels)
     h, w = image.shape[-2:]
     if min(h, w) < need:
         deepest = max(levels, key=LEVELS.index)
         raise InputError(
             f"{name} is {w}x{h} px, too small for {deepest}: give at least {need} px per side "
-            "(a larger --image-size) or shallower levels"
+            f"({larger}) or shallower levels"
         )
+
+
+STYLE_LARGER = "a larger --image-size or --style-scale"
 
 
 def _core(feats: Tensor, tile: Tile, level: str) -> Tensor:
@@ -160,7 +164,7 @@ def style_statistics(
     """The statistics of (1, 3, H, W) ``style`` at ``levels`` that ``method`` needs, from one VGG pass (or
     accumulated over tiles of about ``tile_size``, as :func:`stylize_tensor` does); ``name`` is what an
     error calls the image."""
-    check_size(name, style, levels)
+    check_size(name, style, levels, STYLE_LARGER)
     covariance = method == "wct"
     tiles = _tiles(style, tile_size)
     return StyleStatistics(level_stats(encoder, style, levels, covariance=covariance, tiles=tiles), covariance)
@@ -210,7 +214,7 @@ def cached_style_statistics(
 def _style_levels(style: Tensor | StyleStatistics, i: int, order: Sequence[str], method: str) -> None:
     """One-line errors for a style (image or :class:`StyleStatistics`) that cannot serve ``order`` and ``method``."""
     if not isinstance(style, StyleStatistics):
-        check_size(f"style image {i + 1}", style, order)
+        check_size(f"style image {i + 1}", style, order, STYLE_LARGER)
         return
     missing = [level for level in order if level not in style.levels]
     if missing:

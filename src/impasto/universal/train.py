@@ -227,7 +227,7 @@ def make_stylize_step(
     return step_fn
 
 
-def _initial_weights(cfg: DecoderTrainConfig) -> tuple[dict[str, Any], dict[str, Tensor]]:
+def initial_weights(cfg: DecoderTrainConfig) -> tuple[dict[str, Any], dict[str, Tensor]]:
     """(architecture, state dict) of the ``cfg.init`` decoder; its level must be ``cfg.level``."""
     from .decoders import load_decoder
 
@@ -286,7 +286,7 @@ def train(
         if (arch_kwargs.get("level"), arch_kwargs.get("width")) != (cfg.level, cfg.width):
             raise ResumeError(f"{ckpt} holds a decoder with {arch_kwargs}; use the same --level/--width")
     elif cfg.init:
-        arch_kwargs, init_state = _initial_weights(cfg)
+        arch_kwargs, init_state = initial_weights(cfg)
     else:
         scale = 1.0 / feature_rms(loss_fn, data.batch(cfg.batch_size, 0, seed=cfg.seed))
         arch_kwargs = {"level": cfg.level, "width": cfg.width, "input_scale": float(f"{scale:.4g}")}
