@@ -135,3 +135,10 @@ def test_cli_style_weight_without_style_data_is_a_one_line_error(photos, tmp_pat
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "decoder file not found" in err[0]  # refused before the data are read
     assert not (tmp_path / "run").exists()
+    code = main(
+        ["decoders", "train", "--data", str(photos[0]), "--style-data", str(photos[1]), "--level", "relu1_1",
+         "-o", str(tmp_path / "run"), "--crop", "32"]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--style-data is only used with --style-weight" in err[0]
+    assert not (tmp_path / "run").exists()

@@ -40,10 +40,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     run_dir = check_folder_path(args.output, "run folder")
     check_output_folder(run_dir, [*args.data, *(args.style_data or [])])  # never inside the photos
-    if cfg.style_weight and not args.style_data:
-        from ..errors import InputError
+    from ..errors import InputError
 
+    if cfg.style_weight and not args.style_data:
         raise InputError("--style-weight > 0 trains for stylisation: give the style images with --style-data")
+    if args.style_data and not cfg.style_weight:  # not silently a reconstruction run
+        raise InputError("--style-data is only used with --style-weight > 0 (stylisation training)")
     if cfg.init and not args.resume:  # a bad --init is refused before the data are read
         from ..universal.train import initial_weights
 

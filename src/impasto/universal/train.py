@@ -115,6 +115,10 @@ class StylizationLoss(nn.Module):
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             return {k: v.float() for k, v in self.encoder(image).items()}
 
+    def encode(self, image: Tensor) -> Tensor:
+        """The level's features, as :meth:`ReconstructionLoss.encode` (the held-out PSNR and ``input_scale``)."""
+        return self.encode_all(image)[self.level]
+
     def targets(self, photos: Tensor, styles: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """(the decoder's input: the photos' features with the styles' channel statistics, the styles' Grams)."""
         from ..losses.functional import gram_matrix
@@ -141,7 +145,10 @@ class StylizationLoss(nn.Module):
         return terms
 
 
-def reconstruct(decoder: nn.Module, loss_fn: ReconstructionLoss, image: Tensor) -> Tensor:
+LevelLoss = ReconstructionLoss | StylizationLoss  # either encodes a level (``encode``, ``precision``)
+
+
+def reconstruct(decoder: nn.Module, loss_fn: LevelLoss, image: Tensor) -> Tensor:
     """encode -> decode of (B, 3, H, W) images, clamped to [0, 1]."""
     feats = loss_fn.encode(image).float()
     with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=loss_fn.precision == "bf16"):
@@ -149,7 +156,7 @@ def reconstruct(decoder: nn.Module, loss_fn: ReconstructionLoss, image: Tensor) 
     return out.float().clamp(0, 1)
 
 
-def heldout_psnr(decoder: nn.Module, loss_fn: ReconstructionLoss, images: Sequence[Tensor]) -> float:
+def heldout_psnr(decoder: nn.Module, loss_fn: LevelLoss, images: Sequence[Tensor]) -> float:
     """Mean PSNR (dB) of encode -> decode over ``images`` ((1, 3, H, W) each)."""
     values = []
     with torch.no_grad():
@@ -167,7 +174,7 @@ def load_eval_images(files: Sequence[str | Path], long_side: int = 256) -> list[
     return [resize_long_side(to_tensor(read_image(f)), long_side) for f in files]
 
 
-def feature_rms(loss_fn: ReconstructionLoss, photos: Tensor) -> float:
+def feature_rms(loss_fn: LevelLoss, photos: Tensor) -> float:
     """Root mean square of the level's features on ``photos`` (the decoder's ``input_scale`` is its inverse).
 
     The Caffe VGG sees 0-255 pixels, so its shallow features reach the hundreds; a decoder fed them
@@ -194,7 +201,7 @@ def make_step(decoder_name: str, loss_fn: ReconstructionLoss, data: Any, *, batc
         photos = data.batch(batch_size, step, seed=seed)
         with torch.no_grad():
             target = loss_fn.encode(photos).float()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=loss_fn.precision == "bf16"):
+        with torch.autocast(photos.device.type, dtype=torch.bfloat16, enabled=loss_fn.precision == "bf16"):
             output = decoder(target, size=tuple(photos.shape[-2:]))
         terms = loss_fn(output, photos, target)
         opt.zero_grad(set_to_none=True)
@@ -216,7 +223,7 @@ def make_stylize_step(
         decoder, opt = state.nets[decoder_name], state.optimizers[decoder_name]
         photos = data.batch(batch_size, step, seed=seed)
         target, grams = loss_fn.targets(photos, style_data.batch(batch_size, step, seed=seed + 1))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=loss_fn.precision == "bf16"):
+        with torch.autocast(photos.device.type, dtype=torch.bfloat16, enabled=loss_fn.precision == "bf16"):
             output = decoder(target, size=tuple(photos.shape[-2:]))
         terms = loss_fn(output.clamp(0, 1), target, grams)
         opt.zero_grad(set_to_none=True)
@@ -275,8 +282,19 @@ def train(
     if cfg.style_weight and style_data is None:
         raise InputError("style_weight > 0 needs style data (--style-data)")
     torch.manual_seed(cfg.seed)
-    loss_fn = ReconstructionLoss(
-        cfg.level, feature_weight=cfg.feature_weight, weights=cfg.weights, precision=cfg.precision
+    # one VGG serves the step, the held-out PSNR and the first input_scale
+    loss_fn: LevelLoss = (
+        StylizationLoss(
+            cfg.level,
+            feature_weight=cfg.feature_weight,
+            style_weight=cfg.style_weight,
+            weights=cfg.weights,
+            precision=cfg.precision,
+        )
+        if cfg.style_weight
+        else ReconstructionLoss(
+            cfg.level, feature_weight=cfg.feature_weight, weights=cfg.weights, precision=cfg.precision
+        )
     )
     if resume:
         from ..train.checkpoint import load_checkpoint
@@ -310,15 +328,8 @@ def train(
     if resume:
         state.load(saved_ckpt)
         log.info("resumed %s at step %d", ckpt, state.step)
-    if cfg.style_weight:
-        stylize_loss = StylizationLoss(
-            cfg.level,
-            feature_weight=cfg.feature_weight,
-            style_weight=cfg.style_weight,
-            weights=cfg.weights,
-            precision=cfg.precision,
-        )
-        step_fn = make_stylize_step("decoder", stylize_loss, data, style_data, batch_size=cfg.batch_size, seed=cfg.seed)
+    if isinstance(loss_fn, StylizationLoss):
+        step_fn = make_stylize_step("decoder", loss_fn, data, style_data, batch_size=cfg.batch_size, seed=cfg.seed)
     else:
         step_fn = make_step("decoder", loss_fn, data, batch_size=cfg.batch_size, seed=cfg.seed)
 
