@@ -142,3 +142,90 @@ def test_cli_style_weight_without_style_data_is_a_one_line_error(photos, tmp_pat
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--style-data is only used with --style-weight" in err[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_a_deeper_style_depth_puts_the_deeper_grams_in_the_loss():
+    from impasto.universal.train import StylizationLoss
+
+    torch.manual_seed(0)
+    shallow = StylizationLoss("relu1_1")
+    deep = StylizationLoss("relu1_1", style_depth="relu2_1")
+    assert shallow.layers == ("relu1_1",) and deep.layers == ("relu1_1", "relu2_1")
+    photos, styles = torch.rand(2, 3, 32, 32) * 0.3, torch.rand(2, 3, 32, 32)
+    target, grams = deep.targets(photos, styles)
+    assert set(grams) == {"relu1_1", "relu2_1"}
+    _, shallow_grams = shallow.targets(photos, styles)
+    torch.testing.assert_close(grams["relu1_1"], shallow_grams["relu1_1"])
+    # the deeper layer's term adds to the style loss of an image that misses the style
+    assert float(deep(photos, target, grams)["style"]) > float(shallow(photos, target, shallow_grams)["style"])
+
+
+def test_cascade_from_feeds_the_deeper_decoders_picture(tmp_path):
+    from impasto.universal.train import StylizationLoss
+    from impasto.universal.transforms import adain_batch
+
+    torch.manual_seed(0)
+    deep, mid = VGGDecoder("relu3_1", width=0.25).eval(), VGGDecoder("relu2_1", width=0.25).eval()
+    loss = StylizationLoss("relu1_1", before=[deep, mid])
+    photos, styles = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    target, _ = loss.targets(photos, styles)
+    style = loss.encode_all(styles)
+    painted = photos
+    with torch.no_grad():
+        for decoder in (deep, mid):  # deepest first, each on the last one's picture
+            level = decoder.level
+            painted = decoder(adain_batch(loss.encode_all(painted)[level], style[level]), size=(32, 32)).clamp(0, 1)
+        expected = adain_batch(loss.encode_all(painted)["relu1_1"], style["relu1_1"])
+    torch.testing.assert_close(target, expected)
+    only_deep, _ = StylizationLoss("relu1_1", before=[deep]).targets(photos, styles)
+    plain, _ = StylizationLoss("relu1_1").targets(photos, styles)
+    assert float((plain - target).abs().mean()) > 1e-3  # not the photo's own features
+    assert float((only_deep - target).abs().mean()) > 1e-3  # the second decoder did its part
+    assert not any(p.requires_grad for p in [*deep.parameters(), *mid.parameters()])
+
+
+def test_style_depth_and_cascade_from_are_checked(photos, tmp_path):
+    from impasto.universal.data import ReconstructionData
+    from impasto.universal.decoders import FORMAT
+    from impasto.universal.train import train
+
+    with pytest.raises(InputError, match="shallower than the level"):
+        DecoderTrainConfig(level="relu3_1", style_weight=1.0, style_depth="relu2_1")
+    with pytest.raises(InputError, match="style_depth belongs to stylisation"):
+        DecoderTrainConfig(level="relu1_1", style_depth="relu2_1")
+    with pytest.raises(InputError, match="cascade_from belongs to stylisation"):
+        DecoderTrainConfig(level="relu1_1", cascade_from=("x.pt",))
+    same = tmp_path / "relu1_1.pt"
+    kwargs = {"level": "relu1_1", "width": 0.25, "input_scale": 1.0}
+    state = VGGDecoder("relu1_1", width=0.25).state_dict()
+    torch.save({"format": FORMAT, "arch": "vgg_decoder", "kwargs": kwargs, "state": state}, same)
+    data = ReconstructionData(photos[:1], 32, max_side=96)
+    cfg = DecoderTrainConfig(
+        level="relu1_1", steps=1, batch_size=1, crop=32, style_weight=1.0, cascade_from=(str(same),)
+    )
+    with pytest.raises(InputError, match="needs levels deeper than relu1_1"):
+        train(cfg, data, tmp_path / "run", style_data=data)
+    assert not (tmp_path / "run").exists()
+    deep = tmp_path / "relu3_1.pt"
+    mid = tmp_path / "relu2_1.pt"
+    for path, level in ((deep, "relu3_1"), (mid, "relu2_1")):
+        kwargs = {"level": level, "width": 0.25, "input_scale": 1.0}
+        state = VGGDecoder(level, width=0.25).state_dict()
+        torch.save({"format": FORMAT, "arch": "vgg_decoder", "kwargs": kwargs, "state": state}, path)
+    backwards = DecoderTrainConfig(**{**cfg.to_dict(), "cascade_from": (str(mid), str(deep))})
+    with pytest.raises(InputError, match="deepest level first"):
+        train(backwards, data, tmp_path / "run", style_data=data)
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_cascade_from_a_missing_file_is_a_one_line_error(photos, tmp_path, capsys):
+    from impasto.cli import main
+
+    code = main(
+        ["decoders", "train", "--data", str(photos[0]), "--style-data", str(photos[1]), "--level", "relu1_1",
+         "--style-weight", "1", "--style-depth", "relu2_1", "--cascade-from", str(tmp_path / "missing.pt"),
+         "-o", str(tmp_path / "run"), "--crop", "32"]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "decoder file not found" in err[0]
+    assert not (tmp_path / "run").exists()

@@ -3,7 +3,8 @@
 * ``impasto decoders train --data DIR [DIR ...] --level relu3_1 -o RUN/`` trains the decoder of one
   VGG level for reconstruction (flags from :class:`impasto.universal.config.DecoderTrainConfig`);
   ``--resume`` continues ``RUN/checkpoint.pt``. Data: image folders, image or video files, ``skimage``.
-  ``--style-weight W --style-data SOURCE... --init DECODER.pt`` fine-tunes a decoder for stylisation.
+  ``--style-weight W --style-data SOURCE... --init DECODER.pt`` fine-tunes a decoder for stylisation;
+  ``--style-depth relu4_1 --cascade-from DEEPER.pt`` fine-tunes a shallow level for its place in the cascade.
 * ``impasto decoders eval CHECKPOINT... --images FILE...`` prints each decoder's encode -> decode PSNR.
 * ``impasto decoders export CHECKPOINT OUT.pt`` writes the decoder alone in fp16 (the shipped form).
 """
@@ -50,6 +51,10 @@ def run_train(args: argparse.Namespace) -> int:
         from ..universal.train import initial_weights
 
         initial_weights(cfg)
+    if cfg.cascade_from:  # as --init: a bad file is refused at once
+        from ..universal.train import cascade_decoders
+
+        cascade_decoders(cfg)
     data = ReconstructionData(args.data, cfg.crop, max_scale=cfg.max_scale, exclude=args.exclude)
     style_data = (
         ReconstructionData(args.style_data, cfg.crop, max_scale=cfg.max_scale, exclude=args.exclude)

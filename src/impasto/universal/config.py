@@ -112,6 +112,18 @@ class DecoderTrainConfig(ConfigBase):
         "times a relative Gram loss at relu1_1 ... the level; needs style data)",
         number="nonnegative",
     )
+    style_depth: str | None = opt(
+        None,
+        "deepest VGG layer of the stylisation's Gram loss (default: the level itself); a deeper one teaches "
+        "a shallow level's decoder to keep the statistics the deeper levels of the cascade painted",
+        choices=LEVELS,
+    )
+    cascade_from: tuple[str, ...] | None = opt(
+        None,
+        "deeper levels' decoder files, deepest first: the photos are first stylised (AdaIN) with each in turn, "
+        "so this decoder trains on images like those the cascade (deepest level first) hands it",
+        nargs="+",
+    )
     init: str | None = opt(None, "start from the weights of this decoder file or checkpoint (fine-tuning)")
     precision: str = opt("fp32", "fp32 or bf16 (autocast of VGG and decoder; losses in fp32)", choices=("fp32", "bf16"))
     seed: int = opt(0, "seeds the weights and the batches", minimum=0)
@@ -125,6 +137,11 @@ class DecoderTrainConfig(ConfigBase):
     def _check(self) -> None:
         if self.style_weight and not self.feature_weight:
             raise InputError("style_weight > 0 trains on the feature loss: give a feature_weight > 0")
+        for name in ("style_depth", "cascade_from"):
+            if getattr(self, name) and not self.style_weight:
+                raise InputError(f"{name} belongs to stylisation training: give a style_weight > 0")
+        if self.style_depth and LEVELS.index(self.style_depth) < LEVELS.index(self.level):
+            raise InputError(f"style_depth {self.style_depth} is shallower than the level {self.level}")
         smallest = 4 * 2 ** int(self.level[4])
         if self.crop < smallest:
             raise InputError(f"crop {self.crop} px is too small for {self.level}; use at least {smallest}")

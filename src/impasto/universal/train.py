@@ -20,11 +20,17 @@ decodes that target ``t``, and the loss is
 
     L = feature_weight * ||VGG(I') - t||^2 / mean(t^2) + style_weight * sum_l ||G_l(I') - G_l(S)||^2 / ||G_l(S)||^2
 
-over the VGG layers relu1_1 ... the level (``G`` the Gram matrix, each layer's term relative to the
-style's own so no layer dominates). A reconstruction-only decoder inverts the features of photos; the
-features WCT and AdaIN hand it are off that set, and it decodes them to images whose re-encoded
-statistics fall far from the painting's (measured in docs/universal.md). This objective trains on
-such features.
+over the VGG layers relu1_1 ... the level, or a deeper ``style_depth`` (``G`` the Gram matrix, each
+layer's term relative to the style's own so no layer dominates). A reconstruction-only decoder
+inverts the features of photos; the features WCT and AdaIN hand it are off that set, and it decodes
+them to images whose re-encoded statistics fall far from the painting's (measured in
+docs/universal.md). This objective trains on such features.
+
+The cascade runs the deepest level first, and each shallower level re-encodes the image the deeper one
+painted. Trained as above, a shallow level's decoder knows nothing of the deeper statistics and undoes
+part of them (measured in docs/universal.md). ``cascade_from`` (deeper decoders, frozen, deepest first)
+first stylises the photos at their levels, so the decoder trains on the images the cascade hands it, and a
+``style_depth`` at or below that level puts the deeper Gram matrices in its loss.
 
 :func:`train` hands a step function to :func:`impasto.train.loop.fit`, the one
 training loop (progress events, atomic checkpoints every ``checkpoint_every``
@@ -89,8 +95,9 @@ class ReconstructionLoss(nn.Module):
 
 
 class StylizationLoss(nn.Module):
-    """Feature loss on the AdaIN target plus the relative Gram loss at relu1_1 ... the level (see the
-    module docstring)."""
+    """Feature loss on the AdaIN target plus the relative Gram loss at relu1_1 ... ``style_depth`` (the
+    level by default; see the module docstring). With ``before`` (a deeper level's decoder, frozen) the
+    photos are first stylised at that level, as the cascade does before this level's turn."""
 
     def __init__(
         self,
@@ -98,6 +105,8 @@ class StylizationLoss(nn.Module):
         *,
         feature_weight: float = 1.0,
         style_weight: float = 1.0,
+        style_depth: str | None = None,
+        before: Sequence[nn.Module] = (),
         weights: str = "embedded",
         precision: str = "fp32",
     ) -> None:
@@ -107,9 +116,12 @@ class StylizationLoss(nn.Module):
 
         self.level, self.precision = level, precision
         self.feature_weight, self.style_weight = feature_weight, style_weight
-        self.layers = LEVELS[: LEVELS.index(level) + 1]
-        self.encoder = FeatureExtractor(list(self.layers), weights=weights)
+        self.layers = LEVELS[: LEVELS.index(style_depth or level) + 1]
+        deepest = max(LEVELS.index(x) for x in (level, self.layers[-1], *(d.level for d in before)))
+        self.encoder = FeatureExtractor(list(LEVELS[: deepest + 1]), weights=weights)
         self.encoder.requires_grad_(False)
+        self.before = nn.ModuleList(before)
+        self.before.requires_grad_(False).eval()
 
     def encode_all(self, image: Tensor) -> dict[str, Tensor]:
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
@@ -119,14 +131,25 @@ class StylizationLoss(nn.Module):
         """The level's features, as :meth:`ReconstructionLoss.encode` (the held-out PSNR and ``input_scale``)."""
         return self.encode_all(image)[self.level]
 
+    def stylize_before(self, photos: Tensor, style: dict[str, Tensor]) -> Tensor:
+        """The photos stylised (AdaIN) by each ``before`` decoder in turn: what the cascade hands this level."""
+        from .transforms import adain_batch
+
+        for decoder in self.before:
+            target = adain_batch(self.encode_all(photos)[decoder.level], style[decoder.level])
+            with torch.autocast(photos.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                photos = decoder(target, size=tuple(photos.shape[-2:])).float().clamp(0, 1)
+        return photos
+
     def targets(self, photos: Tensor, styles: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """(the decoder's input: the photos' features with the styles' channel statistics, the styles' Grams)."""
         from ..losses.functional import gram_matrix
         from .transforms import adain_batch
 
         with torch.no_grad():
-            content = self.encode_all(photos)[self.level]
             style = self.encode_all(styles)
+            photos = self.stylize_before(photos, style)
+            content = self.encode_all(photos)[self.level]
             return adain_batch(content, style[self.level]), {k: gram_matrix(style[k]) for k in self.layers}
 
     def forward(self, output: Tensor, target: Tensor, grams: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -234,6 +257,25 @@ def make_stylize_step(
     return step_fn
 
 
+def cascade_decoders(cfg: DecoderTrainConfig) -> list[nn.Module]:
+    """The ``cfg.cascade_from`` decoders (frozen), of levels deeper than ``cfg.level``, deepest first."""
+    from ..nets.decoder import LEVELS
+    from .decoders import load_decoder
+
+    decoders: list[nn.Module] = []
+    for path in cfg.cascade_from or ():
+        decoder, _ = load_decoder(path)
+        depth = LEVELS.index(decoder.level)
+        if depth <= LEVELS.index(cfg.level):
+            raise InputError(
+                f"{path} holds the {decoder.level} decoder: --cascade-from needs levels deeper than {cfg.level}"
+            )
+        if decoders and depth >= LEVELS.index(decoders[-1].level):
+            raise InputError(f"--cascade-from lists the deepest level first; {path} ({decoder.level}) comes too late")
+        decoders.append(decoder.float())
+    return decoders
+
+
 def initial_weights(cfg: DecoderTrainConfig) -> tuple[dict[str, Any], dict[str, Tensor]]:
     """(architecture, state dict) of the ``cfg.init`` decoder; its level must be ``cfg.level``."""
     from .decoders import load_decoder
@@ -288,6 +330,8 @@ def train(
             cfg.level,
             feature_weight=cfg.feature_weight,
             style_weight=cfg.style_weight,
+            style_depth=cfg.style_depth,
+            before=cascade_decoders(cfg),
             weights=cfg.weights,
             precision=cfg.precision,
         )
