@@ -61,7 +61,7 @@ def test_shipped_decoders_are_fp16_files_of_their_level(shipped):
 
 
 def test_the_reconstruction_set_is_a_decoder_folder_by_name(photo, painting, shipped, tmp_path, monkeypatch):
-    """``decoders="reconstruction"`` picks the shipped reconstruction-only set; the default set's deep levels are
+    """``decoders="reconstruction"`` picks the shipped reconstruction-only set; the default set's levels are
     the stylisation-tuned ones, so the pictures differ; a folder of that name in the working directory wins."""
     default = impasto.stylize(photo, painting, method="wct", image_size=64, levels=["relu4_1"]).array
     recon = impasto.stylize(

@@ -11,8 +11,8 @@ Both describe themselves, so :func:`load_decoder` needs no flags. A *decoder set
 ``<level>/checkpoint.pt`` run folders (as ``impasto decoders train -o DIR/<level>`` writes),
 or, with no folder given, the decoders shipped in the package (``impasto/universal/weights``). The
 package also ships a second set, named ``reconstruction`` (:data:`SHIPPED_SETS`): Li et al.'s
-reconstruction-only decoders at every level, where the default set's relu3_1 and relu4_1 were
-fine-tuned for stylisation (see the model card, ``weights/README.md``).
+reconstruction-only decoders at every level, where the default set's levels were fine-tuned for
+stylisation, the shallow ones for their place in the cascade (see the model card, ``weights/README.md``).
 """
 
 from __future__ import annotations

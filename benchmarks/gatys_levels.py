@@ -1,0 +1,137 @@
+#!/usr/bin/env python
+"""Where the default Gatys run's time goes by level, and what the finer level's steps buy (issue 15).
+
+    python benchmarks/gatys_levels.py [--coarse-steps 225] [--fine-steps 75] [--marks 5,10,20,30,40,60]
+                                      [--variants cw=20:20,noise=0.05:40] [--precision bf16]
+
+The README's default command runs 225 steps at 256 px, then 75 at 512 px (tubingen.jpg + starry_night.jpg).
+This script runs those two levels as two single-scale runs (the second starts from the first's result,
+resized as the pyramid resizes it) and judges the image after ``--marks`` steps of the fine level with
+``impasto.evaluate``: content and style distance at 512 px, and ``5c + 100s``, the default objective's
+content and style terms with their weights (the TV term left out). Then each ``--variants`` entry
+reruns the fine level from the same coarse result with one change, for its given number of steps:
+
+  cw=X          the fine level's content weight (the coarse level keeps the default 5)
+  noise=S       Gaussian noise of std S (0-1 pixels) added to the upsampled start
+  steps=N       only the step count (a plain shorter fine level)
+
+Every row carries the wall time of the level(s) it ran; the machine line (CPU model, native-bf16 flags,
+threads, load) comes first. Run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import cpu_model_and_flags
+
+REPO = Path(__file__).resolve().parent.parent
+CONTENT, STYLE = REPO / "examples" / "tubingen.jpg", REPO / "examples" / "starry_night.jpg"
+WEIGHTS = {"content": 5.0, "style": 100.0}  # the defaults, for the 5c + 100s column
+
+
+def fine_run(impasto, start: Path, steps: int, marks: set[int], precision: str, **overrides) -> tuple[dict, float]:
+    """The 512 px level from ``start``; the images after each mark (and the last step) and the seconds."""
+    images: dict[int, np.ndarray] = {}
+
+    def keep(event) -> None:
+        if event.step in marks and event.image is not None:
+            images[event.step] = event.image[0].permute(1, 2, 0).float().clamp(0, 1).numpy().copy()
+
+    t = time.perf_counter()
+    result = impasto.stylize(
+        CONTENT,
+        STYLE,
+        image_size=512,
+        steps=steps,
+        multiscale="off",
+        precision=precision,
+        init="image",
+        init_image=str(start),
+        callback=keep,
+        **overrides,
+    )
+    seconds = time.perf_counter() - t
+    images[steps] = result.array
+    return images, seconds
+
+
+def judged(impasto, images: dict[str, np.ndarray]) -> list[tuple[str, float, float]]:
+    ev = impasto.evaluate(CONTENT, STYLE, list(images.values()), names=list(images), image_size=512)
+    return [(r.name, r.content_distance, r.style_distance) for r in ev.rows[2:]]
+
+
+def row(name: str, content: float, style: float, seconds: str) -> str:
+    total = WEIGHTS["content"] * content + WEIGHTS["style"] * style
+    return f"| {name} | {seconds} | {content:.3e} | {style:.3e} | {total:.3e} |"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--coarse-steps", type=int, default=225)
+    p.add_argument("--fine-steps", type=int, default=75)
+    p.add_argument("--marks", default="5,10,20,30,40,60", help="fine-level steps after which to judge the image")
+    p.add_argument("--variants", default="cw=20:20,cw=60:10,noise=0.05:40", help="CHANGE:STEPS,... (see above)")
+    p.add_argument("--precision", default="bf16")
+    args = p.parse_args()
+
+    import torch
+    from PIL import Image
+
+    import impasto
+
+    model, flags = cpu_model_and_flags()
+    native = sorted(flags & {"avx512_bf16", "amx_bf16"}) or ["none"]
+    print(
+        f"CPU: {model}; native bf16: {', '.join(native)}; torch {torch.__version__}, {torch.get_num_threads()} "
+        f"threads; load {os.getloadavg()[0]:.2f}; precision {args.precision}\n"
+    )
+    marks = {int(m) for m in args.marks.split(",") if m}
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        coarse = impasto.stylize(
+            CONTENT, STYLE, image_size=256, steps=args.coarse_steps, multiscale="off", precision=args.precision
+        )
+        coarse_seconds = time.perf_counter() - t
+        start = Path(tmp) / "coarse.png"
+        Image.fromarray((np.clip(coarse.array, 0, 1) * 255 + 0.5).astype(np.uint8)).save(start)
+
+        print("| image | seconds | judged content | judged style | 5c + 100s |\n| --- | --- | --- | --- | --- |")
+        images, fine_seconds = fine_run(impasto, start, args.fine_steps, marks, args.precision)
+        up = np.asarray(Image.open(start).resize((512, 384), Image.BICUBIC), np.float32) / 255
+        named = {"256 px result, upsampled": up, **{f"+{k} steps at 512 px": images[k] for k in sorted(images)}}
+        for i, (name, c, s) in enumerate(judged(impasto, named)):
+            seconds = f"{coarse_seconds:.1f}" if i == 0 else "-"
+            if name.startswith(f"+{args.fine_steps} "):
+                seconds = f"{coarse_seconds:.1f} + {fine_seconds:.1f}"
+            print(row(name, c, s, seconds), flush=True)
+
+        for spec in filter(None, args.variants.split(",")):
+            change, _, steps_text = spec.partition(":")
+            key, _, value = change.partition("=")
+            steps, begin, overrides = int(steps_text or args.fine_steps), start, {}
+            if key == "cw":
+                overrides["content_weight"] = float(value)
+            elif key == "noise":
+                rng = np.random.default_rng(0)
+                noisy = np.clip(up + rng.normal(0, float(value), up.shape), 0, 1)
+                begin = Path(tmp) / "noisy.png"
+                Image.fromarray((noisy * 255 + 0.5).astype(np.uint8)).save(begin)
+            elif key != "steps":
+                p.error(f"unknown variant {spec!r}")
+            images, seconds = fine_run(impasto, begin, steps, set(), args.precision, **overrides)
+            ((name, c, s),) = judged(impasto, {f"{change}, {steps} steps at 512 px": images[steps]})
+            print(row(name, c, s, f"{coarse_seconds:.1f} + {seconds:.1f}"), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
