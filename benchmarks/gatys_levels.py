@@ -6,14 +6,18 @@
 
 The README's default command runs 225 steps at 256 px, then 75 at 512 px (tubingen.jpg + starry_night.jpg).
 This script runs those two levels as two single-scale runs (the second starts from the first's result,
-resized as the pyramid resizes it) and judges the image after ``--marks`` steps of the fine level with
-``impasto.evaluate``: content and style distance at 512 px, and ``5c + 100s``, the default objective's
-content and style terms with their weights (the TV term left out). Then each ``--variants`` entry
-reruns the fine level from the same coarse result with one change, for its given number of steps:
+resized as the pyramid resizes it; it passes through an 8-bit PNG, which the pyramid does not) and
+judges the image after ``--marks`` steps of the fine level with ``impasto.evaluate``: content and
+style distance at 512 px, and ``5c + 100s``, the default objective's content and style terms with
+their weights (the TV term left out). Then each ``--variants`` entry reruns the fine level from the
+same coarse result with one change, for its given number of steps:
 
   cw=X          the fine level's content weight (the coarse level keeps the default 5)
   noise=S       Gaussian noise of std S (0-1 pixels) added to the upsampled start
-  steps=N       only the step count (a plain shorter fine level)
+  steps=N       only the step count (a plain shorter fine level; no ``:STEPS`` needed)
+
+A mark k is the image that the fine level's k-th step (one objective evaluation, impasto's unit of
+``--steps``) scores, so the image after k - 1 L-BFGS updates; the last row is the level's result.
 
 Every row carries the wall time of the level(s) it ran; the machine line (CPU model, native-bf16 flags,
 threads, load) comes first. Run it on an otherwise idle machine.
@@ -87,6 +91,8 @@ def main() -> int:
     from PIL import Image
 
     import impasto
+    from impasto.io import read_image
+    from impasto.transforms import resize, size_for_long_side, to_array, to_tensor
 
     model, flags = cpu_model_and_flags()
     native = sorted(flags & {"avx512_bf16", "amx_bf16"}) or ["none"]
@@ -106,7 +112,9 @@ def main() -> int:
 
         print("| image | seconds | judged content | judged style | 5c + 100s |\n| --- | --- | --- | --- | --- |")
         images, fine_seconds = fine_run(impasto, start, args.fine_steps, marks, args.precision)
-        up = np.asarray(Image.open(start).resize((512, 384), Image.BICUBIC), np.float32) / 255
+        # the 512 px level's start, resized as impasto resizes an --init image (and as the pyramid does)
+        h, w = read_image(CONTENT).shape[:2]
+        up = to_array(resize(to_tensor(read_image(start)), size_for_long_side(h, w, 512)))
         named = {"256 px result, upsampled": up, **{f"+{k} steps at 512 px": images[k] for k in sorted(images)}}
         for i, (name, c, s) in enumerate(judged(impasto, named)):
             seconds = f"{coarse_seconds:.1f}" if i == 0 else "-"
@@ -125,7 +133,9 @@ def main() -> int:
                 noisy = np.clip(up + rng.normal(0, float(value), up.shape), 0, 1)
                 begin = Path(tmp) / "noisy.png"
                 Image.fromarray((noisy * 255 + 0.5).astype(np.uint8)).save(begin)
-            elif key != "steps":
+            elif key == "steps":
+                steps = int(value)
+            else:
                 p.error(f"unknown variant {spec!r}")
             images, seconds = fine_run(impasto, begin, steps, set(), args.precision, **overrides)
             ((name, c, s),) = judged(impasto, {f"{change}, {steps} steps at 512 px": images[steps]})

@@ -96,8 +96,8 @@ class ReconstructionLoss(nn.Module):
 
 class StylizationLoss(nn.Module):
     """Feature loss on the AdaIN target plus the relative Gram loss at relu1_1 ... ``style_depth`` (the
-    level by default; see the module docstring). With ``before`` (a deeper level's decoder, frozen) the
-    photos are first stylised at that level, as the cascade does before this level's turn."""
+    level by default; see the module docstring). With ``before`` (deeper levels' decoders, deepest first,
+    frozen) the photos are first stylised by each in turn, as the cascade does before this level's turn."""
 
     def __init__(
         self,
@@ -272,7 +272,7 @@ def cascade_decoders(cfg: DecoderTrainConfig) -> list[nn.Module]:
             )
         if decoders and depth >= LEVELS.index(decoders[-1].level):
             raise InputError(f"--cascade-from lists the deepest level first; {path} ({decoder.level}) comes too late")
-        decoders.append(decoder.float())
+        decoders.append(decoder)  # fp32, eval mode, frozen (load_decoder)
     return decoders
 
 
