@@ -229,3 +229,32 @@ def test_cli_cascade_from_a_missing_file_is_a_one_line_error(photos, tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "decoder file not found" in err[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_content_weight_compares_relu4_1_with_the_image_the_level_is_handed():
+    from impasto.universal.train import CONTENT_LAYER, PHOTO, StylizationLoss
+
+    torch.manual_seed(0)
+    deep = VGGDecoder("relu2_1", width=0.25).eval()
+    plain = StylizationLoss("relu1_1", before=[deep])
+    kept = StylizationLoss("relu1_1", content_weight=2.0, before=[deep])
+    assert CONTENT_LAYER == "relu4_1" and CONTENT_LAYER not in plain.encode_all(torch.rand(1, 3, 32, 32))
+    photos, styles = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    target, refs = kept.targets(photos, styles)
+    assert set(refs) == {"relu1_1", PHOTO}
+    handed = kept.stylize_before(photos, kept.encode_all(styles))  # the deeper decoder's picture, not the photo
+    torch.testing.assert_close(refs[PHOTO], kept.encode_all(handed)[CONTENT_LAYER])
+    assert float((refs[PHOTO] - kept.encode_all(photos)[CONTENT_LAYER]).abs().mean()) > 1e-3
+    same = kept(handed, target, refs)  # the handed image itself: no content loss
+    assert float(same["content"]) < 1e-6
+    other = kept(torch.rand(2, 3, 64, 64), target, refs)
+    assert float(other["content"]) > 0.1
+    torch.testing.assert_close(other["total"], other["feature"] + other["style"] + other["content"])
+    # twice the weight, twice the term; without a weight, no term
+    once = StylizationLoss("relu1_1", content_weight=1.0, before=[deep])
+    torch.testing.assert_close(
+        once(handed * 0.5, target, refs)["content"] * 2, kept(handed * 0.5, target, refs)["content"]
+    )
+    assert "content" not in plain(handed, target, plain.targets(photos, styles)[1])
+    with pytest.raises(InputError, match="content_weight belongs to stylisation"):
+        DecoderTrainConfig(level="relu1_1", content_weight=1.0)

@@ -5,6 +5,7 @@
   ``--resume`` continues ``RUN/checkpoint.pt``. Data: image folders, image or video files, ``skimage``.
   ``--style-weight W --style-data SOURCE... --init DECODER.pt`` fine-tunes a decoder for stylisation;
   ``--style-depth relu4_1 --cascade-from DEEPER.pt`` fine-tunes a shallow level for its place in the cascade.
+  ``--content-weight W`` adds a relu4_1 feature loss to the image the level is handed.
 * ``impasto decoders eval CHECKPOINT... --images FILE...`` prints each decoder's encode -> decode PSNR.
 * ``impasto decoders export CHECKPOINT OUT.pt`` writes the decoder alone in fp16 (the shipped form).
 """

@@ -118,6 +118,12 @@ class DecoderTrainConfig(ConfigBase):
         "a shallow level's decoder to keep the statistics the deeper levels of the cascade painted",
         choices=LEVELS,
     )
+    content_weight: float = opt(
+        0.0,
+        "stylisation: weight of a relative feature loss at relu4_1 between the output and the image this level "
+        "is handed (the photo, or the deeper decoders' result with --cascade-from): keeps the layout",
+        number="nonnegative",
+    )
     cascade_from: tuple[str, ...] | None = opt(
         None,
         "deeper levels' decoder files, deepest first: the photos are first stylised (AdaIN) with each in turn, "
@@ -137,7 +143,7 @@ class DecoderTrainConfig(ConfigBase):
     def _check(self) -> None:
         if self.style_weight and not self.feature_weight:
             raise InputError("style_weight > 0 trains on the feature loss: give a feature_weight > 0")
-        for name in ("style_depth", "cascade_from"):
+        for name in ("style_depth", "cascade_from", "content_weight"):
             if getattr(self, name) and not self.style_weight:
                 raise InputError(f"{name} belongs to stylisation training: give a style_weight > 0")
         if self.style_depth and LEVELS.index(self.style_depth) < LEVELS.index(self.level):

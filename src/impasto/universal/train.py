@@ -31,6 +31,9 @@ painted. Trained as above, a shallow level's decoder knows nothing of the deeper
 part of them (measured in docs/universal.md). ``cascade_from`` (deeper decoders, frozen, deepest first)
 first stylises the photos at their levels, so the decoder trains on the images the cascade hands it, and a
 ``style_depth`` at or below that level puts the deeper Gram matrices in its loss.
+``content_weight`` adds ``content_weight * ||VGG(I') - VGG(P)||^2 / mean(VGG(P)^2)`` at relu4_1, with ``P``
+the image the level is handed (the photo, or the ``cascade_from`` decoders' picture of it), so the level
+keeps that picture's layout (it did not lower the cascade's judged content distance: docs/universal.md).
 
 :func:`train` hands a step function to :func:`impasto.train.loop.fit`, the one
 training loop (progress events, atomic checkpoints every ``checkpoint_every``
@@ -94,6 +97,10 @@ class ReconstructionLoss(nn.Module):
         return terms
 
 
+CONTENT_LAYER = "relu4_1"  # where ``content_weight`` compares the output with the image the level is handed
+PHOTO = "photo"  # the key of that image's features among the references
+
+
 class StylizationLoss(nn.Module):
     """Feature loss on the AdaIN target plus the relative Gram loss at relu1_1 ... ``style_depth`` (the
     level by default; see the module docstring). With ``before`` (deeper levels' decoders, deepest first,
@@ -106,6 +113,7 @@ class StylizationLoss(nn.Module):
         feature_weight: float = 1.0,
         style_weight: float = 1.0,
         style_depth: str | None = None,
+        content_weight: float = 0.0,
         before: Sequence[nn.Module] = (),
         weights: str = "embedded",
         precision: str = "fp32",
@@ -116,8 +124,10 @@ class StylizationLoss(nn.Module):
 
         self.level, self.precision = level, precision
         self.feature_weight, self.style_weight = feature_weight, style_weight
+        self.content_weight = content_weight
         self.layers = LEVELS[: LEVELS.index(style_depth or level) + 1]
-        deepest = max(LEVELS.index(x) for x in (level, self.layers[-1], *(d.level for d in before)))
+        used = (level, self.layers[-1], *(d.level for d in before), *([CONTENT_LAYER] if content_weight else []))
+        deepest = max(LEVELS.index(x) for x in used)
         self.encoder = FeatureExtractor(list(LEVELS[: deepest + 1]), weights=weights)
         self.encoder.requires_grad_(False)
         self.before = nn.ModuleList(before)
@@ -142,15 +152,20 @@ class StylizationLoss(nn.Module):
         return photos
 
     def targets(self, photos: Tensor, styles: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """(the decoder's input: the photos' features with the styles' channel statistics, the styles' Grams)."""
+        """(the decoder's input: the photos' features with the styles' channel statistics, the references:
+        the styles' Grams by layer and, with a ``content_weight``, the ``PHOTO`` features at ``CONTENT_LAYER``
+        of the image this level is handed)."""
         from ..losses.functional import gram_matrix
         from .transforms import adain_batch
 
         with torch.no_grad():
             style = self.encode_all(styles)
             photos = self.stylize_before(photos, style)
-            content = self.encode_all(photos)[self.level]
-            return adain_batch(content, style[self.level]), {k: gram_matrix(style[k]) for k in self.layers}
+            feats = self.encode_all(photos)
+            refs = {k: gram_matrix(style[k]) for k in self.layers}
+            if self.content_weight:
+                refs[PHOTO] = feats[CONTENT_LAYER]
+            return adain_batch(feats[self.level], style[self.level]), refs
 
     def forward(self, output: Tensor, target: Tensor, grams: dict[str, Tensor]) -> dict[str, Tensor]:
         from ..losses.functional import gram_matrix
@@ -164,7 +179,11 @@ class StylizationLoss(nn.Module):
             for k in self.layers
         )
         terms = {"feature": self.feature_weight * feature, "style": self.style_weight * style}
-        terms["total"] = terms["feature"] + terms["style"]
+        if self.content_weight:
+            photo = grams[PHOTO]
+            content = F.mse_loss(feats[CONTENT_LAYER], photo) / photo.pow(2).mean().clamp_min(1e-12)
+            terms["content"] = self.content_weight * content
+        terms["total"] = sum(terms.values())
         return terms
 
 
@@ -331,6 +350,7 @@ def train(
             feature_weight=cfg.feature_weight,
             style_weight=cfg.style_weight,
             style_depth=cfg.style_depth,
+            content_weight=cfg.content_weight,
             before=cascade_decoders(cfg),
             weights=cfg.weights,
             precision=cfg.precision,
