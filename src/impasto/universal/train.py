@@ -71,6 +71,11 @@ ARCH = "vgg_decoder"
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
+def relative_mse(features: Tensor, target: Tensor) -> Tensor:
+    """Mean squared error relative to the target's mean square (so no layer or scale dominates)."""
+    return F.mse_loss(features, target) / target.pow(2).mean().clamp_min(1e-12)
+
+
 class ReconstructionLoss(nn.Module):
     """Pixel MSE plus the relative VGG feature MSE at the decoder's level (see the module docstring)."""
 
@@ -92,7 +97,7 @@ class ReconstructionLoss(nn.Module):
         terms = {"pixel": pixel}
         if self.feature_weight:
             feats = self.encode(output).float()
-            terms["feature"] = self.feature_weight * F.mse_loss(feats, target) / target.pow(2).mean().clamp_min(1e-12)
+            terms["feature"] = self.feature_weight * relative_mse(feats, target)
         terms["total"] = sum(terms.values(), torch.zeros((), device=output.device))
         return terms
 
@@ -167,22 +172,18 @@ class StylizationLoss(nn.Module):
                 refs[PHOTO] = feats[CONTENT_LAYER]
             return adain_batch(feats[self.level], style[self.level]), refs
 
-    def forward(self, output: Tensor, target: Tensor, grams: dict[str, Tensor]) -> dict[str, Tensor]:
+    def forward(self, output: Tensor, target: Tensor, refs: dict[str, Tensor]) -> dict[str, Tensor]:
         from ..losses.functional import gram_matrix
 
         feats = self.encode_all(output.float())
-        feature = F.mse_loss(feats[self.level], target) / target.pow(2).mean().clamp_min(1e-12)
+        feature = relative_mse(feats[self.level], target)
         style = sum(
-            (
-                (gram_matrix(feats[k]) - grams[k]).pow(2).sum((1, 2)) / grams[k].pow(2).sum((1, 2)).clamp_min(1e-12)
-            ).mean()
+            ((gram_matrix(feats[k]) - refs[k]).pow(2).sum((1, 2)) / refs[k].pow(2).sum((1, 2)).clamp_min(1e-12)).mean()
             for k in self.layers
         )
         terms = {"feature": self.feature_weight * feature, "style": self.style_weight * style}
         if self.content_weight:
-            photo = grams[PHOTO]
-            content = F.mse_loss(feats[CONTENT_LAYER], photo) / photo.pow(2).mean().clamp_min(1e-12)
-            terms["content"] = self.content_weight * content
+            terms["content"] = self.content_weight * relative_mse(feats[CONTENT_LAYER], refs[PHOTO])
         terms["total"] = sum(terms.values())
         return terms
 
@@ -264,10 +265,10 @@ def make_stylize_step(
     def step_fn(state: TrainState, step: int) -> dict[str, float]:
         decoder, opt = state.nets[decoder_name], state.optimizers[decoder_name]
         photos = data.batch(batch_size, step, seed=seed)
-        target, grams = loss_fn.targets(photos, style_data.batch(batch_size, step, seed=seed + 1))
+        target, refs = loss_fn.targets(photos, style_data.batch(batch_size, step, seed=seed + 1))
         with torch.autocast(photos.device.type, dtype=torch.bfloat16, enabled=loss_fn.precision == "bf16"):
             output = decoder(target, size=tuple(photos.shape[-2:]))
-        terms = loss_fn(output.clamp(0, 1), target, grams)
+        terms = loss_fn(output.clamp(0, 1), target, refs)
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()
         opt.step()
