@@ -272,47 +272,33 @@ def test_universal_methods_run_with_given_decoders(tmp_path: Path, clip: Path) -
     assert info.frames == 12 and info.audio is None
 
 
-def test_statistics_smoothing_is_for_wct_and_adain_and_recorded(tmp_path: Path, clip: Path) -> None:
-    pytest.importorskip("impasto.universal.cascade")
-    from impasto.nets.decoder import VGGDecoder
-
-    with pytest.raises(InputError, match="smooth_stats is for wct and adain"):
-        stylize_video(clip, tmp_path / "f.mp4", model="starry-night-lite", smooth_stats=0.5)
-    with pytest.raises(InputError, match="in \\[0, 1\\)"):
-        stylize_video(clip, tmp_path / "a.mp4", method="adain", style="starry-night", smooth_stats=1.0)
-    assert not list(tmp_path.iterdir())
-    style = np.random.default_rng(0).random((48, 48, 3)).astype(np.float32)
-    result = stylize_video(
-        clip,
-        tmp_path / "s.mp4",
-        method="adain",
-        style=style,
-        decoders={"relu1_1": VGGDecoder("relu1_1")},
-        smooth_stats=0.6,
-        flow_preset="ultrafast",
-        audio=False,
-    )
-    assert result.settings["smooth_stats"] == 0.6 and result.frames == 12
-
-
-def test_anchor_is_for_wct_and_adain_checked_and_recorded(tmp_path: Path, clip: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "values", "bad", "message"),
+    [
+        ("smooth_stats", (0.0, 0.6), 1.0, r"in \[0, 1\)"),
+        ("anchor", (0.0, 1.0), 1.5, "anchor must be between 0 and 1"),
+    ],
+)
+def test_wct_adain_options_are_checked_recorded_and_act(
+    tmp_path: Path, clip: Path, option: str, values: tuple[float, float], bad: float, message: str
+) -> None:
     pytest.importorskip("impasto.universal.cascade")
     from impasto.universal.decoders import load_decoder_set
 
-    with pytest.raises(InputError, match="anchor is for wct and adain"):
-        stylize_video(clip, tmp_path / "f.mp4", model="starry-night-lite", anchor=0.5)
-    with pytest.raises(InputError, match="anchor must be between 0 and 1"):
-        stylize_video(clip, tmp_path / "w.mp4", method="wct", style="starry-night", anchor=1.5)
+    with pytest.raises(InputError, match=f"{option} is for wct and adain"):
+        stylize_video(clip, tmp_path / "f.mp4", model="starry-night-lite", **{option: 0.5})
+    with pytest.raises(InputError, match=message):
+        stylize_video(clip, tmp_path / "a.mp4", method="wct", style="starry-night", **{option: bad})
     assert not list(tmp_path.iterdir())
     style = np.random.default_rng(0).random((48, 48, 3)).astype(np.float32)
     decoders = load_decoder_set(["relu4_1", "relu3_1"], None)  # shipped: random ones saturate to 0 or 1
     kw = {"method": "wct", "style": style, "decoders": decoders, "flow_preset": "ultrafast", "audio": False}
-    kw.update(stabilize=0.0, keep_frames=True)
-    plain = stylize_video(clip, tmp_path / "p.mp4", anchor=0.0, **kw)
-    held = stylize_video(clip, tmp_path / "h.mp4", anchor=1.0, **kw)
-    assert plain.settings["anchor"] == 0.0 and held.settings["anchor"] == 1.0
-    first = [np.load(sorted((tmp_path / f"{n}.mp4.frames").glob("*.npy"))[0]) for n in ("p", "h")]
-    assert np.abs(first[0].astype(np.float32) - first[1].astype(np.float32)).mean() > 1e-3  # the anchor acted
+    last = []
+    for i, value in enumerate(values):
+        result = stylize_video(clip, tmp_path / f"{i}.mp4", stabilize=0.0, keep_frames=True, **kw, **{option: value})
+        assert result.settings[option] == value and result.frames == 12
+        last.append(np.load(sorted((tmp_path / f"{i}.mp4.frames").glob("*.npy"))[-1]).astype(np.float32))
+    assert np.abs(last[0] - last[1]).mean() > 1e-3  # the option acted
 
 
 # ---------------------------------------------------------------- the CLI's bad inputs
