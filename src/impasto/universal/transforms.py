@@ -105,7 +105,7 @@ def _moments(flat: Tensor, covariance: bool) -> tuple[int, Tensor, Tensor]:
 
     Blocks of :data:`CHUNK` pixels bound the memory at 4K sizes; each block is centred on the exact mean
     and its products taken in float32 (float64 for float64 features), summed in float64. bf16 features
-    are read as they are (subtracting the float32 mean promotes the block to float32).
+    are read as they are, one block at a time converted to float32.
     """
     c, n = flat.shape
     work = _work_dtype(flat)
@@ -114,7 +114,9 @@ def _moments(flat: Tensor, covariance: bool) -> tuple[int, Tensor, Tensor]:
     mean_w = mean.to(work)
     scatter = torch.zeros(c, c if covariance else 1, dtype=torch.float64, device=flat.device)
     for i in blocks:
-        centred = flat[:, i : i + CHUNK] - mean_w  # float32 (or float64) by promotion
+        # converted first, then centred in place: the same numbers as ``block - mean_w``, whose mixed-dtype
+        # broadcast over channels-last blocks ran 10-15 times slower (39 ms against 3 ms for 64 x 512 x 512)
+        centred = flat[:, i : i + CHUNK].to(work, copy=True).sub_(mean_w)
         scatter += (centred @ centred.T if covariance else centred.pow(2).sum(dim=1, keepdim=True)).double()
     return n, mean, scatter  # type: ignore[return-value]
 
