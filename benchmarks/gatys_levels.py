@@ -61,70 +61,48 @@ def pyramid_parameterised(spec: str | None) -> Iterator[None]:
         yield
         return
     k_text, _, r_text = spec.partition("x")
-    plain, levels.optimize_image = (
-        levels.optimize_image,
-        functools.partial(pyramid_optimize, octaves=int(k_text), gain=float(r_text or 1)),
-    )
+    plain = levels.optimize_image
+    levels.optimize_image = functools.partial(plain, parameterization=Pyramid(int(k_text), float(r_text or 1)))
     try:
         yield
     finally:
         levels.optimize_image = plain
 
 
-def pyramid_optimize(image, objective, *, steps: int, octaves: int, gain: float, callback=None, stage="", **options):
-    """:func:`impasto.optim.loop.optimize_image` (L-BFGS, clamped, best iterate) over pyramid variables."""
-    import torch
-    import torch.nn.functional as F
+class Pyramid:
+    """:class:`impasto.optim.loop.Parameterization` over K images, the k-th at 1/2^k of the size, whose
+    bilinearly upsampled sum (level k scaled by (R/4)^(k/2)) is the picture; the clamp moves the finest."""
 
-    from impasto.optim import loop
+    def __init__(self, octaves: int, gain: float) -> None:
+        self.octaves, self.scales = octaves, [(gain / 4) ** (k / 2) for k in range(octaves)]
 
-    h, w = image.shape[-2:]
-    shapes = [(1, 3, -(-h // 2**k), -(-w // 2**k)) for k in range(octaves)]
-    counts = [int(np.prod(shape)) for shape in shapes]
-    scales = [(gain / 4) ** (k / 2) for k in range(octaves)]
+    def variables(self, image):
+        import torch
 
-    def picture(v):
-        parts = torch.split(v, counts)
-        out = parts[0].view(shapes[0]) * scales[0]
-        for part, shape, scale in zip(parts[1:], shapes[1:], scales[1:]):
-            out = out + scale * F.interpolate(part.view(shape), size=(h, w), mode="bilinear", align_corners=False)
+        from impasto.optim.loop import PIXEL_SCALE
+
+        self.hw = h, w = image.shape[-2:]
+        self.shapes = [(1, 3, -(-h // 2**k), -(-w // 2**k)) for k in range(self.octaves)]
+        self.counts = [int(np.prod(shape)) for shape in self.shapes]
+        v = torch.zeros(sum(self.counts))
+        v[: self.counts[0]] = (image.detach() * PIXEL_SCALE).flatten() / self.scales[0]
+        return v
+
+    def picture(self, v):
+        import torch
+        import torch.nn.functional as F
+
+        parts = torch.split(v, self.counts)
+        out = parts[0].view(self.shapes[0]) * self.scales[0]
+        for part, shape, scale in zip(parts[1:], self.shapes[1:], self.scales[1:]):
+            out = out + scale * F.interpolate(part.view(shape), size=self.hw, mode="bilinear", align_corners=False)
         return out
 
-    v = torch.zeros(sum(counts))
-    v[: counts[0]] = (image.detach() * loop.PIXEL_SCALE).flatten() / scales[0]
-    v.requires_grad_(True)
-    opt = loop.make_optimizer("lbfgs", [v], lr=options.get("lr", 1.0), history=options.get("lbfgs_history", 100))
-    history: list[dict[str, float]] = []
-    best = {"loss": float("inf"), "y": v.detach().clone()}
-    cache: dict = {}
+    def project_(self, v) -> None:
+        from impasto.optim.loop import PIXEL_SCALE
 
-    def closure():
-        if cache.get("version") == v._version:
-            v.grad = cache["grad"].clone()
-            return cache["total"]
-        if len(history) >= steps:
-            raise loop._Stop
-        with torch.no_grad():  # clamp the picture by moving the finest level
-            x = picture(v)
-            v[: counts[0]] += (x.clamp(0, loop.PIXEL_SCALE) - x).flatten() / scales[0]
-        opt.zero_grad(set_to_none=True)
-        x = picture(v)
-        terms = objective(x / loop.PIXEL_SCALE)
-        terms.total.backward()
-        cache.update(version=v._version, grad=v.grad.detach().clone(), total=terms.total.detach())
-        losses = terms.as_floats()
-        history.append(losses)
-        if callback is not None:
-            callback(loop.Progress(stage, len(history), steps, losses, x.detach() / loop.PIXEL_SCALE))
-        if losses["total"] < best["loss"]:
-            best["loss"], best["y"] = losses["total"], v.detach().clone()
-        elif losses["total"] > loop.BLOWUP * best["loss"] and opt.param_groups[0]["line_search_fn"] is None:
-            raise loop._Overshoot
-        return terms.total
-
-    loop._run_lbfgs(opt, closure, history, best, steps, False)
-    with torch.no_grad():
-        return (picture(best["y"]) / loop.PIXEL_SCALE).clamp(0, 1), history
+        x = self.picture(v)
+        v[: self.counts[0]] += (x.clamp(0, PIXEL_SCALE) - x).flatten() / self.scales[0]
 
 
 def fine_run(impasto, start: Path, steps: int, marks: set[int], precision: str, **overrides) -> tuple[dict, float]:

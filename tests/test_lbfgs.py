@@ -178,3 +178,34 @@ def test_vector_threads_leave_the_callers_setting():
     opt.step(closure)
     assert torch.get_num_threads() == before
     assert seen == [before] * len(seen) and len(seen) == 5
+
+
+def test_optimize_image_moves_the_variables_of_a_parameterization():
+    """The loop optimises what the parameterization gives it and returns its picture (clamped by project_):
+    here the picture is twice the variables, and the target lies partly outside [0, 1]."""
+    from impasto.losses.terms import LossTerms
+    from impasto.optim.loop import PIXEL_SCALE, Pixels, optimize_image
+
+    torch.manual_seed(0)
+    target = torch.rand(1, 3, 8, 8) * 1.2  # some pixels above 1: the clamp must hold them at 1
+
+    def objective(x):
+        zero = torch.zeros(())
+        return LossTerms((x - target).pow(2).sum(), zero, zero)
+
+    class Doubled(Pixels):
+        def variables(self, image):
+            return image.detach() * PIXEL_SCALE / 2
+
+        def picture(self, y):
+            return 2 * y
+
+        def project_(self, y):
+            y.clamp_(0, PIXEL_SCALE / 2)
+
+    start = torch.full_like(target, 0.5)
+    plain, _ = optimize_image(start, objective, steps=40)
+    doubled, history = optimize_image(start, objective, steps=40, parameterization=Doubled())
+    assert len(history) == 40
+    torch.testing.assert_close(doubled, target.clamp(0, 1), atol=1e-3, rtol=0)
+    torch.testing.assert_close(plain, target.clamp(0, 1), atol=1e-3, rtol=0)

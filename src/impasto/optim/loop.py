@@ -17,6 +17,7 @@ backward), for both optimisers, so budgets compare.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -31,6 +32,35 @@ PIXEL_SCALE = 255.0
 
 FIRST_STEP = 8.0  # grey levels (0-255) moved by the most-changed pixel in L-BFGS's first step
 BLOWUP = 10.0  # a loss this many times the best so far means the plain step overshot
+
+
+class Parameterization(Protocol):
+    """The variables the optimiser moves, and the picture (0-255 scale) they stand for."""
+
+    def variables(self, image: Tensor) -> Tensor:
+        """The starting variables for the (0-1) ``image``."""
+        ...
+
+    def picture(self, y: Tensor) -> Tensor:
+        """The 0-255 picture of the variables ``y`` (differentiable)."""
+        ...
+
+    def project_(self, y: Tensor) -> None:
+        """Move ``y`` in place so that its picture lies in [0, 255] (the clamp)."""
+        ...
+
+
+class Pixels:
+    """The default: the variables are the picture's pixels on the 0-255 scale."""
+
+    def variables(self, image: Tensor) -> Tensor:
+        return image.detach() * PIXEL_SCALE
+
+    def picture(self, y: Tensor) -> Tensor:
+        return y
+
+    def project_(self, y: Tensor) -> None:
+        y.clamp_(0, PIXEL_SCALE)
 
 
 class _Stop(Exception):
@@ -66,13 +96,16 @@ def optimize_image(
     clamp: bool = True,
     callback: Callback | None = None,
     stage: str = "optimize",
+    parameterization: Parameterization | None = None,
 ) -> tuple[Tensor, list[dict[str, float]]]:
     """Minimise ``objective(image).total`` from ``image``; return (result, per-step losses).
 
     ``lr`` is in units of the 0-1 image for Adam and a step multiplier for L-BFGS.
+    ``parameterization``: what the optimiser moves (default :class:`Pixels`; a benchmark measures others).
     ``KeyboardInterrupt`` propagates; the caller decides what to keep.
     """
-    y = (image.detach() * PIXEL_SCALE).requires_grad_(True)
+    param = parameterization or Pixels()
+    y = param.variables(image).requires_grad_(True)
     opt_lr = lr * PIXEL_SCALE if optimizer == "adam" else lr
     opt = make_optimizer(optimizer, [y], lr=opt_lr, history=lbfgs_history, max_iter=steps, line_search=line_search)
     history: list[dict[str, float]] = []
@@ -88,9 +121,10 @@ def optimize_image(
             raise _Stop
         if clamp:
             with torch.no_grad():  # keep the iterate a displayable image (as the PyTorch tutorial does)
-                y.clamp_(0, PIXEL_SCALE)
+                param.project_(y)
         opt.zero_grad(set_to_none=True)
-        terms = objective(y / PIXEL_SCALE)
+        x = param.picture(y)
+        terms = objective(x / PIXEL_SCALE)
         total = terms.total
         total.backward()
         cache.update(version=y._version, grad=y.grad.detach().clone(), total=total.detach())
@@ -99,7 +133,7 @@ def optimize_image(
             raise ImpastoError(_not_finite_message(losses, len(history) + 1))
         history.append(losses)
         if callback is not None:
-            callback(Progress(stage, len(history), steps, losses, y.detach() / PIXEL_SCALE))
+            callback(Progress(stage, len(history), steps, losses, x.detach() / PIXEL_SCALE))
         if optimizer == "lbfgs":
             if losses["total"] < best["loss"]:
                 best["loss"], best["y"] = losses["total"], y.detach().clone()
@@ -116,8 +150,9 @@ def optimize_image(
             opt.step(closure)
             schedule.step()
             with torch.no_grad():
-                y.clamp_(0, PIXEL_SCALE)
-    return (y.detach() / PIXEL_SCALE).clamp(0, 1), history
+                param.project_(y)
+    with torch.no_grad():
+        return (param.picture(y.detach()) / PIXEL_SCALE).clamp(0, 1), history
 
 
 def _run_lbfgs(
