@@ -175,6 +175,10 @@ def test_exported_fp16_decoder_loads_back(tmp_path, photo, painting):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError):
         load_decoder(tmp_path / "bad.pt")
+    before = out.read_bytes()
+    with pytest.raises(InputError, match="is an input"):  # the exported file exported onto itself
+        export_decoder(out, out)
+    assert out.read_bytes() == before
 
 
 def test_gallery_resolves_names_and_lists_them():

@@ -294,6 +294,25 @@ def test_cli_bad_input_is_one_line_exit_2_and_no_file(photo_path, shipped, tmp_p
     assert not out.exists()
 
 
+@pytest.mark.parametrize("which", ["content", "style", "mask"])
+def test_cli_refuses_an_input_as_the_output(photo_path, shipped, tmp_path, capsys, which):
+    """Copies, so that a failure cannot overwrite the shared originals."""
+    import shutil
+
+    content, style, mask = tmp_path / "photo.png", tmp_path / "painting.png", tmp_path / "mask.png"
+    shutil.copy(photo_path, content)
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (10, 120, 200)).save(style)
+    Image.new("L", (64, 64), 255).save(mask)
+    target = {"content": content, "style": style, "mask": mask}[which]
+    before = target.read_bytes()
+    options = ["--method", "wct", "--image-size", "64", "--style-mask", str(mask), "-q"]
+    code, _, err = run_main(stylize_argv(content, style, target, *options), capsys)
+    assert code == 2 and "is an input" in err and len(err.strip().splitlines()) == 1, err
+    assert target.read_bytes() == before
+
+
 def test_cli_style_too_small_for_the_levels(photo_path, shipped, tmp_path, capsys):
     from PIL import Image
 

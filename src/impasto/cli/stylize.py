@@ -143,7 +143,7 @@ def run_universal(args: argparse.Namespace) -> int:
     if args.save_iter < 0 or args.print_iter < 0:
         raise ImpastoError("--print-iter and --save-iter must be >= 0")
     cfg = config_from_args(args, UniversalConfig).replace(method=args.method)
-    output = check_output_path(args.output)
+    output = check_output_path(args.output, [args.content, *args.style, *(cfg.style_masks or ())])
     t0 = time.perf_counter()
     with ProgressBar(args.method, quiet=args.quiet, unit="level") as bar:
         try:

@@ -32,9 +32,9 @@ class MaxPool2x2(nn.MaxPool2d):
         super().__init__(2, 2)
 
     def forward(self, x: Tensor) -> Tensor:
-        if (torch.is_grad_enabled() and x.requires_grad) or x.device.type != "cpu" or x.dim() != 4:
-            return super().forward(x)
-        if not x.is_contiguous(memory_format=torch.channels_last) or x.is_contiguous():
+        autograd = torch.is_grad_enabled() and x.requires_grad
+        nhwc = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        if autograd or x.device.type != "cpu" or not nhwc:
             return super().forward(x)
         n, c, h, w = x.shape
         v = x[..., : h // 2 * 2, : w // 2 * 2].permute(0, 2, 3, 1).reshape(n, h // 2, 2, w // 2, 2, c)

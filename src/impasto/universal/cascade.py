@@ -133,15 +133,20 @@ def _crop(image: Tensor, box: tuple[int, int, int, int]) -> Tensor:
     return image[..., box[0] : box[1], box[2] : box[3]]
 
 
-def anchor_weights(method: str, anchor: float | None = None, levels: Sequence[str] | None = None) -> dict[str, float]:
+def anchor_weights(
+    method: str, anchor: float | None = None, levels: Sequence[str] | None = None, order: Sequence[str] | None = None
+) -> dict[str, float]:
     """{level: the photo's share} of a run: ``anchor`` (default :data:`DEFAULT_ANCHOR` of ``method``) at
-    ``levels`` (default :data:`ANCHOR_LEVELS`); levels with share 0 are left out."""
+    ``levels`` (default :data:`ANCHOR_LEVELS`); levels with share 0 are left out, and with the cascade's
+    ``order`` (deepest first) so are levels it does not run after its first."""
     if levels is not None:
         check_levels("anchor_levels", tuple(levels))
     weight = DEFAULT_ANCHOR.get(method, 0.0) if anchor is None else float(anchor)
     if not 0.0 <= weight <= 1.0:
         raise InputError(f"anchor must be between 0 and 1; got {weight}")
-    return {} if weight == 0.0 else dict.fromkeys(ANCHOR_LEVELS if levels is None else levels, weight)
+    chosen = ANCHOR_LEVELS if levels is None else levels
+    shares = {} if weight == 0.0 else dict.fromkeys(chosen, weight)
+    return shares if order is None else {lv: w for lv, w in shares.items() if lv in order[1:]}
 
 
 def _anchored(feats: Tensor, photo: Tensor, weight: float) -> Tensor:
@@ -361,7 +366,7 @@ def stylize_tensor(
     for level in order:
         if level not in decoders:
             raise InputError(f"no decoder for {level}; have {', '.join(sorted(decoders)) or 'none'}")
-    shares = {lv: w for lv, w in anchor_weights(method, anchor, anchor_levels).items() if lv in order[1:]}
+    shares = anchor_weights(method, anchor, anchor_levels, order)
     check_size("the content image", content, order)
     for i, style in enumerate(styles):
         _style_levels(style, i, order, method)
@@ -503,7 +508,6 @@ def stylize_universal(
         raise InputError(f"unknown method {method!r}; choose wct or adain")
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"strength must be between 0 and 1; got {strength}")
-    anchor_weights(method, anchor, anchor_levels)  # its errors before any work
     colour_mode = {True: "luminance", False: "none"}.get(preserve_color, preserve_color)  # type: ignore[call-overload]
     if colour_mode not in ("none", "luminance", "histogram"):
         raise InputError(f"preserve_color must be luminance, histogram or none; got {preserve_color!r}")
@@ -524,6 +528,7 @@ def stylize_universal(
     if levels is None:
         levels = list(decoder_map)
     order = sorted(levels, key=LEVELS.index, reverse=True)
+    shares = anchor_weights(method, anchor, anchor_levels, order)  # its errors before any work; the report
     device = resolve_device(device) if str(device) == "auto" else torch.device(device)
     precision = resolve_precision(precision, device)
     content_arr = _load(content, "content")
@@ -596,10 +601,7 @@ def stylize_universal(
     info = {
         "method": method,
         "levels": ",".join(order),
-        "anchor": ",".join(
-            f"{lv}={w:g}" for lv, w in anchor_weights(method, anchor, anchor_levels).items() if lv in order[1:]
-        )
-        or "off",
+        "anchor": ",".join(f"{lv}={w:g}" for lv, w in shares.items()) or "off",
         "tile_size": str(tile or "off"),
         "precision": precision,
         "device": str(device),

@@ -72,7 +72,11 @@ def load_decoder(path: str | os.PathLike[str]) -> tuple[VGGDecoder, dict[str, An
 
 
 def export_decoder(path: str | os.PathLike[str], out: str | os.PathLike[str], *, fp16: bool = True) -> Path:
-    """Write the decoder of checkpoint ``path`` as a small (fp16) decoder file ``out``, atomically."""
+    """Write the decoder of checkpoint ``path`` as a small (fp16) decoder file ``out``, atomically (never
+    over ``path`` itself)."""
+    from ..io.paths import check_output_file
+
+    out = check_output_file(out, [path])
     decoder, info = load_decoder(path)
     dtype = torch.float16 if fp16 else torch.float32
     payload = {
