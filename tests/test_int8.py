@@ -60,6 +60,19 @@ def test_int8_convolution_is_the_float_convolution_of_its_quantized_operands():
     assert 1e-4 < _relative(out, exact) < 0.02  # the quantization error, and no more
 
 
+def test_an_int8_encoder_can_be_copied_and_its_layout_does_not_matter():
+    import copy
+
+    from impasto.universal.cascade import Encoder
+
+    x = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(1))
+    encoder = Encoder("relu4_1", channels_last=True, precision="int8")
+    feats = encoder.encode(x, ["relu4_1"])["relu4_1"]
+    assert torch.equal(copy.deepcopy(encoder).encode(x, ["relu4_1"])["relu4_1"], feats)
+    nchw = Encoder("relu4_1", channels_last=False, precision="int8").encode(x, ["relu4_1"])["relu4_1"]
+    assert _relative(nchw, feats) < 0.03  # bf16 rounds differently by layout; the rest is the same int8 error
+
+
 def test_quantize_vgg_leaves_the_float_net_alone():
     from impasto.features.vgg import VGG19
 

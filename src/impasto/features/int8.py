@@ -61,7 +61,7 @@ def check_int8(device: torch.device) -> None:
     slowly (a CPU without VNNI, or whose bf16 is emulated: the layers before conv3_1 and the decoders run
     in bf16)."""
     if device.type != "cpu":
-        raise InputError(f"precision int8 runs on the CPU only (oneDNN); got device {device}; use bf16 there")
+        raise InputError(f"precision int8 runs on the CPU only (oneDNN); this run is on {device}: give --device cpu")
     missing = int8_missing()
     if missing:
         raise InputError(f"precision int8 is not available: {missing}; use --precision auto")
@@ -91,6 +91,14 @@ class Int8ConvReLU(nn.Module):
         self.w_zero = torch.zeros(w.shape[0], dtype=torch.long)
         self.bias = None if conv.bias is None else conv.bias.detach().float().cpu()
         self.packed = torch.ops.onednn.qconv_prepack(self.w_int8, self.w_scale, 1.0, 0, [1, 1], [1, 1], [1, 1], 1)
+
+    def __deepcopy__(self, memo: dict) -> Int8ConvReLU:
+        """A copy sharing the prepacked weights: oneDNN's opaque tensor has no storage to copy, and it never
+        changes."""
+        clone = Int8ConvReLU.__new__(Int8ConvReLU)
+        memo[id(self)] = clone
+        clone.__dict__ = {k: v if k == "packed" else copy.deepcopy(v, memo) for k, v in self.__dict__.items()}
+        return clone
 
     @staticmethod
     def quantize(x: Tensor) -> tuple[Tensor, float]:
