@@ -103,7 +103,7 @@ def cpu_flags_line() -> str:
                 flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    wanted = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni"]
+    wanted = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni", "avx_vnni", "amx_int8"]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
         f"CPU {model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ','.join(wanted)}; "
