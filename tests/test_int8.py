@@ -158,3 +158,13 @@ def test_int8_runs_on_the_cpu_only_and_warns_where_it_is_emulated(monkeypatch, c
     with caplog.at_level(logging.WARNING, logger="impasto.features.int8"):
         check_int8(torch.device("cpu"))
     assert not caplog.text
+
+
+def test_a_torch_without_the_int8_kernels_gets_one_line_and_no_file(shared_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.delattr(torch, "quantize_per_tensor")
+    assert int8_missing() == "this torch has no torch.quantize_per_tensor"
+    out = tmp_path / "out.png"
+    options = ["--method", "adain", "--precision", "int8", "--image-size", "64", "-q"]
+    code, _, err = run_main(stylize_argv(shared_file("kodak", "kodim17.png"), "udnie", out, *options), capsys)
+    assert code == 2 and "precision int8 is not available" in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

@@ -11,11 +11,13 @@ run at the bf16 peak already. oneDNN's int8 convolutions (VNNI) do twice the mul
   is the zero point;
 * the product is accumulated in int32 and comes back float32 with its bias and ReLU applied.
 
-Why from conv3_1: at a 512² input the int8 kernel is about twice as fast as bf16 at every layer, but its
-float32 output and the next layer's quantization are memory passes, and at 512² and 256² (conv1_2 to
-conv2_2) they eat the gain (measured per layer in docs/universal.md). From conv3_1 on (128² and smaller
-there) the int8 layers take 57% of the bf16 time, quantization included: VGG-19 to relu4_1 at 512² goes
-from about 0.33 s to 0.25 s on a 2-core AMD EPYC with avx512_bf16 and avx512_vnni.
+Why from conv3_1: at a 512² input the int8 kernel writing uint8 is about twice as fast as bf16 at every
+layer, but a uint8 output needs its scale before the convolution runs (a calibrated range). With the
+scale found from the data, the output is float32 and the next layer quantizes it: two memory passes,
+which at 512² and 256² (conv1_2 to conv2_2) eat the gain (measured per layer in docs/universal.md).
+From conv3_1 on (128² and smaller there) the int8 layers take 57% of the bf16 time, quantization
+included: VGG-19 to relu4_1 at 512² goes from about 0.33 s to 0.25 s on a 2-core AMD EPYC with
+avx512_bf16 and avx512_vnni.
 
 Accuracy: on Kodak kodim05 at 512² the features differ from float32 by 1.4% (relu3_1) and 2.0% (relu4_1)
 in relative L2, against 0.3% and 0.4% for bf16 (relu1_1 and relu2_1 are the bf16 encoder's own;
@@ -47,6 +49,8 @@ def int8_missing() -> str | None:
     """Why this torch cannot run :class:`Int8ConvReLU` (``None`` when it can)."""
     if not torch.backends.mkldnn.is_available():
         return "this torch was built without oneDNN"
+    if not hasattr(torch, "quantize_per_tensor"):
+        return "this torch has no torch.quantize_per_tensor"
     ops = torch.ops.onednn
     for name in ("qconv_prepack", "qconv_pointwise"):
         try:
