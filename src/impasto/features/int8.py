@@ -31,6 +31,7 @@ warning is filtered here.
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 
 import torch
@@ -39,6 +40,8 @@ from torch import Tensor, nn
 from ..errors import InputError
 
 __all__ = ["FIRST_INT8_LAYER", "Int8ConvReLU", "check_int8", "int8_missing", "quantize_vgg"]
+
+log = logging.getLogger(__name__)
 
 FIRST_INT8_LAYER = "conv3_1"
 _DEPRECATION = r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized tensor creation"
@@ -73,9 +76,7 @@ def check_int8(device: torch.device) -> None:
 
     flags = cpu_flags()
     if flags is not None and not ({"avx512_vnni", "avx_vnni", "amx_int8"} & flags and NATIVE_BF16_FLAGS & flags):
-        import logging
-
-        logging.getLogger(__name__).warning(
+        log.warning(
             "precision int8: this CPU lacks VNNI or native bf16, so int8 and bf16 are emulated and may be "
             "slower than fp32; --precision auto picks the fast one"
         )

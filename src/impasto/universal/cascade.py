@@ -68,7 +68,7 @@ def resolve_universal_precision(precision: str, device: torch.device) -> str:
 
         check_int8(device)
         return precision
-    if precision not in PRECISIONS:  # before "auto" times the CPU
+    if precision not in PRECISIONS:  # the shared resolver's message would leave int8 out
         raise InputError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
     return resolve_precision(precision, device)
 
