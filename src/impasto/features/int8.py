@@ -1,4 +1,4 @@
-"""VGG-19 with int8 convolutions from conv3_1 on: the encoder of ``--precision int8`` (WCT and AdaIN only).
+"""VGG-19 with int8 convolutions from conv2_1 on: the encoder of ``--precision int8`` (WCT and AdaIN only).
 
 The one-pass methods spend most of their time in VGG-19's convolutions, and on this project's CPUs those
 run at the bf16 peak already. oneDNN's int8 convolutions (VNNI) do twice the multiply-adds per cycle, so
@@ -9,22 +9,23 @@ run at the bf16 peak already. oneDNN's int8 convolutions (VNNI) do twice the mul
 * activations: uint8, one scale per tensor, the tensor's own maximum (computed for every input: no
   calibration data, nothing clipped); every convolution after conv1_1 takes a ReLU's output, so zero
   is the zero point;
-* the product is accumulated in int32 and comes back float32 with its bias and ReLU applied.
+* the product is accumulated in int32 and comes back in bf16 with its bias and ReLU applied; the next
+  layer finds its scale and quantizes it from bf16.
 
-Why from conv3_1: at a 512² input the int8 kernel writing uint8 is about twice as fast as bf16 at every
-layer, but a uint8 output needs its scale before the convolution runs (a calibrated range). With the
-scale found from the data, the output is float32 and the next layer quantizes it: two memory passes,
-which at 512² and 256² (conv1_2 to conv2_2) eat the gain (measured per layer in docs/universal.md).
-From conv3_1 on (128² and smaller there) the int8 layers take 57% of the bf16 time, quantization
-included: VGG-19 to relu4_1 at 512² goes from about 0.33 s to 0.25 s on a 2-core AMD EPYC with
-avx512_bf16 and avx512_vnni.
+Why from conv2_1: a uint8 output would need its scale before the convolution runs (a calibrated range), so
+every int8 layer writes its output and the next one reads it twice (its maximum, then its codes). At
+conv1_2 (64 channels at the full image size) those passes eat the kernel's gain; from conv2_1 on (after the
+first pooling) the int8 layer, quantization included, is faster than bf16. With bf16 outputs (half the
+bytes of float32) VGG-19 to relu4_1 at 512² goes from about 0.33 s in bf16 to 0.23 s on a 2-core AMD EPYC
+with avx512_bf16 and avx512_vnni (0.25 s with float32 outputs from conv3_1 on, the first version;
+per-layer figures in docs/universal.md).
 
-Accuracy: on Kodak kodim05 at 512² the features differ from float32 by 1.4% (relu3_1) and 2.0% (relu4_1)
-in relative L2, against 0.3% and 0.4% for bf16 (relu1_1 and relu2_1 are the bf16 encoder's own;
+Accuracy: on Kodak kodim05 at 512² the features differ from float32 by 1.1% (relu2_1), 1.9% (relu3_1) and
+2.2% (relu4_1) in relative L2, against 0.3-0.4% for bf16 (relu1_1 is the bf16 encoder's own;
 tests/test_int8.py bounds them); the pictures and their judged distances are in docs/universal.md.
 
 ``torch.quantize_per_tensor`` warns that quantized tensors are deprecated in a future torch (the
-project pins torch); it is used only to turn a float tensor into uint8 in one fast pass, and that one
+project pins torch); it is used only to turn a float32 tensor into uint8 in one fast pass, and that one
 warning is filtered here.
 """
 
@@ -43,7 +44,7 @@ __all__ = ["FIRST_INT8_LAYER", "Int8ConvReLU", "check_int8", "int8_missing", "qu
 
 log = logging.getLogger(__name__)
 
-FIRST_INT8_LAYER = "conv3_1"
+FIRST_INT8_LAYER = "conv2_1"
 _DEPRECATION = r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized tensor creation"
 warnings.filterwarnings("ignore", message=_DEPRECATION, category=UserWarning)
 
@@ -65,7 +66,7 @@ def int8_missing() -> str | None:
 
 def check_int8(device: torch.device) -> None:
     """One-line error unless ``--precision int8`` can run on ``device``; a warning where it would run
-    slowly (a CPU without VNNI, or whose bf16 is emulated: the layers before conv3_1 and the decoders run
+    slowly (a CPU without VNNI, or whose bf16 is emulated: the layers before conv2_1 and the decoders run
     in bf16)."""
     if device.type != "cpu":
         raise InputError(f"precision int8 runs on the CPU only (oneDNN); this run is on {device}: give --device cpu")
@@ -84,9 +85,10 @@ def check_int8(device: torch.device) -> None:
 
 class Int8ConvReLU(nn.Module):
     """``relu(conv(x))`` of a 3x3, stride-1, padding-1 convolution in int8 (see the module's text); the input
-    must be non-negative (a ReLU's output), the output is float32 and keeps the input's layout. CPU only."""
+    must be non-negative (a ReLU's output), the output is ``out_dtype`` (bf16 by default: half the bytes of
+    float32 to write, and the next layer quantizes it from bf16) and keeps the input's layout. CPU only."""
 
-    def __init__(self, conv: nn.Conv2d) -> None:
+    def __init__(self, conv: nn.Conv2d, out_dtype: torch.dtype = torch.bfloat16) -> None:
         super().__init__()
         if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.padding != (1, 1) or conv.groups != 1:
             raise ValueError("Int8ConvReLU takes a 3x3 convolution with stride 1 and padding 1")
@@ -95,6 +97,7 @@ class Int8ConvReLU(nn.Module):
         self.w_int8 = torch.round(w / self.w_scale[:, None, None, None]).clamp(-127, 127).to(torch.int8)
         self.w_zero = torch.zeros(w.shape[0], dtype=torch.long)
         self.bias = None if conv.bias is None else conv.bias.detach().float().cpu()
+        self.out_dtype = out_dtype
         self.packed = torch.ops.onednn.qconv_prepack(self.w_int8, self.w_scale, 1.0, 0, [1, 1], [1, 1], [1, 1], 1)
 
     def __deepcopy__(self, memo: dict) -> Int8ConvReLU:
@@ -107,16 +110,24 @@ class Int8ConvReLU(nn.Module):
 
     @staticmethod
     def quantize(x: Tensor) -> tuple[Tensor, float]:
-        """uint8 codes of non-negative ``x`` and their scale (``x ≈ codes * scale``; the maximum maps to 255)."""
+        """uint8 codes of non-negative ``x`` and their scale (``x ≈ codes * scale``; the maximum maps to 255).
+
+        A bf16 ``x`` is multiplied in bf16 and rounded, without a float32 copy. The product is rounded to bf16
+        first (to a whole code from 128 up), so a code can be one off float32's; the maximum still lands on
+        255 exactly.
+        """
+        if x.dtype == torch.bfloat16:
+            scale = float(x.amax()) / 255 or 1.0  # an all-zero input: any scale
+            return (x * (1.0 / scale)).round_().to(torch.uint8), scale
         x = x.float()
-        scale = float(x.amax()) / 255 or 1.0  # an all-zero input: any scale
+        scale = float(x.amax()) / 255 or 1.0
         return torch.quantize_per_tensor(x, scale, 0, torch.quint8).int_repr(), scale
 
     def forward(self, x: Tensor) -> Tensor:
         codes, scale = self.quantize(x)
         return torch.ops.onednn.qconv_pointwise(
             codes, scale, 0, self.packed, self.w_scale, self.w_zero, self.bias,
-            [1, 1], [1, 1], [1, 1], 1, 1.0, 0, torch.float32, "relu", [], "",
+            [1, 1], [1, 1], [1, 1], 1, 1.0, 0, self.out_dtype, "relu", [], "",
         )  # fmt: skip
 
 

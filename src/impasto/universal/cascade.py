@@ -77,7 +77,7 @@ class Encoder(nn.Module):
     """VGG-19 up to the deepest level; :meth:`encode` stops at the level asked for.
 
     ``channels_last`` keeps activations NHWC (faster oneDNN convolutions on the CPU); ``precision="bf16"``
-    runs the convolutions under bf16 autocast; ``precision="int8"`` runs them in int8 from conv3_1 on and
+    runs the convolutions under bf16 autocast; ``precision="int8"`` runs them in int8 from conv2_1 on and
     in bf16 before (:mod:`impasto.features.int8`; CPU only).
     """
 
@@ -102,7 +102,7 @@ class Encoder(nn.Module):
         bf16 = uses_bf16(self.precision)
         with torch.no_grad(), torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16):
             feats = self.extractor.net(x, list(levels))
-        # in the encoder's layout and dtype (bf16 under bf16 autocast, float32 out of int8 layers): the
+        # in the encoder's layout and dtype (bf16 under bf16 autocast and out of int8 layers): the
         # statistics read them block by block in float32, and the decoders take them as they are
         return dict(feats)
 
@@ -512,7 +512,7 @@ def stylize_universal(
         tile_size: tile core side (default: planned from the free memory, see :mod:`impasto.universal.plan`).
         max_memory: GB the run may use (default: 90% of the free memory).
         precision: ``"fp32"``, ``"bf16"`` (autocast of encoder and decoders), ``"int8"`` (the encoder's
-            convolutions from conv3_1 on in int8, the rest bf16; CPU) or ``"auto"``.
+            convolutions from conv2_1 on in int8, the rest bf16; CPU) or ``"auto"``.
         anchor: the photo's share in the features of ``anchor_levels`` (default relu3_1) before their
             transform, 0 to 1 (default: 0.5 for wct, 0 for adain); see :func:`anchor_weights`.
         anchor_levels: the levels ``anchor`` acts at.
