@@ -305,6 +305,24 @@ def test_stylize_universal_encodes_a_painting_used_again_only_once(photo, painti
     assert not np.array_equal(again, first)
 
 
+def test_stylize_universal_builds_one_encoder_per_setting(photo, painting, monkeypatch):
+    import impasto.universal.cascade as cascade
+
+    decoders = random_decoders(("relu2_1", "relu1_1"))
+    built = []
+    real = cascade.Encoder
+    monkeypatch.setattr(cascade, "Encoder", lambda *a, **k: built.append((a, k)) or real(*a, **k))
+    cascade.shared_encoder.cache_clear()
+    first = stylize_universal(photo, painting, image_size=None, decoders=decoders)
+    assert np.array_equal(stylize_universal(photo, painting, image_size=None, decoders=decoders), first)
+    stylize_universal(photo, painting, image_size=None, decoders=decoders, method="adain")  # same encoder
+    assert len(built) == 1
+    stylize_universal(photo, painting, image_size=None, decoders=decoders, precision="bf16")
+    stylize_universal(photo, painting, image_size=None, decoders=random_decoders(("relu1_1",)))
+    assert [k["precision"] for _, k in built] == ["fp32", "bf16", "fp32"] and built[2][0][0] == "relu1_1"
+    cascade.shared_encoder.cache_clear()  # later tests build theirs with the real class
+
+
 def test_anchor_defaults_per_method_and_checks():
     from impasto.universal.cascade import anchor_weights
 
