@@ -148,8 +148,8 @@ def test_cli_wct_int8_writes_the_picture_and_says_so(shared_file, tmp_path, caps
     ("argv", "message"),
     [
         (["stylize", "PHOTO", "udnie", "-o", "OUT", "--precision", "int8"], "--precision int8: only for --method wct"),
-        (["video", "VIDEO", "-o", "OUT", "--precision", "int8"], "--precision int8 is for --method wct or adain"),
-        (["video", "VIDEO", "-o", "OUT", "--method", "gatys", "--style", "udnie", "--precision", "int8"], "not gatys"),
+        (["video", "VIDEO", "-o", "OUT", "--precision", "int8"], "precision int8 is for wct and adain"),
+        (["video", "VIDEO", "-o", "OUT", "--method", "gatys", "--style", "udnie", "--precision", "int8"], "gatys take"),
     ],
 )
 def test_methods_without_int8_refuse_it(shared_file, tmp_path, capsys, argv, message):

@@ -14,7 +14,6 @@ import json
 import logging
 from typing import Any
 
-from ..errors import InputError
 from .common import ProgressBar, add_command, allow_int8, picked
 
 log = logging.getLogger("impasto")
@@ -29,8 +28,6 @@ def run_video(args: argparse.Namespace) -> int:
     from ..video.pipeline import stylize_video
     from .common import config_from_args
 
-    if args.precision == "int8" and args.method not in ("wct", "adain"):
-        raise InputError(f"--precision int8 is for --method wct or adain (their VGG encoder), not {args.method}")
     config = config_from_args(args, GatysConfig) if args.method == "gatys" else None
     same = ("method", "model", "style", "stabilize", "image_size", "codec", "crf", "batch_size", "precision")
     same += ("strength", "anchor", "decoders", "smooth_stats", "temporal_weight", "later_steps", "resume", "work_dir")

@@ -116,7 +116,7 @@ class Int8ConvReLU(nn.Module):
         A bf16 ``x`` is multiplied in bf16 and rounded, without a float32 copy. The product is rounded to bf16
         first (to a whole code from 128 up), so a code can be one off float32's; the maximum still lands on
         255 exactly. It is done a band of rows at a time (about :data:`QUANTIZE_BLOCK` values): the product
-        stays in the cache and never takes a full map's memory (a 2048 px run peaked 320 MB higher without).
+        stays in the cache and never takes a full map's memory (128 channels at 1024²: 149 ms, 242 in one go).
         """
         if x.dtype == torch.bfloat16:
             scale = float(x.amax()) / 255 or 1.0  # an all-zero input: any scale
