@@ -25,9 +25,10 @@ def register(sub: Any) -> None:
 
 def run_video(args: argparse.Namespace) -> int:
     from ..config import GatysConfig
-    from ..video.pipeline import stylize_video
+    from ..video.pipeline import check_precision, stylize_video
     from .common import config_from_args
 
+    check_precision(args.method, args.precision)
     config = config_from_args(args, GatysConfig) if args.method == "gatys" else None
     same = ("method", "model", "style", "stabilize", "image_size", "codec", "crf", "batch_size", "precision")
     same += ("strength", "anchor", "decoders", "smooth_stats", "temporal_weight", "later_steps", "resume", "work_dir")

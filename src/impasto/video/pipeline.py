@@ -201,6 +201,13 @@ def _done_frames(work: Path, total: int) -> int:
     return n
 
 
+def check_precision(method: str, precision: str | None) -> None:
+    """One-line error for ``precision="int8"`` with a method other than wct and adain (the CLI calls it before
+    it builds a Gatys config, whose own check would not say which methods take int8)."""
+    if precision == "int8" and method not in ("wct", "adain"):
+        raise InputError(f"precision int8 is for wct and adain (their VGG encoder); {method} takes fp32, bf16 or auto")
+
+
 def stylize_video(
     input: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -287,8 +294,7 @@ def stylize_video(
         raise InputError("stabilize is for fast, wct and adain; gatys keeps frames steady with temporal_weight")
     if precision is None:
         precision = "auto" if method in ("wct", "adain") else "fp32"
-    if precision == "int8" and method not in ("wct", "adain"):
-        raise InputError(f"precision int8 is for wct and adain (their VGG encoder); {method} takes fp32, bf16 or auto")
+    check_precision(method, precision)
     if not 0.0 <= smooth_stats < 1.0:
         raise InputError(f"smooth_stats must be in [0, 1) (0: off); got {smooth_stats}")
     if smooth_stats and method not in ("wct", "adain"):
