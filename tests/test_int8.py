@@ -184,3 +184,44 @@ def test_a_torch_without_the_int8_kernels_gets_one_line_and_no_file(shared_file,
     code, _, err = run_main(stylize_argv(shared_file("kodak", "kodim17.png"), "udnie", out, *options), capsys)
     assert code == 2 and "precision int8 is not available" in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "speedup", "expected"),
+    [
+        ({"avx512_bf16", "avx512_vnni"}, 1.5, "int8"),  # the CPU int8 was measured on
+        ({"avx512_bf16", "avx512_vnni"}, 1.05, "bf16"),  # timed, not faster enough: bf16 as before
+        ({"amx_bf16", "amx_int8"}, 1.3, "int8"),  # AMX: decided by the same timing
+        ({"avx512_bf16"}, None, "bf16"),  # no VNNI: int8 would be emulated, not timed
+    ],
+)
+def test_auto_runs_int8_where_it_is_measured_faster(tmp_path, monkeypatch, flags, speedup, expected):
+    import impasto.features.int8 as int8
+    import impasto.precision
+    from impasto.universal.cascade import resolve_universal_precision
+
+    monkeypatch.setenv("IMPASTO_CACHE", str(tmp_path))
+    monkeypatch.setattr(impasto.precision, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(impasto.precision, "bf16_is_faster", lambda: True)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    calls = []
+
+    def timed():
+        assert speedup is not None, "the int8 probe ran"
+        calls.append(1)
+        return speedup
+
+    monkeypatch.setattr(int8, "measure_int8_speedup", timed)
+    cpu = torch.device("cpu")
+    assert resolve_universal_precision("auto", cpu) == expected
+    assert resolve_universal_precision("auto", cpu) == expected
+    assert len(calls) == (speedup is not None)  # timed once, then cached
+    assert resolve_universal_precision("bf16", cpu) == "bf16"  # an explicit choice is kept
+    monkeypatch.setattr(impasto.precision, "bf16_is_faster", lambda: False)
+    assert resolve_universal_precision("auto", cpu) == "fp32"  # int8 replaces bf16 only
+
+
+def test_the_int8_probe_times_real_kernels():
+    from impasto.features.int8 import measure_int8_speedup
+
+    assert 0.01 < measure_int8_speedup(size=16, repeats=1) < 100

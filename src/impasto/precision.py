@@ -12,6 +12,9 @@ emulates bf16, and a Gatys step then runs several times slower than in fp32 (iss
   :data:`MIN_SPEEDUP` times faster. The answer is cached per machine in
   ``$IMPASTO_CACHE`` (default ``~/.cache/impasto``), keyed by the CPU model, its flags and the
   torch version, so the timing runs once.
+
+The one-pass methods (WCT, AdaIN) ask one more question the same way, through :func:`cached_probe`:
+whether their int8 encoder is faster than bf16 here (:func:`impasto.features.int8.int8_is_faster`).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["NATIVE_BF16_FLAGS", "bf16_is_faster", "cache_dir", "cpu_flags", "measure_bf16_speedup"]
+__all__ = ["NATIVE_BF16_FLAGS", "bf16_is_faster", "cache_dir", "cached_probe", "cpu_flags", "measure_bf16_speedup"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,21 +120,28 @@ def bf16_is_faster(*, refresh: bool = False) -> bool:
     flags = cpu_flags()
     if flags is not None and not flags & NATIVE_BF16_FLAGS:
         return False  # emulated bf16: several times slower than fp32
-    path = cache_dir() / f"precision-{_cache_key()}.json"
+    return cached_probe("precision", "bf16_faster", measure_bf16_speedup, "bf16 is %.2fx fp32", refresh=refresh)
+
+
+def cached_probe(stem: str, field: str, measure: Callable[[], float], what: str, *, refresh: bool = False) -> bool:
+    """Whether ``measure()`` (a speed-up) is at least :data:`MIN_SPEEDUP` on this machine: timed once and
+    kept in ``cache_dir() / f"{stem}-{key}.json"`` under ``field``, keyed by the CPU and torch; ``what`` (with
+    one ``%.2f`` for the speed-up) says in the debug log what was measured."""
+    path = cache_dir() / f"{stem}-{_cache_key()}.json"
     if not refresh:
         try:
-            return bool(json.loads(path.read_text())["bf16_faster"])
+            return bool(json.loads(path.read_text())[field])
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    speedup = measure_bf16_speedup()
+    speedup = measure()
     faster = speedup >= MIN_SPEEDUP
     # debug, not info: a run's stderr stays the one line its outcome needs (an error, a saved file)
-    logger.debug("bf16 is %.2fx fp32 on this CPU: --precision auto runs %s", speedup, "bf16" if faster else "fp32")
+    logger.debug(what + " on this CPU: %s", speedup, "taken" if faster else "not taken")
     try:
         from .io.atomic import write_text
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, json.dumps({"bf16_faster": faster, "speedup": speedup, "cpu": _cpu_model()}))
+        write_text(path, json.dumps({field: faster, "speedup": speedup, "cpu": _cpu_model()}))
     except OSError as err:  # a read-only home: time it again next run
-        logger.debug("could not cache the precision probe in %s: %s", path, err)
+        logger.debug("could not cache the %s probe in %s: %s", stem, path, err)
     return faster

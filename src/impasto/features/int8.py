@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 import warnings
 
 import torch
@@ -40,7 +41,15 @@ from torch import Tensor, nn
 
 from ..errors import InputError
 
-__all__ = ["FIRST_INT8_LAYER", "Int8ConvReLU", "check_int8", "int8_missing", "quantize_vgg"]
+__all__ = [
+    "FIRST_INT8_LAYER",
+    "Int8ConvReLU",
+    "check_int8",
+    "int8_is_faster",
+    "int8_missing",
+    "measure_int8_speedup",
+    "quantize_vgg",
+]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +91,51 @@ def check_int8(device: torch.device) -> None:
             "precision int8: this CPU lacks VNNI or native bf16, so int8 and bf16 are emulated and may be "
             "slower than fp32; --precision auto picks the fast one"
         )
+
+
+VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+def int8_is_faster(*, refresh: bool = False) -> bool:
+    """Whether ``--precision auto`` should run WCT and AdaIN in int8 on this CPU (where it would otherwise
+    run bf16): only with VNNI and native bf16, and only where :func:`measure_int8_speedup`, timed once per
+    machine and cached (:func:`impasto.precision.cached_probe`), finds int8 at least 1.1 times as fast."""
+    from ..precision import NATIVE_BF16_FLAGS, cached_probe, cpu_flags
+
+    if int8_missing() is not None:
+        return False
+    flags = cpu_flags()
+    if flags is not None and not (flags & VNNI_FLAGS and flags & NATIVE_BF16_FLAGS):
+        return False  # emulated: slower than bf16, perhaps than fp32
+    return cached_probe("int8", "int8_faster", measure_int8_speedup, "int8 is %.2fx bf16", refresh=refresh)
+
+
+def measure_int8_speedup(size: int = 128, repeats: int = 5) -> float:
+    """bf16 time / int8 time of two of VGG-19's convolutions with their ReLU, forward, channels-last, as the
+    encoder runs them (128->128 channels at ``size``², 256->256 at half that side; int8 with its input's
+    scan and quantization); best of ``repeats``, the two interleaved."""
+    gen = torch.Generator().manual_seed(0)
+    layers = []
+    for cin, cout, side in ((128, 128, size), (256, 256, size // 2)):
+        conv = nn.Conv2d(cin, cout, 3, padding=1).to(memory_format=torch.channels_last)
+        with torch.no_grad():
+            conv.weight.normal_(0.0, (2.0 / (9 * cin)) ** 0.5, generator=gen)
+        x = torch.relu(torch.randn(1, cin, side, side, generator=gen)).to(torch.bfloat16)
+        layers.append((conv, Int8ConvReLU(conv), x.contiguous(memory_format=torch.channels_last)))
+
+    def run(int8: bool) -> float:
+        t = time.perf_counter()
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            for conv, q, x in layers:
+                q(x) if int8 else torch.relu(conv(x))
+        return time.perf_counter() - t
+
+    run(False), run(True)  # warm-up: oneDNN builds its kernels on first use
+    bf16, int8 = [], []
+    for _ in range(repeats):
+        bf16.append(run(False))
+        int8.append(run(True))
+    return min(bf16) / min(int8)
 
 
 class Int8ConvReLU(nn.Module):

@@ -60,18 +60,22 @@ def uses_bf16(precision: str) -> bool:
 
 
 def resolve_universal_precision(precision: str, device: torch.device) -> str:
-    """``auto``/``fp32``/``bf16`` as every method resolves them (:func:`impasto.device.resolve_precision`),
-    and ``int8``, which only the one-pass methods have: checked for ``device`` and kept."""
+    """``fp32``/``bf16`` as every method resolves them (:func:`impasto.device.resolve_precision`); ``int8``,
+    which only the one-pass methods have, checked for ``device`` and kept; and ``auto``: where every method
+    would run bf16 on the CPU, int8 instead if it is measured faster there
+    (:func:`impasto.features.int8.int8_is_faster`)."""
     from ..device import resolve_precision
+    from ..features.int8 import check_int8, int8_is_faster
 
     if precision == "int8":
-        from ..features.int8 import check_int8
-
         check_int8(device)
         return precision
     if precision not in PRECISIONS:  # the shared resolver's message would leave int8 out
         raise InputError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-    return resolve_precision(precision, device)
+    resolved = resolve_precision(precision, device)
+    if precision == "auto" and resolved == "bf16" and device.type == "cpu" and int8_is_faster():
+        return "int8"
+    return resolved
 
 
 class Encoder(nn.Module):
@@ -521,7 +525,8 @@ def stylize_universal(
         tile_size: tile core side (default: planned from the free memory, see :mod:`impasto.universal.plan`).
         max_memory: GB the run may use (default: 90% of the free memory).
         precision: ``"fp32"``, ``"bf16"`` (autocast of encoder and decoders), ``"int8"`` (the encoder's
-            convolutions from conv2_1 on in int8, the rest bf16; CPU) or ``"auto"``.
+            convolutions from conv2_1 on in int8, the rest bf16; CPU) or ``"auto"`` (see
+            :func:`resolve_universal_precision`).
         anchor: the photo's share in the features of ``anchor_levels`` (default relu3_1) before their
             transform, 0 to 1 (default: 0.5 for wct, 0 for adain); see :func:`anchor_weights`.
         anchor_levels: the levels ``anchor`` acts at.

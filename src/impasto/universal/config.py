@@ -83,7 +83,8 @@ class UniversalConfig(ConfigBase):
         "auto",
         "fp32, bf16 (autocast of the encoder and decoders; statistics stay float64), "
         "int8 (CPU: the encoder's convolutions from conv2_1 on in int8, the rest bf16; 12-30% faster than bf16 "
-        "on a CPU with VNNI) or auto (bf16 where the CPU/GPU has native bf16)",
+        "on a CPU with VNNI) or auto (int8 on a CPU where a one-time timing finds it faster than bf16, else "
+        "bf16 where the CPU/GPU has native bf16, else fp32)",
         choices=PRECISIONS,
     )
     seed: int | None = opt(0, "random seed (the cascade itself is deterministic)")

@@ -252,7 +252,7 @@ def stylize_video(
         batch_size: frames per network pass (fast).
         device, precision: torch device and ``fp32``/``bf16``/``auto`` (fast, wct, adain; default as for
             still images: ``fp32`` for fast, ``auto`` for wct and adain); wct and adain also take ``int8``
-            (CPU; :mod:`impasto.features.int8`).
+            (CPU; :mod:`impasto.features.int8`), which their ``auto`` picks where it is measured faster.
         strength: WCT/AdaIN style strength in [0, 1].
         decoders: WCT/AdaIN decoders (folder or mapping level -> decoder; default: the shipped ones).
         smooth_stats: wct/adain: the content's feature statistics become a moving average over frames
