@@ -130,6 +130,19 @@ def _fast_int8() -> bool:
     return int8_missing() is None and _native_bf16() and bool({"avx512_vnni", "avx_vnni", "amx_int8"} & flags)
 
 
+def interleaved_medians(runs: dict[str, Any], repeats: int) -> dict[str, float]:
+    """{name: median seconds} of each callable of ``runs`` over ``repeats`` rounds, one call of each per round
+    (after a first round that warms up)."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for i in range(repeats + 1):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            if i:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def speed_table(decoders: dict, repeats: int, sizes: list[tuple[int, int]], peer: bool = True) -> list[dict]:
     from impasto.universal.cascade import Encoder, style_statistics, stylize_tensor
 
@@ -141,15 +154,6 @@ def speed_table(decoders: dict, repeats: int, sizes: list[tuple[int, int]], peer
     gen = torch.Generator().manual_seed(0)
     rows = []
 
-    def median(fn: Any) -> float:
-        times = []
-        for i in range(repeats + 1):
-            start = time.perf_counter()
-            fn()
-            if i:  # the first run warms up
-                times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
     for h, w in sizes:
         content = torch.rand(1, 3, h, w, generator=gen)
         style = torch.rand(1, 3, h, w, generator=gen)
@@ -157,14 +161,16 @@ def speed_table(decoders: dict, repeats: int, sizes: list[tuple[int, int]], peer
         # painting every call, and (video frames) the painting's statistics computed once beforehand
         for method, levels in (("wct", None), ("adain", None), ("adain", [deepest])):
             order = levels or sorted(decoders, reverse=True)
-            for p in precisions:
-                for reuse in (False, True):
+            for reuse in (False, True):
+                # the precisions alternate call by call: this host's speed drifts by 10-20% within minutes,
+                # and blocks of one precision after another would take that drift for a difference
+                runs = {}
+                for p in precisions:
                     given = style_statistics(encoders[p], style, order, method=method) if reuse else style
-                    seconds = median(
-                        lambda: stylize_tensor(
-                            content, [given], encoders[p], decs, method=method, precision=p, levels=levels
-                        )
+                    runs[p] = lambda p=p, given=given: stylize_tensor(
+                        content, [given], encoders[p], decs, method=method, precision=p, levels=levels
                     )
+                for p, seconds in interleaved_medians(runs, repeats).items():
                     rows.append(
                         {
                             "size": f"{w}x{h}",
@@ -178,7 +184,8 @@ def speed_table(decoders: dict, repeats: int, sizes: list[tuple[int, int]], peer
 
             photo = Image.fromarray((content[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
             painting = Image.fromarray((style[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
-            seconds = median(lambda: lite.stylize_with(photo, painting, max_size=max(h, w)))
+            lite_run = {"lite": lambda: lite.stylize_with(photo, painting, max_size=max(h, w))}
+            seconds = interleaved_medians(lite_run, repeats)["lite"]
             rows.append(
                 {
                     "size": f"{w}x{h}",
