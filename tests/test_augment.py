@@ -169,12 +169,14 @@ def test_prior_statistics_are_transferred_at_full_strength_and_own_at_zero(one_t
     mean, log_std = torch.randn(8), torch.randn(8) * 0.3
     out = _adain_towards(feats, mean, log_std, 1.0)
     got = feature_stats(out, covariance=False)
-    torch.testing.assert_close(got.mean[:, 0].float(), mean, atol=1e-4, rtol=0)
+    assert (mean < 0).any()  # a drawn mean below zero, which no ReLU feature has, becomes zero
+    torch.testing.assert_close(got.mean[:, 0].float(), mean.clamp_min(0), atol=1e-4, rtol=0)
     torch.testing.assert_close(got.std[:, 0].log().float(), log_std, atol=1e-3, rtol=0)
     torch.testing.assert_close(_adain_towards(feats, mean, log_std, 0.0), feats, atol=1e-4, rtol=0)
     half = feature_stats(_adain_towards(feats, mean, log_std, 0.5), covariance=False)
     own = feature_stats(feats, covariance=False)
-    torch.testing.assert_close(half.mean[:, 0].float(), (0.5 * mean + 0.5 * own.mean[:, 0]).float(), atol=1e-4, rtol=0)
+    expected = 0.5 * mean.clamp_min(0) + 0.5 * own.mean[:, 0]
+    torch.testing.assert_close(half.mean[:, 0].float(), expected.float(), atol=1e-4, rtol=0)
 
 
 def test_prior_mode_restyles_deterministically(decoders, small_prior):
@@ -233,3 +235,42 @@ def test_cuda_batch_matches_cpu(aug):
     aug.to("cpu")
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, atol=2e-3, rtol=0)
+
+
+def test_fit_keeps_each_dimension_at_its_own_scale():
+    """Means in the thousands beside log stds near 1 (as VGG's statistics vectors are): each dimension's
+    drawn spread is its samples' own, not a floor set by the largest ones."""
+    gen = torch.Generator().manual_seed(0)
+    n = 400
+    means = 1000.0 + 300.0 * torch.randn(n, 4, generator=gen)
+    log_stds = 2.0 + 0.2 * torch.randn(n, 4, generator=gen)
+    prior = fit_prior(torch.cat([means, log_stds], dim=1), ("relu1_1",), (4,), rank=2)
+    sd = (prior.factor.pow(2).sum(dim=0) + prior.residual).sqrt()
+    torch.testing.assert_close(sd[4:], torch.full((4,), 0.2), atol=0.03, rtol=0)
+    drawn = prior.sample(4000, torch.Generator().manual_seed(1))
+    assert float(drawn[:, 4:].exp().max()) < 30  # e^(2 + 5 sd) at most, not e^(2 + 5 * 14)
+
+
+def test_the_shipped_prior_draws_plausible_statistics():
+    """The gallery's prior draws channel stds within a few times the paintings' own (a floor across all
+    dimensions once drew stds up to 1e9, and StyleAugment('prior') returned saturated noise)."""
+    prior = load_prior()
+    drawn = prior.split(prior.sample(256, torch.Generator().manual_seed(0)))
+    centre = prior.split(prior.mean[None])
+    for level in prior.levels:
+        spread = (drawn[level][1] - centre[level][1]).abs()
+        assert float(spread.median()) < 1.0, level  # log std within e^±1 of the mean for most draws
+
+
+def test_bf16_restyles_like_fp32_and_bad_precision_is_refused(decoders, aug):
+    x = batch(3, size=32, seed=7)
+    fast = StyleAugment(PAINTINGS, p=1.0, method="wct", decoders=decoders, style_size=32, precision="bf16")
+    exact = StyleAugment(PAINTINGS, p=1.0, method="wct", decoders=decoders, style_size=32)
+    a, b = (m(x, generator=torch.Generator().manual_seed(1)) for m in (exact, fast))
+    assert b.dtype == x.dtype and b.shape == x.shape and torch.isfinite(b).all()
+    change = float((a - x).abs().mean())
+    assert 0 < float((a - b).abs().mean()) < 0.1 * change  # bf16 rounding, a small part of the restyling
+    assert exact.resolved_precision(torch.device("cpu")) == "fp32"
+    assert fast.resolved_precision(torch.device("cpu")) == "bf16"
+    with pytest.raises(InputError, match="precision must be one of fp32, bf16, auto"):
+        StyleAugment(PAINTINGS, decoders=decoders, style_size=32, precision="int8")

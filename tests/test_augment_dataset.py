@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import torch
 import torch.multiprocessing as mp
 
 from gloo import become_rank, free_port
-from impasto.augment.dataset import MANIFEST, augment_folder, choose, merge_manifests
+from impasto.augment.dataset import MANIFEST, SETTINGS, augment_folder, choose, merge_manifests
 from impasto.cli import main
 from impasto.errors import InputError
 from impasto.io import write_image
@@ -111,6 +112,8 @@ def test_resume_skips_finished_files_and_rebuilds_the_same_manifest(tmp_path, de
     assert (out / "cats" / "b.png").stat().st_mtime_ns == kept  # not rewritten
     with pytest.raises(InputError, match="other settings.*strength"):
         augment_folder(src, out, decoders=decoder_dir, strength=0.5, **FAST)
+    with pytest.raises(InputError, match="other settings.*precision"):  # bf16 pixels would differ
+        augment_folder(src, out, decoders=decoder_dir, precision="bf16", **FAST)
 
 
 def test_shards_cover_every_file_once_and_merge_to_the_single_process_manifest(tmp_path, decoder_dir):
@@ -172,6 +175,10 @@ def test_cli_runs_reports_bad_files_and_refuses_bad_strength(tmp_path, decoder_d
     assert main(["augment", str(src), "-o", str(tmp_path / "x"), "--strength", "1.5", *common]) == 2
     assert "strength" in capsys.readouterr().err
     assert main(["augment", str(src), *common]) == 2
+    (src / "dogs" / "broken.png").unlink()
+    fast = tmp_path / "bf16"
+    assert main(["augment", str(src), "-o", str(fast), "--precision", "bf16", "--seed", "1", *common]) == 0
+    assert json.loads((fast / SETTINGS).read_text())["precision"] == "bf16"
 
 
 @pytest.mark.slow

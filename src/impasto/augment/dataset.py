@@ -161,6 +161,7 @@ def augment_folder(
     levels: Sequence[str] | None = None,
     decoders: DecodersArg = None,
     style_size: int = 256,
+    precision: str = "fp32",
     device: str | torch.device = "cpu",
     rank: int = 0,
     world_size: int = 1,
@@ -176,7 +177,7 @@ def augment_folder(
         image_size: long side of the outputs (None: each image's own size).
         batch_size: images of the same size stylised together.
         seed: fixes every (file, copy) choice.
-        levels, decoders, style_size: as for :class:`~impasto.augment.transform.StyleAugment`.
+        levels, decoders, style_size, precision: as for :class:`~impasto.augment.transform.StyleAugment`.
         rank, world_size: this process's share (torchrun's ``RANK`` and ``WORLD_SIZE``).
         callback: one :class:`~impasto.progress.Progress` per (file, copy), stage ``"augment"``,
             with ``images/s`` and ``left_s`` (seconds left at the current rate).
@@ -201,7 +202,14 @@ def augment_folder(
     files = find_images(in_dir)
     check_folders(in_dir, out_dir)
     aug = StyleAugment(
-        styles, p=1.0, strength=span, method=method, levels=levels, decoders=decoders, style_size=style_size
+        styles,
+        p=1.0,
+        strength=span,
+        method=method,
+        levels=levels,
+        decoders=decoders,
+        style_size=style_size,
+        precision=precision,
     ).to(device)
     settings = {
         "copies": copies,
@@ -212,6 +220,8 @@ def augment_folder(
         "seed": seed,
         "levels": aug.order,
     }
+    if aug.resolved_precision(torch.device(device)) != "fp32":  # folders from before the option still resume
+        settings["precision"] = aug.resolved_precision(torch.device(device))
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     _check_settings(out_dir, settings, write=rank == 0)

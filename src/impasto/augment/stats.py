@@ -14,7 +14,8 @@ dimensions:
   within-painting spread), not one vector per painting;
 * the covariance is low rank plus diagonal: the ``rank`` leading principal directions of the
   samples, scaled by their standard deviations, and each dimension's remaining variance on the
-  diagonal (a full ``D x D`` covariance from a few hundred correlated samples would be singular).
+  diagonal (a full ``D x D`` covariance from a few hundred correlated samples would be singular),
+  so every dimension keeps the samples' own variance.
 
 :func:`fit_prior` fits one, :func:`save_prior` / :func:`load_prior` store it (the gallery's fit is
 shipped as ``gallery_prior.pt`` beside this file; ``impasto augment --fit-prior OUT.pt`` recomputes it).
@@ -148,7 +149,9 @@ def fit_prior(
     k = min(rank, len(s))
     factor = (s[:k, None] / (n - 1) ** 0.5) * vt[:k]
     variance = centred.pow(2).sum(dim=0) / (n - 1)
-    residual = (variance - factor.pow(2).sum(dim=0)).clamp_min(1e-3 * float(variance.mean()))
+    # each dimension's own floor: the vector mixes means (variances up to 1e6 at relu4_1) with log stds (about
+    # 1), and a floor from the mean variance gave every log std a spread of e^±14
+    residual = torch.maximum(variance - factor.pow(2).sum(dim=0), 1e-3 * variance).clamp_min(1e-12)
     return StylePrior(
         tuple(levels),
         tuple(int(c) for c in channels),

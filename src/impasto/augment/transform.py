@@ -39,6 +39,7 @@ from .stats import StylePrior, load_prior
 log = logging.getLogger(__name__)
 
 METHODS = ("adain", "wct")
+PRECISIONS = ("fp32", "bf16", "auto")
 StyleSource = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
 DecodersArg = Union[None, str, "os.PathLike[str]", Mapping[str, VGGDecoder]]
 
@@ -147,6 +148,10 @@ class StyleAugment(nn.Module):
             or a mapping level -> :class:`~impasto.nets.decoder.VGGDecoder`.
         style_size: long side the paintings are resized to before their statistics are taken.
         weights: VGG-19 weights of the encoder (``"embedded"``).
+        precision: ``"fp32"`` (the default: the same pixels on every machine), ``"bf16"`` (autocast of
+            VGG and the decoders; statistics and transforms stay float64) or ``"auto"`` (bf16 where the
+            batch's device runs it natively and faster, as for every method). int8 is the one-pass
+            methods' only: its prepacked weights neither pickle into workers nor move to a GPU.
 
     Shape:
         (B, 3, H, W) or (3, H, W) float in [0, 1] -> the same shape, dtype and device.
@@ -168,6 +173,7 @@ class StyleAugment(nn.Module):
         decoders: DecodersArg = None,
         style_size: int = 256,
         weights: str = "embedded",
+        precision: str = "fp32",
     ) -> None:
         super().__init__()
         from ..universal.cascade import Encoder
@@ -178,6 +184,9 @@ class StyleAugment(nn.Module):
             raise InputError(f"p (the probability of restyling an image) must be within [0, 1]; got {p}")
         if style_size < 16:
             raise InputError(f"style_size must be at least 16 px; got {style_size}")
+        if precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+        self.precision = precision
         self.p, self.method, self.strength = float(p), method, strength_range(strength)
         self.use_prior = isinstance(styles, str) and styles == "prior"
         if self.use_prior and method != "adain":
@@ -283,6 +292,8 @@ class StyleAugment(nn.Module):
         x = images.float()
         size = (int(x.shape[-2]), int(x.shape[-1]))
         levels = self.prior.split(vectors.to(x.device)) if vectors is not None and self.prior else None
+        bf16 = self.resolved_precision(x.device) == "bf16"
+        self.encoder.precision = "bf16" if bf16 else "fp32"  # the encoder's autocast follows it
         with torch.no_grad():
             for level in self.order:
                 feats = self.encoder.encode(x, [level])[level]
@@ -295,8 +306,18 @@ class StyleAugment(nn.Module):
                     else:
                         transform = wct if self.method == "wct" else adain
                         mixed.append(transform(feats[i], self.banks[level].get(int(styles[i])), strength=alpha))
-                x = self.decoders[level](torch.stack(mixed).float(), size=size).clamp(0, 1)
+                with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+                    x = self.decoders[level](torch.stack(mixed), size=size).float().clamp(0, 1)
         return x.to(images.dtype)
+
+    def resolved_precision(self, device: torch.device) -> str:
+        """``fp32`` or ``bf16``: what :attr:`precision` means on ``device`` (``auto`` asks
+        :func:`impasto.device.resolve_precision`, which times bf16 once per machine)."""
+        if self.precision != "auto":
+            return self.precision
+        from ..device import resolve_precision
+
+        return resolve_precision("auto", device)
 
     def _follow(self, device: torch.device) -> None:
         """Move to the batch's device if needed (a transform may meet CPU batches in a worker, GPU ones later)."""
@@ -309,6 +330,7 @@ class StyleAugment(nn.Module):
 def _adain_towards(feats: Tensor, mean: Tensor, log_std: Tensor, alpha: float) -> Tensor:
     """AdaIN of (C, h, w) ``feats`` towards the statistics interpolated between their own and the drawn ones."""
     own = feature_stats(feats, covariance=False)
-    target_mean = alpha * mean.double()[:, None] + (1 - alpha) * own.mean
+    # a ReLU's channel means are never negative; the normal's draws can be, for channels near zero
+    target_mean = alpha * mean.double().clamp_min(0)[:, None] + (1 - alpha) * own.mean
     target_std = (alpha * log_std.double()[:, None] + (1 - alpha) * own.std.log()).exp()
     return adain(feats, FeatureStats(target_mean, None, None, target_std))

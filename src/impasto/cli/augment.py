@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     info = init_from_env(args.device)
     device = info.device if info.enabled else resolve_device(args.device)
     same = ("copies", "strength", "method", "image_size", "batch_size", "seed", "levels", "decoders", "style_size")
+    same += ("precision",)
     try:
         with ProgressBar("augment", quiet=args.quiet or not info.is_main, unit="image") as bar:
             result = augment_folder(
