@@ -19,6 +19,7 @@ average before and after; figures from a busy machine say so there. Writes ``aug
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -72,10 +73,13 @@ def transform_rows(args: argparse.Namespace, decoders: dict | str | None) -> lis
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(args.batch_size, 3, args.size, args.size, generator=gen).to(args.device)
     rows = []
-    for name, method, styles in (("adain", "adain", "gallery"), ("wct", "wct", "gallery"), ("prior", "adain", "prior")):
+    kinds = (("adain", "adain", "gallery"), ("wct", "wct", "gallery"), ("prior", "adain", "prior"))
+    for (name, method, styles), precision in itertools.product(kinds, args.precisions):
         if name not in args.methods:
             continue
-        aug = StyleAugment(styles, p=1.0, strength=1.0, method=method, decoders=decoders, levels=args.levels)
+        aug = StyleAugment(
+            styles, p=1.0, strength=1.0, method=method, decoders=decoders, levels=args.levels, precision=precision
+        )
         aug.to(args.device)
         times = []
         for i in range(args.repeats + 1):
@@ -91,6 +95,7 @@ def transform_rows(args: argparse.Namespace, decoders: dict | str | None) -> lis
             {
                 "part": "transform",
                 "method": name,
+                "precision": precision,
                 "levels": ",".join(aug.order),
                 "batch": args.batch_size,
                 "size": args.size,
@@ -99,7 +104,7 @@ def transform_rows(args: argparse.Namespace, decoders: dict | str | None) -> lis
                 "runs": times,
             }
         )
-        print(f"transform {name}: {args.batch_size / seconds:.2f} images/s", file=sys.stderr)
+        print(f"transform {name} {precision}: {args.batch_size / seconds:.2f} images/s", file=sys.stderr)
     return rows
 
 
@@ -124,7 +129,7 @@ def end2end_rows(args: argparse.Namespace, decoders: dict | str | None) -> list[
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in"
         make_folder(src, args.files, args.size)
-        for method in ("adain", "wct"):
+        for method, precision in itertools.product(("adain", "wct"), args.precisions):
             if method not in args.methods:
                 continue
             rates, walls = [], []
@@ -132,8 +137,9 @@ def end2end_rows(args: argparse.Namespace, decoders: dict | str | None) -> list[
                 start = time.perf_counter()
                 result = augment_folder(
                     src,
-                    Path(tmp) / f"out-{method}-{i}",
+                    Path(tmp) / f"out-{method}-{precision}-{i}",
                     method=method,
+                    precision=precision,
                     decoders=decoders,
                     levels=args.levels,
                     batch_size=args.batch_size,
@@ -145,8 +151,9 @@ def end2end_rows(args: argparse.Namespace, decoders: dict | str | None) -> list[
                 {
                     "part": "end2end",
                     "method": method,
+                    "precision": precision,
                     "levels": ",".join(
-                        json.loads((Path(tmp) / f"out-{method}-0" / ".augment.json").read_text())["levels"]
+                        json.loads((Path(tmp) / f"out-{method}-{precision}-0" / ".augment.json").read_text())["levels"]
                     ),
                     "files": args.files,
                     "batch": args.batch_size,
@@ -156,7 +163,7 @@ def end2end_rows(args: argparse.Namespace, decoders: dict | str | None) -> list[
                     "runs": rates,
                 }
             )
-            print(f"end2end {method}: {statistics.median(rates):.2f} images/s", file=sys.stderr)
+            print(f"end2end {method} {precision}: {statistics.median(rates):.2f} images/s", file=sys.stderr)
     return rows
 
 
@@ -171,6 +178,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--files", type=int, default=64, help="images of the end-to-end run [64]")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], help="fp32, bf16 and/or auto [fp32]")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
@@ -190,10 +198,10 @@ def main() -> None:
         f"threads, flags {', '.join(info['flags']) or 'none'}, device {args.device} {info.get('gpu', '')}; "
         f"load average before {info['loadavg_before']}, after {info['loadavg_after']}\n"
     )
-    print("| part | method | levels | batch x size | images/s |\n| --- | --- | --- | --- | --- |")
+    print("| part | method | precision | levels | batch x size | images/s |\n| --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
-            f"| {r['part']} | {r['method']} | {r.get('levels', ','.join(args.levels or ['all']))} | "
+            f"| {r['part']} | {r['method']} | {r['precision']} | {r.get('levels', ','.join(args.levels or ['all']))} | "
             f"{r['batch']} x {r['size']}px | {r['images_per_s']:.2f} |"
         )
     out = Path(args.out)
