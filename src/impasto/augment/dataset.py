@@ -220,8 +220,9 @@ def augment_folder(
         "seed": seed,
         "levels": aug.order,
     }
-    if aug.resolved_precision(torch.device(device)) != "fp32":  # folders from before the option still resume
-        settings["precision"] = aug.resolved_precision(torch.device(device))
+    resolved = aug.resolved_precision(torch.device(device))
+    if resolved != "fp32":  # folders from before the option still resume
+        settings["precision"] = resolved
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     _check_settings(out_dir, settings, write=rank == 0)

@@ -31,6 +31,7 @@ from typing import Union
 import torch
 from torch import Tensor, nn
 
+from ..config.base import PRECISIONS
 from ..errors import InputError
 from ..nets.decoder import LEVELS, VGGDecoder
 from ..universal.transforms import FeatureStats, adain, feature_stats, wct
@@ -39,7 +40,6 @@ from .stats import StylePrior, load_prior
 log = logging.getLogger(__name__)
 
 METHODS = ("adain", "wct")
-PRECISIONS = ("fp32", "bf16", "auto")
 StyleSource = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
 DecodersArg = Union[None, str, "os.PathLike[str]", Mapping[str, VGGDecoder]]
 

@@ -48,6 +48,7 @@ __all__ = [
     "int8_is_faster",
     "int8_missing",
     "measure_int8_speedup",
+    "native_int8",
     "quantize_vgg",
 ]
 
@@ -74,6 +75,17 @@ def int8_missing() -> str | None:
     return None
 
 
+VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+def native_int8() -> bool:
+    """Whether this CPU runs int8 (VNNI) and bf16 natively (``True`` where its flags cannot be read)."""
+    from ..precision import NATIVE_BF16_FLAGS, cpu_flags
+
+    flags = cpu_flags()
+    return flags is None or bool(flags & VNNI_FLAGS and flags & NATIVE_BF16_FLAGS)
+
+
 def check_int8(device: torch.device) -> None:
     """One-line error unless ``--precision int8`` can run on ``device``; a warning where it would run
     slowly (a CPU without VNNI, or whose bf16 is emulated: the layers before conv2_1 and the decoders run
@@ -83,29 +95,20 @@ def check_int8(device: torch.device) -> None:
     missing = int8_missing()
     if missing:
         raise InputError(f"precision int8 is not available: {missing}; use --precision auto")
-    from ..precision import NATIVE_BF16_FLAGS, cpu_flags
-
-    flags = cpu_flags()
-    if flags is not None and not ({"avx512_vnni", "avx_vnni", "amx_int8"} & flags and NATIVE_BF16_FLAGS & flags):
+    if not native_int8():
         log.warning(
             "precision int8: this CPU lacks VNNI or native bf16, so int8 and bf16 are emulated and may be "
             "slower than fp32; --precision auto picks the fast one"
         )
 
 
-VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
-
-
 def int8_is_faster(*, refresh: bool = False) -> bool:
     """Whether ``--precision auto`` should run WCT and AdaIN in int8 on this CPU (where it would otherwise
     run bf16): only with VNNI and native bf16, and only where :func:`measure_int8_speedup`, timed once per
     machine and cached (:func:`impasto.precision.cached_probe`), finds int8 at least 1.1 times as fast."""
-    from ..precision import NATIVE_BF16_FLAGS, cached_probe, cpu_flags
+    from ..precision import cached_probe
 
-    if int8_missing() is not None:
-        return False
-    flags = cpu_flags()
-    if flags is not None and not (flags & VNNI_FLAGS and flags & NATIVE_BF16_FLAGS):
+    if int8_missing() is not None or not native_int8():
         return False  # emulated: slower than bf16, perhaps than fp32
     return cached_probe("int8", "int8_faster", measure_int8_speedup, "int8 is %.2fx bf16", refresh=refresh)
 
