@@ -1,28 +1,38 @@
-"""VGG-19 with int8 convolutions from conv2_1 on: the encoder of ``--precision int8`` (WCT and AdaIN only).
+"""VGG-19 with int8 convolutions from conv1_2 on: the encoder of ``--precision int8`` (WCT and AdaIN only).
 
 The one-pass methods spend most of their time in VGG-19's convolutions, and on this project's CPUs those
 run at the bf16 peak already. oneDNN's int8 convolutions (VNNI) do twice the multiply-adds per cycle, so
-:func:`quantize_vgg` replaces each ``conv`` + ``relu`` pair from :data:`FIRST_INT8_LAYER` on by an
+:func:`quantize_vgg` runs every ``conv`` + ``relu`` pair from :data:`FIRST_INT8_LAYER` on as an
 :class:`Int8ConvReLU`:
 
 * weights: symmetric int8, one scale per output channel (the largest weight maps to 127);
-* activations: uint8, one scale per tensor, the tensor's own maximum (computed for every input: no
-  calibration data, nothing clipped); every convolution after conv1_1 takes a ReLU's output, so zero
-  is the zero point;
-* the product is accumulated in int32 and comes back in bf16 with its bias and ReLU applied; the next
-  layer finds its scale and quantizes it from bf16.
+* activations: uint8, one scale per tensor; every convolution after conv1_1 takes a ReLU's output, so
+  zero is the zero point;
+* the product is accumulated in int32 and leaves the kernel with its bias and ReLU applied.
 
-Why from conv2_1: a uint8 output would need its scale before the convolution runs (a calibrated range), so
-every int8 layer writes its output and the next one reads it twice (its maximum, then its codes). At
-conv1_2 (64 channels at the full image size) those passes eat the kernel's gain; from conv2_1 on (after the
-first pooling) the int8 layer, quantization included, is faster than bf16. With bf16 outputs (half the
-bytes of float32) VGG-19 to relu4_1 at 512² goes from about 0.33 s in bf16 to 0.23 s on a 2-core AMD EPYC
-with avx512_bf16 and avx512_vnni (0.25 s with float32 outputs from conv3_1 on, the first version;
-per-layer figures in docs/universal.md).
+Between two int8 layers the activations stay uint8 (:class:`Int8VGG`): each kernel writes the codes the
+next one reads, at a scale set before it runs from the layer's calibrated range (:data:`EMBEDDED_RANGES`,
+from Kodak 01-16 and six paintings at 256 and 512 px, :func:`calibrate_ranges`): the smaller of the largest
+output seen there and the largest gain seen there (output maximum over input maximum) times this input's
+maximum. The first bound is tight for ordinary images; the second follows a low-contrast or dark one,
+whose activations stay far below the first (fixed ranges alone: 5.4% error at relu4_1 on a low-contrast
+photo, 2.6% with both). Nothing is clipped: a layer whose codes reach 255 is run again with a bf16 output
+and quantized at that output's own maximum (:meth:`Int8ConvReLU.chain`). The layers whose features are
+asked for write bf16 (not rounded to 8 bits). Pooling takes the maximum of uint8 codes, which is the code
+of the maximum.
 
-Accuracy: on Kodak kodim05 at 512² the features differ from float32 by 1.1% (relu2_1), 1.9% (relu3_1) and
-2.2% (relu4_1) in relative L2, against 0.3-0.4% for bf16 (relu1_1 is the bf16 encoder's own;
-tests/test_int8.py bounds them); the pictures and their judged distances are in docs/universal.md.
+Why the fixed scales: with each layer's scale taken from its own output (the first version), every int8
+layer wrote bf16 and the next one read it twice (its maximum, then its codes): about 28 ms of a 240 ms
+pass to relu4_1 at 512², and at conv1_2 (64 channels at the full image size) those passes ate the kernel's
+gain. With uint8 between the layers VGG-19 to relu4_1 at 512² takes about 0.19 s on a 2-core AMD EPYC
+with avx512_bf16 and avx512_vnni, against 0.24 s with per-layer scales from conv2_1 on and 0.33 s in bf16
+(figures in docs/universal.md). The price is resolution: an image whose activations stay well under the
+calibration maxima uses fewer codes.
+
+Accuracy: on held-out photos at 512² relu4_1 differs from float32 by about 3% in relative L2 (2.2-2.5% with
+per-layer scales, 0.4% for bf16; tests/test_int8.py bounds it on a real photo); the pictures and their
+judged distances are in docs/universal.md. The ranges hold for the embedded weights only: with other
+weights every layer takes its output's own maximum.
 
 ``torch.quantize_per_tensor`` warns that quantized tensors are deprecated in a future torch (the
 project pins torch); it is used only to turn a float32 tensor into uint8 in one fast pass, and that one
@@ -35,6 +45,7 @@ import copy
 import logging
 import time
 import warnings
+from collections.abc import Iterable
 
 import torch
 from torch import Tensor, nn
@@ -42,8 +53,11 @@ from torch import Tensor, nn
 from ..errors import InputError
 
 __all__ = [
+    "EMBEDDED_RANGES",
     "FIRST_INT8_LAYER",
     "Int8ConvReLU",
+    "Int8VGG",
+    "calibrate_ranges",
     "check_int8",
     "int8_is_faster",
     "int8_missing",
@@ -54,7 +68,20 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FIRST_INT8_LAYER = "conv2_1"
+FIRST_INT8_LAYER = "conv1_2"
+# each int8 layer's calibrated range, embedded VGG-19 weights: (the largest output of its ReLU, the largest
+# ratio of that output's maximum to its input's) over the calibration images; printed by
+# python benchmarks/int8_ranges.py
+EMBEDDED_RANGES: dict[str, tuple[float, float]] = {
+    "conv1_2": (2737.6, 6.464),
+    "conv2_1": (4435.4, 1.849),
+    "conv2_2": (6077.2, 1.748),
+    "conv3_1": (8862.0, 1.606),
+    "conv3_2": (8653.0, 1.506),
+    "conv3_3": (8272.9, 1.373),
+    "conv3_4": (15762.5, 2.711),
+    "conv4_1": (18238.4, 1.747),
+}
 QUANTIZE_BLOCK = 1 << 20  # values quantized at a time from bf16
 _DEPRECATION = r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized tensor creation"
 warnings.filterwarnings("ignore", message=_DEPRECATION, category=UserWarning)
@@ -88,7 +115,7 @@ def native_int8() -> bool:
 
 def check_int8(device: torch.device) -> None:
     """One-line error unless ``--precision int8`` can run on ``device``; a warning where it would run
-    slowly (a CPU without VNNI, or whose bf16 is emulated: the layers before conv2_1 and the decoders run
+    slowly (a CPU without VNNI, or whose bf16 is emulated: conv1_1 and the decoders run
     in bf16)."""
     if device.type != "cpu":
         raise InputError(f"precision int8 runs on the CPU only (oneDNN); this run is on {device}: give --device cpu")
@@ -115,8 +142,9 @@ def int8_is_faster(*, refresh: bool = False) -> bool:
 
 def measure_int8_speedup(size: int = 128, repeats: int = 5) -> float:
     """bf16 time / int8 time of two of VGG-19's convolutions with their ReLU, forward, channels-last, as the
-    encoder runs them (128->128 channels at ``size``², 256->256 at half that side; int8 with its input's
-    scan and quantization); best of ``repeats``, the two interleaved."""
+    encoder runs them (128->128 channels at ``size``², 256->256 at half that side; int8 from uint8 codes to
+    uint8 codes at a fixed range, its saturation check included); best of ``repeats``, the two
+    interleaved."""
     gen = torch.Generator().manual_seed(0)
     layers = []
     for cin, cout, side in ((128, 128, size), (256, 256, size // 2)):
@@ -124,13 +152,16 @@ def measure_int8_speedup(size: int = 128, repeats: int = 5) -> float:
         with torch.no_grad():
             conv.weight.normal_(0.0, (2.0 / (9 * cin)) ** 0.5, generator=gen)
         x = torch.relu(torch.randn(1, cin, side, side, generator=gen)).to(torch.bfloat16)
-        layers.append((conv, Int8ConvReLU(conv), x.contiguous(memory_format=torch.channels_last)))
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            top = float(torch.relu(conv(x.float())).amax())
+        layers.append((conv, Int8ConvReLU(conv, out_range=(2 * top, 1e9)), x, *Int8ConvReLU.quantize(x)))
 
     def run(int8: bool) -> float:
         t = time.perf_counter()
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-            for conv, q, x in layers:
-                q(x) if int8 else torch.relu(conv(x))
+            for conv, q, x, codes, scale in layers:
+                q.chain(codes, scale) if int8 else torch.relu(conv(x))
         return time.perf_counter() - t
 
     run(False), run(True)  # warm-up: oneDNN builds its kernels on first use
@@ -143,10 +174,14 @@ def measure_int8_speedup(size: int = 128, repeats: int = 5) -> float:
 
 class Int8ConvReLU(nn.Module):
     """``relu(conv(x))`` of a 3x3, stride-1, padding-1 convolution in int8 (see the module's text); the input
-    must be non-negative (a ReLU's output), the output is ``out_dtype`` (bf16 by default: half the bytes of
-    float32 to write, and the next layer quantizes it from bf16) and keeps the input's layout. CPU only."""
+    must be non-negative (a ReLU's output). ``forward`` takes a float tensor and returns ``out_dtype`` (bf16 by
+    default); :meth:`chain` takes and returns uint8 codes with their scale, set from ``out_range`` where that
+    is given (the layer's calibrated range: largest output, largest gain). Outputs keep the input's layout.
+    CPU only."""
 
-    def __init__(self, conv: nn.Conv2d, out_dtype: torch.dtype = torch.bfloat16) -> None:
+    def __init__(
+        self, conv: nn.Conv2d, out_dtype: torch.dtype = torch.bfloat16, out_range: tuple[float, float] | None = None
+    ) -> None:
         super().__init__()
         if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.padding != (1, 1) or conv.groups != 1:
             raise ValueError("Int8ConvReLU takes a 3x3 convolution with stride 1 and padding 1")
@@ -156,6 +191,7 @@ class Int8ConvReLU(nn.Module):
         self.w_zero = torch.zeros(w.shape[0], dtype=torch.long)
         self.bias = None if conv.bias is None else conv.bias.detach().float().cpu()
         self.out_dtype = out_dtype
+        self.out_range = out_range
         self.packed = torch.ops.onednn.qconv_prepack(self.w_int8, self.w_scale, 1.0, 0, [1, 1], [1, 1], [1, 1], 1)
 
     def __deepcopy__(self, memo: dict) -> Int8ConvReLU:
@@ -186,29 +222,123 @@ class Int8ConvReLU(nn.Module):
         scale = float(x.amax()) / 255 or 1.0
         return torch.quantize_per_tensor(x, scale, 0, torch.quint8).int_repr(), scale
 
-    def forward(self, x: Tensor) -> Tensor:
-        codes, scale = self.quantize(x)
+    def convolve(self, codes: Tensor, scale: float, out_scale: float | None = None) -> Tensor:
+        """The kernel on uint8 ``codes`` at ``scale``: uint8 codes at ``out_scale`` (saturating at 255) when
+        that is given, else ``out_dtype``."""
+        out_dtype = None if out_scale is not None else self.out_dtype  # None: uint8 codes
         return torch.ops.onednn.qconv_pointwise(
             codes, scale, 0, self.packed, self.w_scale, self.w_zero, self.bias,
-            [1, 1], [1, 1], [1, 1], 1, 1.0, 0, self.out_dtype, "relu", [], "",
+            [1, 1], [1, 1], [1, 1], 1, out_scale or 1.0, 0, out_dtype, "relu", [], "",
         )  # fmt: skip
 
+    def chain(self, codes: Tensor, scale: float) -> tuple[Tensor, float]:
+        """uint8 codes and scale of the output for uint8 ``codes`` at ``scale``: where the layer has a
+        calibrated range, at the smaller of its largest output and its largest gain times this input's maximum,
+        if no code reaches 255 there; else (nothing clipped) at the output's own maximum."""
+        if self.out_range:
+            largest, gain = self.out_range
+            bound = min(largest, gain * float(codes.amax()) * scale)  # (amax: uint8 max() is 100x slower)
+            if bound > 0:
+                out = self.convolve(codes, scale, bound / 255)
+                if int(out.amax()) < 255:
+                    return out, bound / 255
+            log.debug("int8: an output beyond its calibrated range (bound %.4g); quantized at its own maximum", bound)
+        return self.quantize(self.convolve(codes, scale))
 
-def quantize_vgg(net: nn.Module, first: str = FIRST_INT8_LAYER) -> nn.Module:
-    """A copy of VGG19 ``net`` whose ``conv`` + ``relu`` pairs from ``first`` on are :class:`Int8ConvReLU`
-    (the ``relu`` becomes an identity, so its name still marks the layer's output); the earlier layers are
-    shared with ``net``. Same ``forward(x, layers)``."""
+    def forward(self, x: Tensor) -> Tensor:
+        return self.convolve(*self.quantize(x))
+
+
+class Int8VGG(nn.Module):
+    """VGG19 ``net`` with its ``conv`` + ``relu`` pairs from ``first`` on run as :class:`Int8ConvReLU`, the
+    activations uint8 between them (see the module's text); ``ranges`` maps those convolutions to their
+    calibrated ranges (largest output, largest gain; missing ones take their output's own maximum). The
+    earlier layers are ``net``'s own modules, shared. Same ``forward(x, layers)`` as VGG19, for ReLU and
+    pooling layers; the int8 part's features come back bf16."""
+
+    def __init__(self, net: nn.Module, first: str, ranges: dict[str, tuple[float, float]]) -> None:
+        super().__init__()
+        from .vgg import MaxPool2x2
+
+        self.layer_names: tuple[str, ...] = tuple(net.layer_names)
+        self.first: str = first
+        at = self.layer_names.index(first)
+        for i, name in enumerate(self.layer_names):
+            module = getattr(net, name)
+            if i >= at and name.startswith("conv"):
+                relu = self.layer_names[i + 1] if i + 1 < len(self.layer_names) else None
+                if relu is None or not relu.startswith("relu"):
+                    raise ValueError(f"{name} is not followed by its ReLU")
+                module = Int8ConvReLU(module, out_range=ranges.get(name))
+            elif i >= at and name.startswith("relu"):
+                module = nn.Identity()  # applied by the convolution before it
+            elif i >= at and not isinstance(module, MaxPool2x2):
+                raise ValueError(f"int8 layers take VGG-19 with max pooling; {name} is {type(module).__name__}")
+            self.add_module(name, module)
+
+    def forward(self, x: Tensor, layers: Iterable[str]) -> dict[str, Tensor]:
+        wanted = set(layers)
+        out: dict[str, Tensor] = {}
+        at = self.layer_names.index(self.first)
+        codes: Tensor | None = None  # the int8 part's activations: uint8 codes at ``scale``
+        scale = 1.0
+        for i, name in enumerate(self.layer_names):
+            module = getattr(self, name)
+            if i < at:
+                x = module(x)
+            elif isinstance(module, Int8ConvReLU):
+                if name in wanted:
+                    raise ValueError(f"int8 layers give {name}'s output after its ReLU only")
+                if codes is None:
+                    codes, scale = module.quantize(x)
+                relu = self.layer_names[i + 1]
+                if relu in wanted:  # asked for: bf16, not rounded to 8 bits; codes again only if more follows
+                    x = module.convolve(codes, scale)
+                    codes = None
+                else:
+                    codes, scale = module.chain(codes, scale)
+            elif name.startswith("pool"):  # the maximum of codes is the code of the maximum
+                if codes is None:
+                    x = module(x)
+                else:
+                    codes = module(codes)
+            if name in wanted:
+                out[name] = x if codes is None else codes.to(torch.bfloat16).mul_(scale)
+                if len(out) == len(wanted):
+                    break
+        return out
+
+
+def calibrate_ranges(
+    net: nn.Module, images: Iterable[Tensor], first: str = FIRST_INT8_LAYER
+) -> dict[str, tuple[float, float]]:
+    """{conv: (the largest value of its ReLU's output, the largest ratio of that output's maximum to its
+    input's maximum)} over ``images`` (float32 forward of VGG19 ``net``, normalized (1, 3, H, W) inputs), for
+    the convolutions from ``first`` on: the ranges of :class:`Int8VGG`."""
     names = list(net.layer_names)
-    if first not in names:
+    convs = [n for n in names[names.index(first) :] if n.startswith("conv")]
+    largest, gain = dict.fromkeys(convs, 0.0), dict.fromkeys(convs, 0.0)
+    for image in images:
+        x, top_in = image, 0.0
+        with torch.no_grad():
+            for name in names:
+                if name in largest:
+                    top_in = float(x.amax())
+                x = getattr(net, name)(x)
+                conv = f"conv{name[4:]}"
+                if name.startswith("relu") and conv in largest:
+                    top = float(x.amax())
+                    largest[conv] = max(largest[conv], top)
+                    gain[conv] = max(gain[conv], top / top_in if top_in > 0 else 0.0)
+    return {conv: (largest[conv], gain[conv]) for conv in convs}
+
+
+def quantize_vgg(
+    net: nn.Module, first: str = FIRST_INT8_LAYER, ranges: dict[str, tuple[float, float]] | None = None
+) -> nn.Module:
+    """:class:`Int8VGG` of VGG19 ``net`` from ``first`` on, with calibrated ``ranges`` (none: each layer's
+    output quantized at its own maximum); ``net`` itself unchanged, and returned as it is when it ends before
+    ``first``."""
+    if first not in net.layer_names:
         return net
-    out = copy.copy(net)
-    out._modules = dict(net._modules)
-    for i in range(names.index(first), len(names)):
-        name = names[i]
-        if name.startswith("conv"):
-            relu = names[i + 1] if i + 1 < len(names) else None
-            if relu is None or not relu.startswith("relu"):
-                raise ValueError(f"{name} is not followed by its ReLU")
-            out._modules[name] = Int8ConvReLU(getattr(net, name))
-            out._modules[relu] = nn.Identity()
-    return out
+    return Int8VGG(net, first, ranges or {})

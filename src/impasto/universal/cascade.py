@@ -82,7 +82,7 @@ class Encoder(nn.Module):
     """VGG-19 up to the deepest level; :meth:`encode` stops at the level asked for.
 
     ``channels_last`` keeps activations NHWC (faster oneDNN convolutions on the CPU); ``precision="bf16"``
-    runs the convolutions under bf16 autocast; ``precision="int8"`` runs them in int8 from conv2_1 on and
+    runs the convolutions under bf16 autocast; ``precision="int8"`` runs them in int8 from conv1_2 on and
     in bf16 before (:mod:`impasto.features.int8`; CPU only).
     """
 
@@ -95,9 +95,10 @@ class Encoder(nn.Module):
         self.extractor = FeatureExtractor([deepest], weights=weights, channels_last=channels_last)
         self.precision = precision
         if precision == "int8":
-            from ..features.int8 import quantize_vgg
+            from ..features.int8 import EMBEDDED_RANGES, quantize_vgg
 
-            self.extractor.net = quantize_vgg(self.extractor.net)
+            ranges = EMBEDDED_RANGES if weights == "embedded" else None  # calibrated for those weights
+            self.extractor.net = quantize_vgg(self.extractor.net, ranges=ranges)
 
     def encode(self, image: Tensor, levels: Sequence[str]) -> dict[str, Tensor]:
         """{level: features} of (1, 3, H, W) ``image`` for ``levels``, in one pass."""
@@ -525,7 +526,7 @@ def stylize_universal(
         tile_size: tile core side (default: planned from the free memory, see :mod:`impasto.universal.plan`).
         max_memory: GB the run may use (default: 90% of the free memory).
         precision: ``"fp32"``, ``"bf16"`` (autocast of encoder and decoders), ``"int8"`` (the encoder's
-            convolutions from conv2_1 on in int8, the rest bf16; CPU) or ``"auto"`` (see
+            convolutions from conv1_2 on in int8, the rest bf16; CPU) or ``"auto"`` (see
             :func:`resolve_universal_precision`).
         anchor: the photo's share in the features of ``anchor_levels`` (default relu3_1) before their
             transform, 0 to 1 (default: 0.5 for wct, 0 for adain); see :func:`anchor_weights`.
