@@ -1,7 +1,7 @@
 """The calibrated ranges of ``--precision int8`` (``impasto.features.int8.EMBEDDED_RANGES``): the largest
 output of each int8 layer's ReLU and its largest gain (output maximum / input maximum), embedded VGG-19
 weights, over Kodak 01-16 and the six paintings of
-../shared/images/style at 256 and 512 px on the long side (the held-out photos kodim17-20 and golden_gate
+../shared/images/style at 256, 512 and 1024 px on the long side (the held-out photos kodim17-20 and golden_gate
 stay out). Prints the dict to paste, and how far the shipped one is from it.
 
     python benchmarks/int8_ranges.py
@@ -21,7 +21,7 @@ def calibration_files() -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="256,512", help="long sides to calibrate at [256,512]")
+    parser.add_argument("--sizes", default="256,512,1024", help="long sides to calibrate at [256,512,1024]")
     args = parser.parse_args()
     from impasto.features.int8 import EMBEDDED_RANGES, calibrate_ranges
     from impasto.features.vgg import FeatureExtractor

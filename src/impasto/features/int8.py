@@ -12,25 +12,25 @@ run at the bf16 peak already. oneDNN's int8 convolutions (VNNI) do twice the mul
 
 Between two int8 layers the activations stay uint8 (:class:`Int8VGG`): each kernel writes the codes the
 next one reads, at a scale set before it runs from the layer's calibrated range (:data:`EMBEDDED_RANGES`,
-from Kodak 01-16 and six paintings at 256 and 512 px, :func:`calibrate_ranges`): the smaller of the largest
-output seen there and the largest gain seen there (output maximum over input maximum) times this input's
-maximum. The first bound is tight for ordinary images; the second follows a low-contrast or dark one,
-whose activations stay far below the first (fixed ranges alone: 5.4% error at relu4_1 on a low-contrast
-photo, 2.6% with both). Nothing is clipped: a layer whose codes reach 255 is run again with a bf16 output
-and quantized at that output's own maximum (:meth:`Int8ConvReLU.chain`). The layers whose features are
-asked for write bf16 (not rounded to 8 bits). Pooling takes the maximum of uint8 codes, which is the code
-of the maximum.
+from Kodak 01-16 and six paintings at 256, 512 and 1024 px; :func:`calibrate_ranges`). The scale is the
+smaller of two bounds: the largest output seen there, and the largest gain seen there (output maximum over
+input maximum) times this input's maximum. The first is tight for ordinary images; the second follows a
+low-contrast or dark one, whose activations stay far below the first. Nothing is clipped: a layer whose
+codes reach 255 is run again with a bf16 output and quantized at that output's own maximum
+(:meth:`Int8ConvReLU.chain`). The layers whose features are asked for write bf16, not 8-bit codes.
+Pooling takes the maximum of uint8 codes, which is the code of the maximum.
 
-Why the fixed scales: with each layer's scale taken from its own output (the first version), every int8
-layer wrote bf16 and the next one read it twice (its maximum, then its codes): about 28 ms of a 240 ms
+Why scales set beforehand: with each layer's scale taken from its own output (the first version), every
+int8 layer wrote bf16 and the next one read it twice (its maximum, then its codes): about 28 ms of a 220 ms
 pass to relu4_1 at 512², and at conv1_2 (64 channels at the full image size) those passes ate the kernel's
-gain. With uint8 between the layers VGG-19 to relu4_1 at 512² takes about 0.19 s on a 2-core AMD EPYC
-with avx512_bf16 and avx512_vnni, against 0.24 s with per-layer scales from conv2_1 on and 0.33 s in bf16
-(figures in docs/universal.md). The price is resolution: an image whose activations stay well under the
-calibration maxima uses fewer codes.
+gain. With uint8 between the layers, VGG-19 to relu4_1 at 512² takes 176 ms on a 2-core AMD EPYC with
+avx512_bf16 and avx512_vnni, against 218 ms with per-layer scales from conv2_1 on and 308 ms in bf16 (one
+process, alternating; more in docs/universal.md).
 
-Accuracy: on held-out photos at 512² relu4_1 differs from float32 by about 3% in relative L2 (2.2-2.5% with
-per-layer scales, 0.4% for bf16; tests/test_int8.py bounds it on a real photo); the pictures and their
+Accuracy, relative L2 distance to float32 on five held-out photos at 512 px (relu2_1 / relu3_1 / relu4_1):
+1.5-1.9% / 2.1-2.6% / 2.4-3.0% (per-layer scales: 1.3-1.7% / 1.9-2.3% / 2.1-2.5%; bf16: 0.3-0.8%). At low
+contrast (0.35 + 0.3 x) 1.8-2.3% / 2.3-2.9% / 2.5-3.3%, where the largest outputs alone would give 5.4-7.3%
+at relu4_1; dark (0.15 x) 2.1-3.3% (3.8-4.3% with the largest outputs alone). The pictures and their
 judged distances are in docs/universal.md. The ranges hold for the embedded weights only: with other
 weights every layer takes its output's own maximum.
 
@@ -73,14 +73,14 @@ FIRST_INT8_LAYER = "conv1_2"
 # ratio of that output's maximum to its input's) over the calibration images; printed by
 # python benchmarks/int8_ranges.py
 EMBEDDED_RANGES: dict[str, tuple[float, float]] = {
-    "conv1_2": (2737.6, 6.464),
-    "conv2_1": (4435.4, 1.849),
-    "conv2_2": (6077.2, 1.748),
+    "conv1_2": (3315.8, 6.464),
+    "conv2_1": (4724.7, 1.890),
+    "conv2_2": (7486.7, 1.809),
     "conv3_1": (8862.0, 1.606),
-    "conv3_2": (8653.0, 1.506),
-    "conv3_3": (8272.9, 1.373),
-    "conv3_4": (15762.5, 2.711),
-    "conv4_1": (18238.4, 1.747),
+    "conv3_2": (10820.5, 1.635),
+    "conv3_3": (9271.3, 1.373),
+    "conv3_4": (18108.1, 2.711),
+    "conv4_1": (22086.8, 1.747),
 }
 QUANTIZE_BLOCK = 1 << 20  # values quantized at a time from bf16
 _DEPRECATION = r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized tensor creation"
