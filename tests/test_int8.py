@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from cli_run import run_main, stylize_argv
 from impasto.errors import InputError
-from impasto.features.int8 import Int8ConvReLU, Int8VGG, check_int8, int8_missing, quantize_vgg
+from impasto.features.int8 import HEADROOM, Int8ConvReLU, Int8VGG, check_int8, int8_missing, quantize_vgg
 
 pytestmark = pytest.mark.skipif(int8_missing() is not None, reason=f"{int8_missing()}")
 
@@ -121,12 +121,12 @@ def test_chained_codes_at_the_calibrated_range_are_the_output_rounded_to_it(boun
     codes, scale = Int8ConvReLU.quantize(x)
     exact = Int8ConvReLU(conv, out_dtype=torch.float32)(x)  # the int8 product, in float32
     top, top_in = float(exact.max()), float(codes.max()) * scale
-    # the smaller of the two bounds is taken: 1.5 x the output's maximum either way
+    # the smaller of the two bounds is taken, with the headroom: 1.5 x HEADROOM x the output's maximum either way
     out_range = (1.5 * top, 9.0 * top / top_in) if bound == "largest" else (9.0 * top, 1.5 * top / top_in)
     out, out_scale = Int8ConvReLU(conv, out_range=out_range).chain(codes, scale)
-    assert out.dtype == torch.uint8 and out_scale == pytest.approx(1.5 * top / 255)
+    assert out.dtype == torch.uint8 and out_scale == pytest.approx(1.5 * HEADROOM * top / 255)
     assert out.is_contiguous(memory_format=torch.channels_last)
-    assert int(out.max()) == round(255 / 1.5)  # the range's headroom left unused
+    assert int(out.max()) == round(255 / (1.5 * HEADROOM))  # the range's margin left unused
     assert float((out.float() - exact / out_scale).abs().max()) <= 0.5 + 1e-3  # rounded to the nearest code
 
 
@@ -134,7 +134,7 @@ def test_an_output_beyond_its_range_is_quantized_at_its_own_maximum_not_clipped(
     conv, x = _conv_and_input()
     codes, scale = Int8ConvReLU.quantize(x)
     exact = Int8ConvReLU(conv, out_dtype=torch.float32)(x)
-    q = Int8ConvReLU(conv, out_range=(0.5 * float(exact.max()), 1e9))  # calibrated on tamer images
+    q = Int8ConvReLU(conv, out_range=(0.5 / HEADROOM * float(exact.max()), 1e9))  # calibrated on tamer images
     with caplog.at_level(logging.DEBUG, logger="impasto.features.int8"):
         out, out_scale = q.chain(codes, scale)
     assert "beyond its calibrated range" in caplog.text
@@ -186,9 +186,9 @@ def test_an_image_beyond_the_calibration_is_encoded_as_accurately(caplog):
 @pytest.mark.parametrize("look", ["as it is", "low contrast", "dark"])
 def test_int8_encoder_features_on_a_real_photo(photo, look):
     """relu1_1 is the bf16 encoder's own; relu2_1 to relu4_1 carry the int8 error (on five held-out photos at
-    512 px: 1.5-1.9%, 2.1-2.6% and 2.4-3.0% relative, against 0.3-0.8% for bf16). A low-contrast or dark photo
-    keeps that accuracy: its codes' scales follow its own activations (with the calibrated largest outputs
-    alone, 3.5% at relu4_1 for this low-contrast one and 3.2% for the dark one; 2.2% and 2.7% here)."""
+    512 px: 1.7-2.2%, 2.3-2.8% and 2.6-3.4% relative, against 0.3-0.8% for bf16). A low-contrast or dark photo
+    keeps that accuracy: its codes' scales follow its own activations (here 2.3%, 2.3% and 2.8% at relu4_1 as
+    it is, at low contrast and dark; with the calibrated largest outputs alone 2.3%, 3.9% and 3.4%)."""
     from impasto.universal.cascade import Encoder
 
     image = {"as it is": photo, "low contrast": 0.35 + 0.3 * photo, "dark": 0.15 * photo}[look]
@@ -196,7 +196,7 @@ def test_int8_encoder_features_on_a_real_photo(photo, look):
     encoders = {p: Encoder("relu4_1", channels_last=True, precision=p) for p in ("fp32", "bf16", "int8")}
     feats = {p: encoder.encode(image, levels) for p, encoder in encoders.items()}
     assert torch.equal(feats["int8"]["relu1_1"], feats["bf16"]["relu1_1"])
-    for level, bound in (("relu2_1", 0.02), ("relu3_1", 0.027), ("relu4_1", 0.029)):
+    for level, bound in (("relu2_1", 0.022), ("relu3_1", 0.03), ("relu4_1", 0.032)):
         err = _relative(feats["int8"][level], feats["fp32"][level])
         assert _relative(feats["bf16"][level], feats["fp32"][level]) < err < bound, (level, err)
 
