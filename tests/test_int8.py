@@ -96,11 +96,12 @@ def test_quantize_vgg_leaves_the_float_net_alone():
     q = quantize_vgg(net, ranges={"conv2_1": (3.0, 1.5)})
     assert isinstance(net.conv2_1, torch.nn.Conv2d) and isinstance(net.relu2_1, torch.nn.ReLU)
     assert isinstance(q, Int8VGG) and q.layer_names == net.layer_names
-    assert isinstance(q.conv1_2, Int8ConvReLU) and isinstance(q.relu1_2, torch.nn.Identity)
+    assert isinstance(q.conv1_1, Int8ConvReLU) and isinstance(q.relu1_1, torch.nn.Identity)
     assert q.conv2_1.out_range == (3.0, 1.5) and q.conv2_2.out_range is None  # ranges where given
-    assert q.conv1_1 is net.conv1_1  # earlier layers shared
+    later = quantize_vgg(net, first="conv2_1")
+    assert later.conv1_2 is net.conv1_2 and isinstance(later.conv2_1, Int8ConvReLU)  # earlier layers shared
     shallow = VGG19("relu1_1")
-    assert quantize_vgg(shallow) is shallow  # nothing from conv1_2 on: the same net
+    assert quantize_vgg(shallow, first="conv1_2") is shallow  # nothing from conv1_2 on: the same net
     with pytest.raises(ValueError, match="max pooling"):
         quantize_vgg(VGG19("relu4_1", pooling="avg"))
 
@@ -113,6 +114,23 @@ def _conv_and_input(seed: int = 0) -> tuple[torch.nn.Conv2d, torch.Tensor]:
         conv.bias.copy_(torch.randn(32, generator=gen) * 0.1)
     x = torch.relu(torch.randn(1, 16, 20, 24, generator=gen)).contiguous(memory_format=torch.channels_last)
     return conv, x
+
+
+def test_the_image_is_quantized_with_a_zero_point_and_convolved_as_its_dequantized_self():
+    conv = torch.nn.Conv2d(3, 32, 3, padding=1)
+    x = (torch.rand(1, 3, 20, 24, generator=torch.Generator().manual_seed(2)) * 255 - 120).contiguous(
+        memory_format=torch.channels_last
+    )  # VGG's normalized image: pixels less the mean, of either sign
+    codes, scale, zero_point = Int8ConvReLU.quantize_signed(x)
+    assert codes.dtype == torch.uint8 and int(codes.min()) == 0 and int(codes.max()) == 255
+    assert 0 < zero_point < 255 and scale == pytest.approx(float(x.max() - x.min()) / 255)
+    dequantized = (codes.float() - zero_point) * scale
+    assert float((dequantized - x).abs().max()) <= scale / 2 + 1e-4
+    q = Int8ConvReLU(conv, out_dtype=torch.float32)
+    out = q.convolve(codes, scale, zero_point=zero_point)
+    w = q.w_int8.float() * q.w_scale[:, None, None, None]
+    oracle = torch.relu(F.conv2d(dequantized, w, conv.bias.detach(), padding=1))  # zero padding: the zero point
+    assert _relative(out, oracle) < 1e-5
 
 
 @pytest.mark.parametrize("bound", ["largest", "gain"])
@@ -185,18 +203,17 @@ def test_an_image_beyond_the_calibration_is_encoded_as_accurately(caplog):
 
 @pytest.mark.parametrize("look", ["as it is", "low contrast", "dark"])
 def test_int8_encoder_features_on_a_real_photo(photo, look):
-    """relu1_1 is the bf16 encoder's own; relu2_1 to relu4_1 carry the int8 error (on five held-out photos at
-    512 px: 1.7-2.2%, 2.3-2.8% and 2.6-3.4% relative, against 0.3-0.8% for bf16). A low-contrast or dark photo
-    keeps that accuracy: its codes' scales follow its own activations (here 2.3%, 2.3% and 2.8% at relu4_1 as
-    it is, at low contrast and dark; with the calibrated largest outputs alone 2.3%, 3.9% and 3.4%)."""
+    """Every level carries the int8 error (on five held-out photos at 512 px: relu2_1 1.9-2.2%, relu3_1
+    2.5-3.0%, relu4_1 2.7-3.6% relative, against 0.3-0.8% for bf16). A low-contrast or dark photo keeps that
+    accuracy: its codes' scales follow its own activations (here 2.3%, 2.3% and 2.9% at relu4_1 as it is, at
+    low contrast and dark; with the calibrated largest outputs alone the low-contrast one loses far more)."""
     from impasto.universal.cascade import Encoder
 
     image = {"as it is": photo, "low contrast": 0.35 + 0.3 * photo, "dark": 0.15 * photo}[look]
     levels = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
     encoders = {p: Encoder("relu4_1", channels_last=True, precision=p) for p in ("fp32", "bf16", "int8")}
     feats = {p: encoder.encode(image, levels) for p, encoder in encoders.items()}
-    assert torch.equal(feats["int8"]["relu1_1"], feats["bf16"]["relu1_1"])
-    for level, bound in (("relu2_1", 0.022), ("relu3_1", 0.03), ("relu4_1", 0.032)):
+    for level, bound in (("relu1_1", 0.012), ("relu2_1", 0.024), ("relu3_1", 0.032), ("relu4_1", 0.034)):
         err = _relative(feats["int8"][level], feats["fp32"][level])
         assert _relative(feats["bf16"][level], feats["fp32"][level]) < err < bound, (level, err)
 

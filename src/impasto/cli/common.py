@@ -214,7 +214,7 @@ def allow_int8(parser: argparse.ArgumentParser) -> None:
         if action.dest == "precision":
             action.choices = PRECISIONS
             head, _, default = (action.help or "").rpartition(" [")
-            action.help = f"{head}; wct/adain also int8 (CPU: VGG in int8 from conv1_2 on) [{default}"
+            action.help = f"{head}; wct/adain also int8 (CPU: VGG's convolutions in int8) [{default}"
 
 
 def config_from_args(args: argparse.Namespace, cls: type = GatysConfig) -> Any:

@@ -1,20 +1,21 @@
-"""VGG-19 with int8 convolutions from conv1_2 on: the encoder of ``--precision int8`` (WCT and AdaIN only).
+"""VGG-19 with int8 convolutions: the encoder of ``--precision int8`` (WCT and AdaIN only).
 
 The one-pass methods spend most of their time in VGG-19's convolutions, and on this project's CPUs those
 run at the bf16 peak already. oneDNN's int8 convolutions (VNNI) do twice the multiply-adds per cycle, so
-:func:`quantize_vgg` runs every ``conv`` + ``relu`` pair from :data:`FIRST_INT8_LAYER` on as an
+:func:`quantize_vgg` runs every ``conv`` + ``relu`` pair from :data:`FIRST_INT8_LAYER` (conv1_1) on as an
 :class:`Int8ConvReLU`:
 
 * weights: symmetric int8, one scale per output channel (the largest weight maps to 127);
-* activations: uint8, one scale per tensor; every convolution after conv1_1 takes a ReLU's output, so
-  zero is the zero point;
+* activations: uint8, one scale per tensor; every convolution after conv1_1 takes a ReLU's output, so zero
+  is the zero point; the normalized image (pixels less VGG's mean, of either sign) takes a zero point
+  (:meth:`Int8ConvReLU.quantize_signed`), which keeps zero padding exact;
 * the product is accumulated in int32 and leaves the kernel with its bias and ReLU applied.
 
 Between two int8 layers the activations stay uint8 (:class:`Int8VGG`): each kernel writes the codes the
 next one reads, at a scale set before it runs from the layer's calibrated range (:data:`EMBEDDED_RANGES`,
 from Kodak 01-16 and six paintings at 256, 512 and 1024 px; :func:`calibrate_ranges`). The scale is the
 smaller of two bounds: the largest output seen there, and the largest gain seen there (output maximum over
-input maximum) times this input's maximum; both with a margin of :data:`HEADROOM`. The first is tight for
+the input's span) times this input's span; both with a margin of :data:`HEADROOM`. The first is tight for
 ordinary images; the second follows a low-contrast or dark one, whose activations stay far below the first.
 Nothing is clipped: a layer whose codes reach 255 is run again with a bf16 output and quantized at that
 output's own maximum (:meth:`Int8ConvReLU.chain`), which costs a second convolution. The margin makes that
@@ -23,17 +24,17 @@ outputs reached up to 1.15 times the calibrated ones, and 6 of the 40 would have
 it. The layers whose features are asked for write bf16, not 8-bit codes. Pooling takes the maximum of uint8
 codes, which is the code of the maximum.
 
-Why scales set beforehand: with each layer's scale taken from its own output (the first version), every
+Why scales set beforehand: with each layer's scale taken from its own output (the version before), every
 int8 layer wrote bf16 and the next one read it twice (its maximum, then its codes): about 28 ms of a 220 ms
 pass to relu4_1 at 512², and at conv1_2 (64 channels at the full image size) those passes ate the kernel's
-gain. With uint8 between the layers, VGG-19 to relu4_1 at 512² takes about 0.18-0.19 s on a 2-core AMD EPYC
-with avx512_bf16 and avx512_vnni, against 0.22 s with per-layer scales from conv2_1 on and 0.31 s in bf16
-(one process, alternating; more in docs/universal.md).
+gain. With uint8 between the layers from conv1_1 on, VGG-19 to relu4_1 at 512² takes about 0.16 s on a
+2-core AMD EPYC with avx512_bf16 and avx512_vnni, against 0.19 s from conv1_2 on (conv1_1 in bf16), 0.24 s
+with per-layer scales from conv2_1 on, and 0.35 s in bf16 (one process, alternating; docs/universal.md).
 
 Accuracy, relative L2 distance to float32 on five held-out photos at 512 px (relu2_1 / relu3_1 / relu4_1):
-1.7-2.2% / 2.3-2.8% / 2.6-3.4% (per-layer scales: 1.3-1.7% / 1.9-2.3% / 2.1-2.5%; bf16: 0.3-0.8%). At low
-contrast (0.35 + 0.3 x) 2.0-2.5% / 2.5-3.3% / 2.7-3.6%, where the largest outputs alone would give 6.6-8.6%
-at relu4_1; dark (0.15 x) 3.3-3.6% at relu4_1 (4.3-5.1% with the largest outputs alone). The pictures and
+1.9-2.2% / 2.5-3.0% / 2.7-3.6% (per-layer scales: 1.3-1.7% / 1.9-2.3% / 2.1-2.5%; bf16: 0.3-0.8%). At low
+contrast (0.35 + 0.3 x) 2.2-2.5% / 2.8-3.2% / 2.9-3.8%, where the largest outputs alone would give 6.9-9.3%
+at relu4_1; dark (0.15 x) 3.5-3.9% at relu4_1 (5.3-6.7% with the largest outputs alone). The pictures and
 their judged distances are in docs/universal.md. The ranges hold for the embedded weights only: with other
 weights every layer takes its output's own maximum.
 
@@ -71,11 +72,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FIRST_INT8_LAYER = "conv1_2"
+FIRST_INT8_LAYER = "conv1_1"
 # each int8 layer's calibrated range, embedded VGG-19 weights: (the largest output of its ReLU, the largest
-# ratio of that output's maximum to its input's) over the calibration images; printed by
+# ratio of that output's maximum to its input's span) over the calibration images; printed by
 # python benchmarks/int8_ranges.py
 EMBEDDED_RANGES: dict[str, tuple[float, float]] = {
+    "conv1_1": (829.5, 3.019),
     "conv1_2": (3315.8, 6.464),
     "conv2_1": (4724.7, 1.890),
     "conv2_2": (7486.7, 1.809),
@@ -119,8 +121,7 @@ def native_int8() -> bool:
 
 def check_int8(device: torch.device) -> None:
     """One-line error unless ``--precision int8`` can run on ``device``; a warning where it would run
-    slowly (a CPU without VNNI, or whose bf16 is emulated: conv1_1 and the decoders run
-    in bf16)."""
+    slowly (a CPU without VNNI, or whose bf16 is emulated: the decoders run in bf16)."""
     if device.type != "cpu":
         raise InputError(f"precision int8 runs on the CPU only (oneDNN); this run is on {device}: give --device cpu")
     missing = int8_missing()
@@ -226,29 +227,40 @@ class Int8ConvReLU(nn.Module):
         scale = float(x.amax()) / 255 or 1.0
         return torch.quantize_per_tensor(x, scale, 0, torch.quint8).int_repr(), scale
 
-    def convolve(self, codes: Tensor, scale: float, out_scale: float | None = None) -> Tensor:
-        """The kernel on uint8 ``codes`` at ``scale``: uint8 codes at ``out_scale`` (saturating at 255) when
-        that is given, else ``out_dtype``."""
+    @staticmethod
+    def quantize_signed(x: Tensor) -> tuple[Tensor, float, int]:
+        """uint8 codes of ``x`` of either sign (VGG's normalized image), their scale and zero point
+        (``x ≈ (codes - zero_point) * scale``; the range spans 0, and 0 is a code: zero padding stays exact)."""
+        x = x.float()
+        low, high = min(float(x.amin()), 0.0), max(float(x.amax()), 0.0)
+        scale = (high - low) / 255 or 1.0
+        zero_point = round(-low / scale)
+        return torch.quantize_per_tensor(x, scale, zero_point, torch.quint8).int_repr(), scale, zero_point
+
+    def convolve(self, codes: Tensor, scale: float, out_scale: float | None = None, zero_point: int = 0) -> Tensor:
+        """The kernel on uint8 ``codes`` at ``scale`` and ``zero_point``: uint8 codes at ``out_scale``
+        (saturating at 255) when that is given, else ``out_dtype``."""
         out_dtype = None if out_scale is not None else self.out_dtype  # None: uint8 codes
         return torch.ops.onednn.qconv_pointwise(
-            codes, scale, 0, self.packed, self.w_scale, self.w_zero, self.bias,
+            codes, scale, zero_point, self.packed, self.w_scale, self.w_zero, self.bias,
             [1, 1], [1, 1], [1, 1], 1, out_scale or 1.0, 0, out_dtype, "relu", [], "",
         )  # fmt: skip
 
-    def chain(self, codes: Tensor, scale: float) -> tuple[Tensor, float]:
-        """uint8 codes and scale of the output for uint8 ``codes`` at ``scale``: where the layer has a
-        calibrated range, at the smaller of its largest output and its largest gain times this input's maximum,
-        if no code reaches 255 there; else (nothing clipped) at the output's own maximum."""
+    def chain(self, codes: Tensor, scale: float, zero_point: int = 0) -> tuple[Tensor, float]:
+        """uint8 codes and scale of the output for uint8 ``codes`` at ``scale`` and ``zero_point``: where the
+        layer has a calibrated range, at the smaller of its largest output and its largest gain times this
+        input's span (its maximum, less its minimum where that is negative), if no code reaches 255 there;
+        else (nothing clipped) at the output's own maximum."""
         if self.out_range:
             largest, gain = self.out_range
-            # (amax: uint8 max() is 100x slower)
-            bound = HEADROOM * min(largest, gain * float(codes.amax()) * scale)
+            low = min(int(codes.amin()), zero_point) if zero_point else 0  # (amax/amin: uint8 max() is 100x slower)
+            bound = HEADROOM * min(largest, gain * (int(codes.amax()) - low) * scale)
             if bound > 0:
-                out = self.convolve(codes, scale, bound / 255)
+                out = self.convolve(codes, scale, bound / 255, zero_point)
                 if int(out.amax()) < 255:
                     return out, bound / 255
             log.debug("int8: an output beyond its calibrated range (bound %.4g); quantized at its own maximum", bound)
-        return self.quantize(self.convolve(codes, scale))
+        return self.quantize(self.convolve(codes, scale, zero_point=zero_point))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.convolve(*self.quantize(x))
@@ -285,8 +297,8 @@ class Int8VGG(nn.Module):
         wanted = set(layers)
         out: dict[str, Tensor] = {}
         at = self.layer_names.index(self.first)
-        codes: Tensor | None = None  # the int8 part's activations: uint8 codes at ``scale``
-        scale = 1.0
+        codes: Tensor | None = None  # the int8 part's activations: uint8 codes at ``scale`` and ``zero``
+        scale, zero = 1.0, 0
         for i, name in enumerate(self.layer_names):
             module = getattr(self, name)
             if i < at:
@@ -294,14 +306,17 @@ class Int8VGG(nn.Module):
             elif isinstance(module, Int8ConvReLU):
                 if name in wanted:
                     raise ValueError(f"int8 layers give {name}'s output after its ReLU only")
-                if codes is None:
+                if codes is None and i == 0:  # the normalized image, of either sign
+                    codes, scale, zero = module.quantize_signed(x)
+                elif codes is None:
                     codes, scale = module.quantize(x)
                 relu = self.layer_names[i + 1]
                 if relu in wanted:  # asked for: bf16, not rounded to 8 bits; codes again only if more follows
-                    x = module.convolve(codes, scale)
+                    x = module.convolve(codes, scale, zero_point=zero)
                     codes = None
                 else:
-                    codes, scale = module.chain(codes, scale)
+                    codes, scale = module.chain(codes, scale, zero)
+                zero = 0  # every later input is a ReLU's output
             elif name.startswith("pool"):  # the maximum of codes is the code of the maximum
                 if codes is None:
                     x = module(x)
@@ -318,8 +333,8 @@ def calibrate_ranges(
     net: nn.Module, images: Iterable[Tensor], first: str = FIRST_INT8_LAYER
 ) -> dict[str, tuple[float, float]]:
     """{conv: (the largest value of its ReLU's output, the largest ratio of that output's maximum to its
-    input's maximum)} over ``images`` (float32 forward of VGG19 ``net``, normalized (1, 3, H, W) inputs), for
-    the convolutions from ``first`` on: the ranges of :class:`Int8VGG`."""
+    input's span: maximum less minimum where negative)} over ``images`` (float32 forward of VGG19 ``net``,
+    normalized (1, 3, H, W) inputs), for the convolutions from ``first`` on: the ranges of :class:`Int8VGG`."""
     names = list(net.layer_names)
     convs = [n for n in names[names.index(first) :] if n.startswith("conv")]
     largest, gain = dict.fromkeys(convs, 0.0), dict.fromkeys(convs, 0.0)
@@ -327,8 +342,8 @@ def calibrate_ranges(
         x, top_in = image, 0.0
         with torch.no_grad():
             for name in names:
-                if name in largest:
-                    top_in = float(x.amax())
+                if name in largest:  # the input's span: its maximum, less its minimum where negative
+                    top_in = float(x.amax() - x.amin().clamp(max=0))
                 x = getattr(net, name)(x)
                 conv = f"conv{name[4:]}"
                 if name.startswith("relu") and conv in largest:

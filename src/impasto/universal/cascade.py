@@ -82,8 +82,8 @@ class Encoder(nn.Module):
     """VGG-19 up to the deepest level; :meth:`encode` stops at the level asked for.
 
     ``channels_last`` keeps activations NHWC (faster oneDNN convolutions on the CPU); ``precision="bf16"``
-    runs the convolutions under bf16 autocast; ``precision="int8"`` runs them in int8 from conv1_2 on and
-    in bf16 before (:mod:`impasto.features.int8`; CPU only).
+    runs the convolutions under bf16 autocast; ``precision="int8"`` runs them all in int8 (the decoders
+    then run bf16; :mod:`impasto.features.int8`; CPU only).
     """
 
     def __init__(
@@ -526,7 +526,7 @@ def stylize_universal(
         tile_size: tile core side (default: planned from the free memory, see :mod:`impasto.universal.plan`).
         max_memory: GB the run may use (default: 90% of the free memory).
         precision: ``"fp32"``, ``"bf16"`` (autocast of encoder and decoders), ``"int8"`` (the encoder's
-            convolutions from conv1_2 on in int8, the rest bf16; CPU) or ``"auto"`` (see
+            convolutions in int8, the decoders bf16; CPU) or ``"auto"`` (see
             :func:`resolve_universal_precision`).
         anchor: the photo's share in the features of ``anchor_levels`` (default relu3_1) before their
             transform, 0 to 1 (default: 0.5 for wct, 0 for adain); see :func:`anchor_weights`.
