@@ -82,7 +82,7 @@ class UniversalConfig(ConfigBase):
     precision: str = opt(
         "auto",
         "fp32, bf16 (autocast of the encoder and decoders; statistics stay float64), "
-        "int8 (CPU: the encoder's convolutions in int8, the decoders bf16; 20-45% faster than bf16 "
+        "int8 (CPU: the encoder's convolutions in int8, the decoders bf16; 25-45% faster than bf16 "
         "on a CPU with VNNI) or auto (int8 on a CPU where a one-time timing finds it faster than bf16, else "
         "bf16 where the CPU/GPU has native bf16, else fp32)",
         choices=PRECISIONS,
