@@ -141,10 +141,11 @@ def test_chained_codes_at_the_calibrated_range_are_the_output_rounded_to_it(boun
     top, top_in = float(exact.max()), float(codes.max()) * scale
     # the smaller of the two bounds is taken, with the headroom: 1.5 x HEADROOM x the output's maximum either way
     out_range = (1.5 * top, 9.0 * top / top_in) if bound == "largest" else (9.0 * top, 1.5 * top / top_in)
-    out, out_scale = Int8ConvReLU(conv, out_range=out_range).chain(codes, scale)
+    out, out_scale, span = Int8ConvReLU(conv, out_range=out_range).chain(codes, scale, 255 * scale)
     assert out.dtype == torch.uint8 and out_scale == pytest.approx(1.5 * HEADROOM * top / 255)
     assert out.is_contiguous(memory_format=torch.channels_last)
     assert int(out.max()) == round(255 / (1.5 * HEADROOM))  # the range's margin left unused
+    assert span == pytest.approx(int(out.max()) * out_scale)  # handed to the next layer, not read again
     assert float((out.float() - exact / out_scale).abs().max()) <= 0.5 + 1e-3  # rounded to the nearest code
 
 
@@ -154,10 +155,11 @@ def test_an_output_beyond_its_range_is_quantized_at_its_own_maximum_not_clipped(
     exact = Int8ConvReLU(conv, out_dtype=torch.float32)(x)
     q = Int8ConvReLU(conv, out_range=(0.5 / HEADROOM * float(exact.max()), 1e9))  # calibrated on tamer images
     with caplog.at_level(logging.DEBUG, logger="impasto.features.int8"):
-        out, out_scale = q.chain(codes, scale)
+        out, out_scale, span = q.chain(codes, scale, 255 * scale)
     assert "beyond its calibrated range" in caplog.text
     assert out_scale == pytest.approx(float(exact.max()) / 255, rel=1e-2)  # its own maximum (bf16-rounded)
     assert _relative(out.float() * out_scale, exact) < 0.01
+    assert span == pytest.approx(255 * out_scale)
 
 
 def test_calibrated_ranges_are_the_largest_outputs_and_the_shipped_ones_cover_their_images(shared_file):

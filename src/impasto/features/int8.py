@@ -34,7 +34,7 @@ with per-layer scales from conv2_1 on, and 0.35 s in bf16 (one process, alternat
 Accuracy, relative L2 distance to float32 on five held-out photos at 512 px (relu2_1 / relu3_1 / relu4_1):
 1.9-2.2% / 2.5-3.0% / 2.7-3.6% (per-layer scales: 1.3-1.7% / 1.9-2.3% / 2.1-2.5%; bf16: 0.3-0.8%). At low
 contrast (0.35 + 0.3 x) 2.2-2.5% / 2.8-3.2% / 2.9-3.8%, where the largest outputs alone would give 6.9-9.3%
-at relu4_1; dark (0.15 x) 3.5-3.9% at relu4_1 (5.3-6.7% with the largest outputs alone). The pictures and
+at relu4_1; dark (0.15 x) 3.5-4.0% at relu4_1 (5.3-6.7% with the largest outputs alone). The pictures and
 their judged distances are in docs/universal.md. The ranges hold for the embedded weights only: with other
 weights every layer takes its output's own maximum.
 
@@ -166,7 +166,7 @@ def measure_int8_speedup(size: int = 128, repeats: int = 5) -> float:
         t = time.perf_counter()
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
             for conv, q, x, codes, scale in layers:
-                q.chain(codes, scale) if int8 else torch.relu(conv(x))
+                q.chain(codes, scale, 255 * scale) if int8 else torch.relu(conv(x))
         return time.perf_counter() - t
 
     run(False), run(True)  # warm-up: oneDNN builds its kernels on first use
@@ -246,21 +246,23 @@ class Int8ConvReLU(nn.Module):
             [1, 1], [1, 1], [1, 1], 1, out_scale or 1.0, 0, out_dtype, "relu", [], "",
         )  # fmt: skip
 
-    def chain(self, codes: Tensor, scale: float, zero_point: int = 0) -> tuple[Tensor, float]:
-        """uint8 codes and scale of the output for uint8 ``codes`` at ``scale`` and ``zero_point``: where the
-        layer has a calibrated range, at the smaller of its largest output and its largest gain times this
-        input's span (its maximum, less its minimum where that is negative), if no code reaches 255 there;
-        else (nothing clipped) at the output's own maximum."""
+    def chain(self, codes: Tensor, scale: float, span: float, zero_point: int = 0) -> tuple[Tensor, float, float]:
+        """uint8 codes, scale and span of the output for uint8 ``codes`` at ``scale`` and ``zero_point``, whose
+        values span ``span`` (their maximum, less their minimum where that is negative; the caller knows it
+        from the step before, so the input is not read for it): where the layer has a calibrated range, at the
+        smaller of its largest output and its largest gain times ``span``, if no code reaches 255 there; else
+        (nothing clipped) at the output's own maximum."""
         if self.out_range:
             largest, gain = self.out_range
-            low = min(int(codes.amin()), zero_point) if zero_point else 0  # (amax/amin: uint8 max() is 100x slower)
-            bound = HEADROOM * min(largest, gain * (int(codes.amax()) - low) * scale)
+            bound = HEADROOM * min(largest, gain * span)
             if bound > 0:
                 out = self.convolve(codes, scale, bound / 255, zero_point)
-                if int(out.amax()) < 255:
-                    return out, bound / 255
+                top = int(out.amax())  # (amax: uint8 max() is 100x slower)
+                if top < 255:
+                    return out, bound / 255, top * bound / 255
             log.debug("int8: an output beyond its calibrated range (bound %.4g); quantized at its own maximum", bound)
-        return self.quantize(self.convolve(codes, scale, zero_point=zero_point))
+        out, out_scale = self.quantize(self.convolve(codes, scale, zero_point=zero_point))
+        return out, out_scale, 255 * out_scale
 
     def forward(self, x: Tensor) -> Tensor:
         return self.convolve(*self.quantize(x))
@@ -298,7 +300,7 @@ class Int8VGG(nn.Module):
         out: dict[str, Tensor] = {}
         at = self.layer_names.index(self.first)
         codes: Tensor | None = None  # the int8 part's activations: uint8 codes at ``scale`` and ``zero``
-        scale, zero = 1.0, 0
+        scale, zero, span = 1.0, 0, 0.0  # span: their maximum less their minimum where negative
         for i, name in enumerate(self.layer_names):
             module = getattr(self, name)
             if i < at:
@@ -306,16 +308,18 @@ class Int8VGG(nn.Module):
             elif isinstance(module, Int8ConvReLU):
                 if name in wanted:
                     raise ValueError(f"int8 layers give {name}'s output after its ReLU only")
-                if codes is None and i == 0:  # the normalized image, of either sign
-                    codes, scale, zero = module.quantize_signed(x)
-                elif codes is None:
-                    codes, scale = module.quantize(x)
+                if codes is None:  # quantized over their whole span: codes 0 (or the zero point) to 255
+                    if i == 0:  # the normalized image, of either sign
+                        codes, scale, zero = module.quantize_signed(x)
+                    else:
+                        codes, scale = module.quantize(x)
+                    span = 255 * scale
                 relu = self.layer_names[i + 1]
                 if relu in wanted:  # asked for: bf16, not rounded to 8 bits; codes again only if more follows
                     x = module.convolve(codes, scale, zero_point=zero)
                     codes = None
                 else:
-                    codes, scale = module.chain(codes, scale, zero)
+                    codes, scale, span = module.chain(codes, scale, span, zero)
                 zero = 0  # every later input is a ReLU's output
             elif name.startswith("pool"):  # the maximum of codes is the code of the maximum
                 if codes is None:
