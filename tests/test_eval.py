@@ -144,11 +144,29 @@ def test_evaluate_orders_results_sensibly(evaluation):
     assert painting.ssim == pytest.approx(rows["style"].ssim, abs=0.05)
 
 
+def test_evaluate_style_distance_by_layer(evaluation, content_path, style_path):
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    for row in evaluation.rows:
+        assert list(row.style_by_layer) == layers
+        assert sum(row.style_by_layer.values()) == pytest.approx(row.style_distance, rel=1e-12)
+    # each term is that layer's own Gram distance: a judge of one layer gives the same number
+    from impasto.eval.metrics import FeatureDistances
+    from impasto.transforms import resize_long_side, to_tensor
+
+    content = resize_long_side(to_tensor(load_image(content_path), "cpu"), 64)
+    style = resize_long_side(to_tensor(load_image(style_path), "cpu"), 64)
+    noisy = {r.name: r for r in evaluation.rows}["noisy photo"]
+    judge = FeatureDistances(content, style, style_layers=("relu2_1",))
+    assert judge(to_tensor(evaluation.images[2], "cpu"))[1] == pytest.approx(noisy.style_by_layer["relu2_1"], rel=1e-5)
+    assert len(set(noisy.style_by_layer.values())) == len(layers)  # not one number copied five times
+
+
 def test_evaluate_json_writes_null_for_infinite_psnr(evaluation):
     data = json.loads(json.dumps(evaluation.as_dict()))
     assert data["images"][0]["psnr"] is None
     assert data["images"][2]["psnr"] > 20
     assert data["size"] == [64, 48]
+    assert sum(data["images"][2]["style_by_layer"].values()) == pytest.approx(data["images"][2]["style_distance"])
 
 
 def test_cli_evaluate_json_and_sheet(tmp_path, capsys, content_path, style_path):
@@ -173,6 +191,18 @@ def test_cli_evaluate_table(capsys, content_path, style_path):
     assert lines[0].split()[:3] == ["image", "SSIM", "PSNR"]
     assert lines[1].split()[:3] == ["content", "1.000", "inf"]
     assert len(lines) == 4
+
+
+def test_cli_evaluate_by_layer(capsys, content_path, style_path):
+    args = [str(content_path), str(style_path), str(content_path), "--image-size", "48", "--device", "cpu"]
+    assert main(["evaluate", *args, "--by-layer"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("style distance by layer\n")[1].strip().splitlines()
+    assert table[0].split() == ["image", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    by_name = {line.split()[0]: [float(x) for x in line.split()[1:]] for line in table[1:]}
+    totals = {line.split()[0]: float(line.split()[4]) for line in out.splitlines()[1:4]}
+    assert sum(by_name["content"]) == pytest.approx(totals["content"], rel=1e-3)
+    assert max(by_name["style"]) < 1e-6 < min(by_name["content"])
 
 
 def test_cli_evaluate_missing_result_is_one_line_and_no_sheet(tmp_path, capsys, content_path, style_path):

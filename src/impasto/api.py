@@ -217,7 +217,8 @@ def evaluate(
 ) -> Evaluation:
     """Score stylised images: SSIM and PSNR against the content, and the VGG content and style
     distances (impasto's content and style loss terms without alpha and beta, see
-    :mod:`impasto.eval.metrics`); the content and style images are scored too, as reference points.
+    :mod:`impasto.eval.metrics`; each row also has the style distance by VGG layer, ``style_by_layer``); the
+    content and style images are scored too, as reference points.
 
     Every image is compared at the content's shape with its long side ``image_size`` (default: the
     first result's long side): results are resized to it (a result of another aspect ratio is refused
@@ -259,11 +260,10 @@ def evaluate(
     images += [(name, to_array(resize(to_tensor(arr, dev), hw))) for name, arr in zip(names, result_arrs)]
     rows = []
     for name, arr in images:
+        c_dist, by_layer = distances.breakdown(to_tensor(arr, dev))
         if name == "style":  # its Gram target is the style at its own aspect ratio: distance 0
-            c_dist, s_dist = distances(to_tensor(arr, dev))[0], distances.style_only(style_t)
-        else:
-            c_dist, s_dist = distances(to_tensor(arr, dev))
-        rows.append(Scores(name, ssim(arr, reference), psnr(arr, reference), c_dist, s_dist))
+            by_layer = distances.style_by_layer(distances.features(style_t))
+        rows.append(Scores(name, ssim(arr, reference), psnr(arr, reference), c_dist, sum(by_layer.values()), by_layer))
     return Evaluation(rows, hw, [arr for _, arr in images])
 
 

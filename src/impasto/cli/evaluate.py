@@ -2,8 +2,9 @@
 
 Prints one row per image (the content and style themselves first, as reference points): SSIM and
 PSNR against the content, and the VGG content and style distances (see
-:mod:`impasto.eval.metrics`). ``--json`` prints the same as JSON (an infinite PSNR, identical
-images, is ``null``); ``--sheet`` draws the images side by side with their numbers.
+:mod:`impasto.eval.metrics`). ``--by-layer`` adds the style distance's term at each VGG layer.
+``--json`` prints the same as JSON, the terms by layer included (an infinite PSNR, identical images,
+is ``null``); ``--sheet`` draws the images side by side with their numbers.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 f"{row.name:<{width}}  {row.ssim:6.3f}  {_psnr_text(row.psnr):>7}  "
                 f"{row.content_distance:12.4g}  {row.style_distance:10.4g}"
             )
+        if args.by_layer:
+            layers = list(ev.rows[0].style_by_layer)
+            print(f"\nstyle distance by layer\n{'image':<{width}}  " + "  ".join(f"{k:>10}" for k in layers))
+            for row in ev.rows:
+                terms = "  ".join(f"{row.style_by_layer[k]:10.4g}" for k in layers)
+                print(f"{row.name:<{width}}  {terms}")
     if sheet is not None:
         from ..eval.figures import comparison_sheet
 

@@ -17,13 +17,15 @@ the pieces of the Gatys objective (:mod:`impasto.losses.functional`: ``content_t
 ``style_targets``, ``content_losses``, ``style_losses``): the content distance is the mean squared
 difference of the relu4_2 features, the style distance the sum over relu1_1..relu5_1 of the mean
 squared difference of the Gram matrices / (C*H*W) (neural-style's normalisation). Per-layer values
-are summed as Python floats.
+are summed as Python floats; each score keeps the style distance's terms by layer (``style_by_layer``),
+since one layer can carry nearly all of it (relu4_1 does for impasto's one-pass methods:
+docs/universal.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -103,8 +105,9 @@ class Scores:
     psnr: float
     content_distance: float
     style_distance: float
+    style_by_layer: dict[str, float] = field(default_factory=dict)  # the style distance's terms, by VGG layer
 
-    def as_dict(self) -> dict[str, float | str | None]:
+    def as_dict(self) -> dict[str, float | str | None | dict[str, float]]:
         """JSON-ready: an infinite PSNR becomes None."""
         psnr_value = None if self.psnr == float("inf") else self.psnr
         return {
@@ -113,6 +116,7 @@ class Scores:
             "psnr": psnr_value,
             "content_distance": self.content_distance,
             "style_distance": self.style_distance,
+            "style_by_layer": dict(self.style_by_layer),
         }
 
 
@@ -161,18 +165,27 @@ class FeatureDistances:
 
         return sum(float(v) for v in content_losses(feats, self.content_targets, "mean").values())
 
-    def style_distance(self, feats: dict) -> float:
+    def style_by_layer(self, feats: dict) -> dict[str, float]:
+        """The style distance's term at each style layer."""
         from ..losses.functional import style_losses
 
-        return sum(float(v) for v in style_losses(feats, self.style_targets, "chw").values())
+        return {k: float(v) for k, v in style_losses(feats, self.style_targets, "chw").items()}
+
+    def style_distance(self, feats: dict) -> float:
+        return sum(self.style_by_layer(feats).values())
 
     def style_only(self, image) -> float:
         """Style distance of a (1, 3, H, W) image of any size."""
         return self.style_distance(self.features(image))
 
-    def __call__(self, image) -> tuple[float, float]:
-        """(content distance, style distance) of a (1, 3, H, W) image with the content's size."""
+    def breakdown(self, image) -> tuple[float, dict[str, float]]:
+        """(content distance, the style distance by layer) of a (1, 3, H, W) image with the content's size."""
         if tuple(image.shape[-2:]) != self.hw:
             raise ValueError(f"image is {tuple(image.shape[-2:])}, the content {self.hw}: resize it first")
         feats = self.features(image)
-        return self.content_distance(feats), self.style_distance(feats)
+        return self.content_distance(feats), self.style_by_layer(feats)
+
+    def __call__(self, image) -> tuple[float, float]:
+        """(content distance, style distance) of a (1, 3, H, W) image with the content's size."""
+        content, by_layer = self.breakdown(image)
+        return content, sum(by_layer.values())
