@@ -174,10 +174,6 @@ class FeatureDistances:
     def style_distance(self, feats: dict) -> float:
         return sum(self.style_by_layer(feats).values())
 
-    def style_only(self, image) -> float:
-        """Style distance of a (1, 3, H, W) image of any size."""
-        return self.style_distance(self.features(image))
-
     def breakdown(self, image) -> tuple[float, dict[str, float]]:
         """(content distance, the style distance by layer) of a (1, 3, H, W) image with the content's size."""
         if tuple(image.shape[-2:]) != self.hw:
