@@ -11,7 +11,7 @@ Both take several styles with blend weights (Li et al. sec. 4, "interpolation": 
 features of each style, weighted) and a ``strength`` alpha that blends the result with the content
 features, ``alpha * f_cs + (1 - alpha) * f_c`` (Li et al. eq. 4).
 
-Numerics (departures from the paper's code): statistics are accumulated over blocks of 65536
+Numerics (departures from the paper's code): statistics are accumulated over blocks of 16384
 pixels in float64 (each block's products in the features' own precision, float32 for VGG
 features); eigendecompositions are float64; the resulting (C, C) matrix is applied in float32.
 Eigenvalues below ``floor = max(eps, rel_eps * largest)`` are raised to the floor instead of
@@ -31,7 +31,10 @@ from ..errors import InputError
 
 EPS = 1e-5
 REL_EPS = 1e-8
-CHUNK = 1 << 16  # pixels per float64 block when accumulating statistics
+# pixels per block when accumulating statistics: each block is converted to float32 and centred in a fresh
+# buffer; 16384 keeps that buffer small enough to stay in the cache and in the allocator's pool (65536 at
+# 64 channels is 16 MB, fresh pages every block: AdaIN's statistics took 40-50 ms of a 512² run, now 10 ms)
+CHUNK = 1 << 14
 
 
 @dataclass(frozen=True)
